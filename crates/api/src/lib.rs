@@ -1,0 +1,3 @@
+//! The cash-loan HTTP server (issue #5 builds it on actix-web) and the `cashloan` command.
+
+pub use cashloan_protocol as protocol;
