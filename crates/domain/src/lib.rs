@@ -1,1 +1,51 @@
-//! placeholder
+//! The loan domain of the cash-loan app (DOMAIN.md): money and rates, products and their limits,
+//! validation of loan terms (20004xxx), the four repayment schedules, APR, penalties, payoff,
+//! the application lifecycle, message types and identity formats.
+//!
+//! No I/O, no database, no web framework, no clock: time comes in as a business date.
+
+pub mod apr;
+pub mod identity;
+pub mod lifecycle;
+pub mod message;
+pub mod money;
+pub mod payoff;
+pub mod penalty;
+pub mod product;
+pub mod quote;
+pub mod schedule;
+pub mod terms;
+pub mod validate;
+
+use rust_decimal::Decimal;
+
+pub use apr::apr;
+pub use identity::{BankCardNo, ContactPhone, IdCardNo, Mobile, PersonName};
+pub use lifecycle::{ApplyStatus, LoanAction, TransitionError};
+pub use message::MessageType;
+pub use money::{Money, Rate};
+pub use payoff::{allocate, installment_due, payoff, Allocation, Charge, Standing};
+pub use penalty::penalty;
+pub use product::{Limit, LoanProduct, ProductError};
+pub use quote::{quote, Quote};
+pub use schedule::{build_plan, Installment, PlanError, PlanSpec, RepaymentPlan};
+pub use terms::{Period, RepayType, TermUnit};
+pub use validate::{available_credit, check_credit, validate_terms, LoanTerms, TermsError, TermsRequest};
+
+/// The lender's rules that products and quotes are checked against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LendingPolicy {
+    /// Highest APR a loan may cost (default 0.36, the 2017 notice's ceiling).
+    pub apr_cap: Decimal,
+    /// Whether products may deduct a fee from the money paid out (砍头息); off by default.
+    pub allow_upfront_fee: bool,
+}
+
+impl Default for LendingPolicy {
+    fn default() -> Self {
+        Self {
+            apr_cap: Decimal::new(36, 2),
+            allow_upfront_fee: false,
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The application lifecycle (DOMAIN.md "Application lifecycle"): `applyStatus` and its only
+//! allowed transitions.
+
+/// Status of a loan application (借款状态, `applyStatus`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ApplyStatus {
+    /// 0 待审核: submitted.
+    Submitted,
+    /// 1 审核中: in review.
+    InReview,
+    /// 2 审核成功: approved.
+    Approved,
+    /// 3 审核拒绝: rejected.
+    Rejected,
+    /// 4 已放款: disbursed; the repayment plan exists.
+    Disbursed,
+    /// 5 已还完: settled.
+    Settled,
+}
+
+/// What an operator or the book does to an application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoanAction {
+    /// Start reviewing (0 → 1).
+    Review,
+    /// Approve (1 → 2).
+    Approve,
+    /// Reject (1 → 3).
+    Reject,
+    /// Pay out (2 → 4).
+    Disburse,
+    /// The last installment was paid (4 → 5).
+    Settle,
+}
+
+/// A transition the lifecycle does not allow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cannot {action:?} an application that is {from:?}")]
+pub struct TransitionError {
+    /// The status it was in.
+    pub from: ApplyStatus,
+    /// What was tried.
+    pub action: LoanAction,
+}
+
+impl ApplyStatus {
+    /// All statuses in code order.
+    pub const ALL: [ApplyStatus; 6] = [
+        ApplyStatus::Submitted,
+        ApplyStatus::InReview,
+        ApplyStatus::Approved,
+        ApplyStatus::Rejected,
+        ApplyStatus::Disbursed,
+        ApplyStatus::Settled,
+    ];
+
+    /// The numeric code, 0..5.
+    pub fn code(self) -> u8 {
+        match self {
+            ApplyStatus::Submitted => 0,
+            ApplyStatus::InReview => 1,
+            ApplyStatus::Approved => 2,
+            ApplyStatus::Rejected => 3,
+            ApplyStatus::Disbursed => 4,
+            ApplyStatus::Settled => 5,
+        }
+    }
+
+    /// The status of code `code`.
+    pub fn from_code(code: i64) -> Option<ApplyStatus> {
+        ApplyStatus::ALL.into_iter().find(|s| i64::from(s.code()) == code)
+    }
+
+    /// The seed's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            ApplyStatus::Submitted => "待审核",
+            ApplyStatus::InReview => "审核中",
+            ApplyStatus::Approved => "审核成功",
+            ApplyStatus::Rejected => "审核拒绝",
+            ApplyStatus::Disbursed => "已放款",
+            ApplyStatus::Settled => "已还完",
+        }
+    }
+
+    /// Whether the application is still open (0, 1, 2 or 4): a user may have at most one.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            ApplyStatus::Submitted
+                | ApplyStatus::InReview
+                | ApplyStatus::Approved
+                | ApplyStatus::Disbursed
+        )
+    }
+
+    /// The status after `action`, if the lifecycle allows it.
+    pub fn apply(self, action: LoanAction) -> Result<ApplyStatus, TransitionError> {
+        use ApplyStatus::*;
+        use LoanAction::*;
+        match (self, action) {
+            (Submitted, Review) => Ok(InReview),
+            (InReview, Approve) => Ok(Approved),
+            (InReview, Reject) => Ok(Rejected),
+            (Approved, Disburse) => Ok(Disbursed),
+            (Disbursed, Settle) => Ok(Settled),
+            (from, action) => Err(TransitionError { from, action }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_happy_path() {
+        let s = ApplyStatus::Submitted;
+        let s = s.apply(LoanAction::Review).unwrap();
+        let s = s.apply(LoanAction::Approve).unwrap();
+        let s = s.apply(LoanAction::Disburse).unwrap();
+        assert_eq!(s.apply(LoanAction::Settle), Ok(ApplyStatus::Settled));
+        assert_eq!(
+            ApplyStatus::InReview.apply(LoanAction::Reject),
+            Ok(ApplyStatus::Rejected)
+        );
+    }
+
+    #[test]
+    fn exactly_five_transitions_are_allowed() {
+        let actions = [
+            LoanAction::Review,
+            LoanAction::Approve,
+            LoanAction::Reject,
+            LoanAction::Disburse,
+            LoanAction::Settle,
+        ];
+        let allowed = ApplyStatus::ALL
+            .iter()
+            .flat_map(|s| actions.iter().map(move |a| s.apply(*a)))
+            .filter(Result::is_ok)
+            .count();
+        assert_eq!(allowed, 5);
+        assert!(ApplyStatus::Rejected.apply(LoanAction::Disburse).is_err());
+        assert!(ApplyStatus::Approved.apply(LoanAction::Approve).is_err());
+        assert!(ApplyStatus::Submitted.apply(LoanAction::Approve).is_err());
+    }
+
+    #[test]
+    fn codes_round_trip_and_open_statuses() {
+        for s in ApplyStatus::ALL {
+            assert_eq!(ApplyStatus::from_code(i64::from(s.code())), Some(s));
+        }
+        assert_eq!(ApplyStatus::from_code(6), None);
+        let open: Vec<u8> = ApplyStatus::ALL
+            .iter()
+            .filter(|s| s.is_open())
+            .map(|s| s.code())
+            .collect();
+        assert_eq!(open, [0, 1, 2, 4]);
+    }
+}

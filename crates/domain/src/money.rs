@@ -1,0 +1,244 @@
+//! Money and rates (DOMAIN.md "Numbers").
+//!
+//! Every amount is a `Decimal` with exactly two decimals, rounded half away from zero (四舍五入)
+//! once per installment component. Rates are annual nominal rates kept at full precision.
+
+use std::fmt;
+use std::iter::Sum;
+use std::ops::{Add, AddAssign, Sub};
+use std::str::FromStr;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// Most integer digits an amount may have (¥999 999 999 999 999.99); more cannot be a loan and
+/// would only risk overflow.
+pub const MAX_AMOUNT_INTEGER_DIGITS: usize = 15;
+
+/// An amount of money in yuan (元), always with exactly two decimals (分).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Money(Decimal);
+
+impl Money {
+    /// ¥0.00.
+    pub const ZERO: Money = Money(Decimal::from_parts(0, 0, 0, false, 2));
+
+    /// Rounds `value` to 分, half away from zero.
+    pub fn round(value: Decimal) -> Money {
+        let mut d = value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+        d.rescale(2);
+        Money(d)
+    }
+
+    /// The amount of `cents` 分 (how the database stores money).
+    pub fn from_cents(cents: i64) -> Money {
+        Money(Decimal::new(cents, 2))
+    }
+
+    /// The amount in 分.
+    pub fn cents(self) -> i64 {
+        // Two decimals and at most 15 + 2 digits: always fits an i64.
+        let m = self.0.mantissa();
+        i64::try_from(m).unwrap_or(if m < 0 { i64::MIN } else { i64::MAX })
+    }
+
+    /// The amount as a decimal.
+    pub fn as_decimal(self) -> Decimal {
+        self.0
+    }
+
+    /// Whether the amount is ¥0.00.
+    pub fn is_zero(self) -> bool {
+        self.0.is_zero()
+    }
+
+    /// Whether the amount is below zero.
+    pub fn is_negative(self) -> bool {
+        self.0.is_sign_negative() && !self.0.is_zero()
+    }
+
+    /// Parses a client amount: `^\d+(\.\d{1,2})?$` with at most
+    /// [`MAX_AMOUNT_INTEGER_DIGITS`] integer digits (leading zeros not counted).
+    pub fn parse_amount(text: &str) -> Option<Money> {
+        let (int, frac) = match text.split_once('.') {
+            Some((i, f)) => (i, Some(f)),
+            None => (text, None),
+        };
+        if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if let Some(f) = frac {
+            if f.is_empty() || f.len() > 2 || !f.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+        }
+        if int.trim_start_matches('0').len() > MAX_AMOUNT_INTEGER_DIGITS {
+            return None;
+        }
+        Decimal::from_str(text).ok().map(Money::round)
+    }
+
+    /// The smaller of two amounts.
+    pub fn min(self, other: Money) -> Money {
+        if self <= other {
+            self
+        } else {
+            other
+        }
+    }
+
+    /// The larger of two amounts.
+    pub fn max(self, other: Money) -> Money {
+        if self >= other {
+            self
+        } else {
+            other
+        }
+    }
+
+    /// `self × factor`, rounded to 分.
+    pub fn times(self, factor: Decimal) -> Money {
+        Money::round(self.0 * factor)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.2}", self.0)
+    }
+}
+
+impl Add for Money {
+    type Output = Money;
+    fn add(self, rhs: Money) -> Money {
+        Money(self.0 + rhs.0)
+    }
+}
+
+impl AddAssign for Money {
+    fn add_assign(&mut self, rhs: Money) {
+        self.0 += rhs.0;
+    }
+}
+
+impl Sub for Money {
+    type Output = Money;
+    fn sub(self, rhs: Money) -> Money {
+        Money(self.0 - rhs.0)
+    }
+}
+
+impl Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
+        iter.fold(Money::ZERO, Add::add)
+    }
+}
+
+impl<'a> Sum<&'a Money> for Money {
+    fn sum<I: Iterator<Item = &'a Money>>(iter: I) -> Money {
+        iter.copied().sum()
+    }
+}
+
+/// An annual nominal rate (`0.3600` = 36 % a year), or any other rate kept as a decimal fraction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rate(Decimal);
+
+impl Rate {
+    /// 0 %.
+    pub const ZERO: Rate = Rate(Decimal::ZERO);
+
+    /// The rate `value` (a fraction: 0.36 is 36 %).
+    pub fn new(value: Decimal) -> Rate {
+        Rate(value.normalize())
+    }
+
+    /// Parses a client rate: `^\d+(\.\d{1,6})?$`, at most 4 integer digits.
+    pub fn parse(text: &str) -> Option<Rate> {
+        let (int, frac) = match text.split_once('.') {
+            Some((i, f)) => (i, Some(f)),
+            None => (text, None),
+        };
+        if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if let Some(f) = frac {
+            if f.is_empty() || f.len() > 6 || !f.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+        }
+        if int.trim_start_matches('0').len() > 4 {
+            return None;
+        }
+        Decimal::from_str(text).ok().map(Rate::new)
+    }
+
+    /// The rate as a decimal fraction.
+    pub fn as_decimal(self) -> Decimal {
+        self.0
+    }
+
+    /// Whether the rate is 0.
+    pub fn is_zero(self) -> bool {
+        self.0.is_zero()
+    }
+}
+
+impl fmt::Display for Rate {
+    /// At least four decimals (`0.3600`), more when the rate has them (`0.123456`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0.normalize();
+        if d.scale() < 4 {
+            write!(f, "{d:.4}")
+        } else {
+            write!(f, "{d}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn rounds_half_away_from_zero() {
+        assert_eq!(Money::round(dec!(2.345)).to_string(), "2.35");
+        assert_eq!(Money::round(dec!(2.344999)).to_string(), "2.34");
+        assert_eq!(Money::round(dec!(-2.345)).to_string(), "-2.35");
+        assert_eq!(Money::round(dec!(7)).to_string(), "7.00");
+        assert_eq!(Money::round(dec!(0.005)).to_string(), "0.01");
+    }
+
+    #[test]
+    fn cents_round_trip() {
+        for c in [0, 1, 99, 100, 50_000, -7, 99_999_999_999_999_999] {
+            assert_eq!(Money::from_cents(c).cents(), c);
+        }
+        assert_eq!(Money::from_cents(50_000).to_string(), "500.00");
+    }
+
+    #[test]
+    fn parses_client_amounts() {
+        assert_eq!(Money::parse_amount("500.00").unwrap().to_string(), "500.00");
+        assert_eq!(Money::parse_amount("5000").unwrap().to_string(), "5000.00");
+        assert_eq!(Money::parse_amount("0500.5").unwrap().to_string(), "500.50");
+        for bad in [
+            "", ".5", "5.", "5.123", "-5", "+5", "5e3", " 5", "5 ", "1,000", "１２",
+            "1234567890123456",
+        ] {
+            assert!(Money::parse_amount(bad).is_none(), "{bad:?}");
+        }
+        assert!(Money::parse_amount("000000000000000000001.00").is_some());
+    }
+
+    #[test]
+    fn rates_show_at_least_four_decimals() {
+        assert_eq!(Rate::parse("0.36").unwrap().to_string(), "0.3600");
+        assert_eq!(Rate::parse("0.123456").unwrap().to_string(), "0.123456");
+        assert_eq!(Rate::parse("0").unwrap().to_string(), "0.0000");
+        assert_eq!(Rate::parse("1").unwrap().to_string(), "1.0000");
+        for bad in ["", ".36", "0.1234567", "-0.1", "0,36", "36%", "12345.1"] {
+            assert!(Rate::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+}

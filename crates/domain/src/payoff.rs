@@ -1,0 +1,236 @@
+//! What a payment charges (DOMAIN.md "Paying"): one installment with its penalty (`current`,
+//! 按期还款), the payoff of a whole loan at a date (`all`, 一次性还清), and how money is allocated.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::money::{Money, Rate};
+use crate::penalty::{is_overdue, penalty};
+use crate::schedule::Installment;
+
+/// The amounts one payment charges one installment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Charge {
+    /// Principal charged.
+    pub principal: Money,
+    /// Interest charged.
+    pub interest: Money,
+    /// Fee charged.
+    pub fee: Money,
+    /// Penalty charged.
+    pub penalty: Money,
+}
+
+impl Charge {
+    /// Everything charged.
+    pub fn total(&self) -> Money {
+        self.principal + self.interest + self.fee + self.penalty
+    }
+}
+
+/// How an unpaid installment stands on a date, for a payoff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// Past its due date: owed in full with its penalty.
+    Overdue,
+    /// Its period contains the date (start < date ≤ due): principal, fee and interest pro rata.
+    Current,
+    /// Its period has not begun (date ≤ start): principal only.
+    NotBegun,
+}
+
+/// How `inst` stands on `on`.
+pub fn standing(inst: &Installment, on: NaiveDate) -> Standing {
+    if is_overdue(inst.due_date, on) {
+        Standing::Overdue
+    } else if on > inst.start_date {
+        Standing::Current
+    } else {
+        Standing::NotBegun
+    }
+}
+
+/// What paying `inst` on its own charges on `on` (`current`): everything it owes plus the
+/// penalty accrued to that date (its `needPayTotalAmount`).
+pub fn installment_due(inst: &Installment, penalty_rate: Rate, on: NaiveDate) -> Charge {
+    Charge {
+        principal: inst.principal,
+        interest: inst.interest,
+        fee: inst.fee,
+        penalty: penalty(inst.principal, penalty_rate, inst.due_date, on),
+    }
+}
+
+/// What a payoff on `on` charges each of the loan's `unpaid` installments: overdue ones in full
+/// with penalties; the current period's principal, fee and interest pro rata by the days elapsed
+/// in it; later periods' principal only.
+pub fn payoff(unpaid: &[Installment], penalty_rate: Rate, on: NaiveDate) -> Vec<Charge> {
+    unpaid
+        .iter()
+        .map(|inst| match standing(inst, on) {
+            Standing::Overdue => installment_due(inst, penalty_rate, on),
+            Standing::Current => Charge {
+                principal: inst.principal,
+                interest: pro_rata_interest(inst, on),
+                fee: inst.fee,
+                penalty: Money::ZERO,
+            },
+            Standing::NotBegun => Charge {
+                principal: inst.principal,
+                ..Charge::default()
+            },
+        })
+        .collect()
+}
+
+/// round(interest × days elapsed / days in the period); the full interest on the due date.
+fn pro_rata_interest(inst: &Installment, on: NaiveDate) -> Money {
+    let period_days = (inst.due_date - inst.start_date).num_days();
+    let elapsed = (on - inst.start_date).num_days().clamp(0, period_days);
+    if period_days <= 0 {
+        return inst.interest;
+    }
+    inst.interest
+        .times(Decimal::from(elapsed) / Decimal::from(period_days))
+}
+
+/// How a payment is split over what an installment owes: penalty, then fee, then interest, then
+/// principal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Allocation {
+    /// Paid toward the penalty.
+    pub penalty: Money,
+    /// Paid toward the fee.
+    pub fee: Money,
+    /// Paid toward interest.
+    pub interest: Money,
+    /// Paid toward principal.
+    pub principal: Money,
+    /// Left over once everything owed is covered.
+    pub surplus: Money,
+}
+
+/// Allocates `amount` over `owed` in the order penalty → fee → interest → principal.
+pub fn allocate(amount: Money, owed: &Charge) -> Allocation {
+    let mut left = amount.max(Money::ZERO);
+    let mut take = |due: Money| {
+        let part = left.min(due.max(Money::ZERO));
+        left = left - part;
+        part
+    };
+    let penalty = take(owed.penalty);
+    let fee = take(owed.fee);
+    let interest = take(owed.interest);
+    let principal = take(owed.principal);
+    Allocation {
+        penalty,
+        fee,
+        interest,
+        principal,
+        surplus: left,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::{build_plan, PlanSpec};
+    use crate::terms::{Period, RepayType};
+    use rust_decimal_macros::dec;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn annuity() -> Vec<Installment> {
+        build_plan(&PlanSpec {
+            principal: Money::from_cents(1_000_000),
+            annual_rate: Rate::new(dec!(0.12)),
+            term: Period::months(12),
+            interval: Period::months(1),
+            repay_type: RepayType::Annuity,
+            service_fee_rate: Rate::ZERO,
+            start: d(2026, 1, 31),
+        })
+        .unwrap()
+        .installments
+    }
+
+    #[test]
+    fn current_payment_adds_the_penalty() {
+        let plan = annuity();
+        let c = installment_due(&plan[0], Rate::new(dec!(0.36)), d(2026, 3, 10));
+        // 788.49 × 0.36 / 360 = 0.78849 → 0.79 a day, 10 days overdue.
+        assert_eq!(c.penalty.to_string(), "7.90");
+        assert_eq!(c.total().to_string(), "896.39");
+        let on_time = installment_due(&plan[0], Rate::new(dec!(0.36)), d(2026, 2, 28));
+        assert_eq!(on_time.total().to_string(), "888.49");
+    }
+
+    #[test]
+    fn payoff_on_the_disbursement_day_is_the_principal() {
+        let plan = annuity();
+        let charges = payoff(&plan, Rate::new(dec!(0.36)), d(2026, 1, 31));
+        let total: Money = charges.iter().map(Charge::total).sum();
+        assert_eq!(total.to_string(), "10000.00");
+    }
+
+    #[test]
+    fn payoff_mid_period_charges_interest_pro_rata() {
+        let plan = annuity();
+        // 2026-02-14: 14 of the 28 days of period 1 (01-31 → 02-28) have passed.
+        let charges = payoff(&plan, Rate::new(dec!(0.36)), d(2026, 2, 14));
+        assert_eq!(charges[0].interest.to_string(), "50.00");
+        assert!(charges[1..].iter().all(|c| c.interest.is_zero() && c.fee.is_zero()));
+        let total: Money = charges.iter().map(Charge::total).sum();
+        assert_eq!(total.to_string(), "10050.00");
+    }
+
+    #[test]
+    fn payoff_with_an_overdue_installment() {
+        let plan = annuity();
+        // 2026-03-10: period 1 (due 02-28) 10 days overdue; period 2 (02-28 → 03-31) current, 10 of 31 days.
+        let charges = payoff(&plan, Rate::new(dec!(0.36)), d(2026, 3, 10));
+        assert_eq!(charges[0].total().to_string(), "896.39");
+        // Period 2 interest: round(9211.51 × 0.01) = 92.12; × 10/31 = 29.716… → 29.72.
+        assert_eq!(plan[1].interest.to_string(), "92.12");
+        assert_eq!(charges[1].interest.to_string(), "29.72");
+        assert_eq!(charges[1].principal, plan[1].principal);
+        let principal: Money = charges.iter().map(|c| c.principal).sum();
+        assert_eq!(principal.to_string(), "10000.00");
+    }
+
+    #[test]
+    fn on_a_due_date_that_period_is_current_and_owes_its_full_interest() {
+        let plan = annuity();
+        let charges = payoff(&plan, Rate::ZERO, d(2026, 2, 28));
+        assert_eq!(standing(&plan[0], d(2026, 2, 28)), Standing::Current);
+        assert_eq!(standing(&plan[1], d(2026, 2, 28)), Standing::NotBegun);
+        assert_eq!(charges[0].interest, plan[0].interest);
+        assert!(charges[1].interest.is_zero());
+    }
+
+    #[test]
+    fn allocation_order() {
+        let owed = Charge {
+            principal: Money::from_cents(10_000),
+            interest: Money::from_cents(500),
+            fee: Money::from_cents(200),
+            penalty: Money::from_cents(100),
+        };
+        let a = allocate(Money::from_cents(650), &owed);
+        assert_eq!(
+            (a.penalty, a.fee, a.interest, a.principal, a.surplus),
+            (
+                Money::from_cents(100),
+                Money::from_cents(200),
+                Money::from_cents(350),
+                Money::ZERO,
+                Money::ZERO
+            )
+        );
+        let a = allocate(Money::from_cents(11_000), &owed);
+        assert_eq!(a.principal, Money::from_cents(10_000));
+        assert_eq!(a.surplus, Money::from_cents(200));
+    }
+}
