@@ -25,7 +25,7 @@ pub fn irr_per_period(paid_out: f64, flows: &[f64]) -> f64 {
         }
         (f, df)
     };
-    if !(paid_out > 0.0) || flows.is_empty() || npv(0.0).0 <= 0.0 {
+    if paid_out.is_nan() || paid_out <= 0.0 || flows.is_empty() || npv(0.0).0 <= 0.0 {
         return 0.0;
     }
     // npv is strictly decreasing in x: bracket the root, then Newton steps kept inside the
@@ -106,33 +106,84 @@ mod tests {
 
     #[test]
     fn annuity_apr_is_the_nominal_rate() {
-        let pl = plan("10000.00", dec!(0.12), Period::months(12), Period::months(1), RepayType::Annuity);
-        assert_eq!(apr(Money::parse_amount("10000.00").unwrap(), &pl).to_string(), "0.1200");
+        let pl = plan(
+            "10000.00",
+            dec!(0.12),
+            Period::months(12),
+            Period::months(1),
+            RepayType::Annuity,
+        );
+        assert_eq!(
+            apr(Money::parse_amount("10000.00").unwrap(), &pl).to_string(),
+            "0.1200"
+        );
     }
 
     #[test]
     fn flat_twelve_months_at_twelve_percent_costs_about_21_46_percent() {
-        let pl = plan("12000.00", dec!(0.12), Period::months(12), Period::months(1), RepayType::Flat);
-        assert_eq!(apr(Money::parse_amount("12000.00").unwrap(), &pl).to_string(), "0.2146");
+        let pl = plan(
+            "12000.00",
+            dec!(0.12),
+            Period::months(12),
+            Period::months(1),
+            RepayType::Flat,
+        );
+        assert_eq!(
+            apr(Money::parse_amount("12000.00").unwrap(), &pl).to_string(),
+            "0.2146"
+        );
     }
 
     #[test]
     fn single_period_is_simple_interest() {
-        let pl = plan("500.00", dec!(0.36), Period::days(14), Period::days(14), RepayType::Bullet);
-        assert_eq!(apr(Money::parse_amount("500.00").unwrap(), &pl).to_string(), "0.3600");
-        let pl = plan("5000.00", dec!(0.12), Period::months(3), Period::months(1), RepayType::Bullet);
-        assert_eq!(apr(Money::parse_amount("5000.00").unwrap(), &pl).to_string(), "0.1200");
+        let pl = plan(
+            "500.00",
+            dec!(0.36),
+            Period::days(14),
+            Period::days(14),
+            RepayType::Bullet,
+        );
+        assert_eq!(
+            apr(Money::parse_amount("500.00").unwrap(), &pl).to_string(),
+            "0.3600"
+        );
+        let pl = plan(
+            "5000.00",
+            dec!(0.12),
+            Period::months(3),
+            Period::months(1),
+            RepayType::Bullet,
+        );
+        assert_eq!(
+            apr(Money::parse_amount("5000.00").unwrap(), &pl).to_string(),
+            "0.1200"
+        );
     }
 
     #[test]
     fn interest_only_apr_is_the_nominal_rate() {
-        let pl = plan("3000.00", dec!(0.18), Period::months(6), Period::months(1), RepayType::InterestOnly);
-        assert_eq!(apr(Money::parse_amount("3000.00").unwrap(), &pl).to_string(), "0.1800");
+        let pl = plan(
+            "3000.00",
+            dec!(0.18),
+            Period::months(6),
+            Period::months(1),
+            RepayType::InterestOnly,
+        );
+        assert_eq!(
+            apr(Money::parse_amount("3000.00").unwrap(), &pl).to_string(),
+            "0.1800"
+        );
     }
 
     #[test]
     fn an_upfront_deduction_raises_the_apr() {
-        let pl = plan("5000.00", dec!(0.12), Period::days(3), Period::days(3), RepayType::Bullet);
+        let pl = plan(
+            "5000.00",
+            dec!(0.12),
+            Period::days(3),
+            Period::days(3),
+            RepayType::Bullet,
+        );
         // 5005.00 back for 4500.00 paid out over 3 days.
         let a = apr(Money::parse_amount("4500.00").unwrap(), &pl);
         assert_eq!(a, annualise(5005.0 / 4500.0 - 1.0, 120.0));

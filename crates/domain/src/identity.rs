@@ -188,12 +188,21 @@ mod tests {
             assert!(Mobile::parse(ok).is_some(), "{ok}");
         }
         for bad in [
-            "12709812611", "1370981261", "137098126111", "1370981261a", "+8613709812611", "", "admin",
+            "12709812611",
+            "1370981261",
+            "137098126111",
+            "1370981261a",
+            "+8613709812611",
+            "",
+            "admin",
             "１３７０９８１２６１１",
         ] {
             assert!(Mobile::parse(bad).is_none(), "{bad}");
         }
-        assert_eq!(Mobile::parse("13709812611").unwrap().masked(), "137****2611");
+        assert_eq!(
+            Mobile::parse("13709812611").unwrap().masked(),
+            "137****2611"
+        );
         assert_eq!(
             format!("{:?}", Mobile::parse("13709812611").unwrap()),
             "Mobile(137****2611)"
@@ -204,7 +213,10 @@ mod tests {
     fn id_cards() {
         // The seed's §19 number carries a valid checksum.
         let id = IdCardNo::parse("110106197606292150").unwrap();
-        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1976, 6, 29).unwrap());
+        assert_eq!(
+            id.birth_date(),
+            NaiveDate::from_ymd_opt(1976, 6, 29).unwrap()
+        );
         // A checksum of X, given in lower case.
         let x = IdCardNo::parse("11010519491231002x").unwrap();
         assert_eq!(x.as_str(), "11010519491231002X");
@@ -258,7 +270,14 @@ mod tests {
 
     #[test]
     fn names() {
-        for ok in ["张某", "张某某", "殷晓岚", "阿依古丽·买买提", "Smith", "木木"] {
+        for ok in [
+            "张某",
+            "张某某",
+            "殷晓岚",
+            "阿依古丽·买买提",
+            "Smith",
+            "木木",
+        ] {
             assert!(PersonName::parse(ok).is_some(), "{ok}");
         }
         for bad in ["张", "张 三", "张3", "··", "", &"张".repeat(31), "O'Neil"] {
@@ -268,8 +287,14 @@ mod tests {
 
     #[test]
     fn contact_phones() {
-        assert_eq!(ContactPhone::parse("138-0000 0000").unwrap().as_str(), "13800000000");
-        assert_eq!(ContactPhone::parse("+86 10 1234 5678").unwrap().as_str(), "+861012345678");
+        assert_eq!(
+            ContactPhone::parse("138-0000 0000").unwrap().as_str(),
+            "13800000000"
+        );
+        assert_eq!(
+            ContactPhone::parse("+86 10 1234 5678").unwrap().as_str(),
+            "+861012345678"
+        );
         assert!(ContactPhone::parse("1234").is_none());
         assert!(ContactPhone::parse("123456789012345678901").is_none());
         assert!(ContactPhone::parse("12345a").is_none());

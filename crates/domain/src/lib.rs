@@ -30,7 +30,9 @@ pub use product::{Limit, LoanProduct, ProductError};
 pub use quote::{quote, Quote};
 pub use schedule::{build_plan, Installment, PlanError, PlanSpec, RepaymentPlan};
 pub use terms::{Period, RepayType, TermUnit};
-pub use validate::{available_credit, check_credit, validate_terms, LoanTerms, TermsError, TermsRequest};
+pub use validate::{
+    available_credit, check_credit, validate_terms, LoanTerms, TermsError, TermsRequest,
+};
 
 /// The lender's rules that products and quotes are checked against.
 #[derive(Clone, Debug, PartialEq, Eq)]

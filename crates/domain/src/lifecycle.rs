@@ -68,7 +68,9 @@ impl ApplyStatus {
 
     /// The status of code `code`.
     pub fn from_code(code: i64) -> Option<ApplyStatus> {
-        ApplyStatus::ALL.into_iter().find(|s| i64::from(s.code()) == code)
+        ApplyStatus::ALL
+            .into_iter()
+            .find(|s| i64::from(s.code()) == code)
     }
 
     /// The seed's label.

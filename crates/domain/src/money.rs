@@ -223,7 +223,17 @@ mod tests {
         assert_eq!(Money::parse_amount("5000").unwrap().to_string(), "5000.00");
         assert_eq!(Money::parse_amount("0500.5").unwrap().to_string(), "500.50");
         for bad in [
-            "", ".5", "5.", "5.123", "-5", "+5", "5e3", " 5", "5 ", "1,000", "１２",
+            "",
+            ".5",
+            "5.",
+            "5.123",
+            "-5",
+            "+5",
+            "5e3",
+            " 5",
+            "5 ",
+            "1,000",
+            "１２",
             "1234567890123456",
         ] {
             assert!(Money::parse_amount(bad).is_none(), "{bad:?}");

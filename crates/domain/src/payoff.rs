@@ -181,7 +181,9 @@ mod tests {
         // 2026-02-14: 14 of the 28 days of period 1 (01-31 → 02-28) have passed.
         let charges = payoff(&plan, Rate::new(dec!(0.36)), d(2026, 2, 14));
         assert_eq!(charges[0].interest.to_string(), "50.00");
-        assert!(charges[1..].iter().all(|c| c.interest.is_zero() && c.fee.is_zero()));
+        assert!(charges[1..]
+            .iter()
+            .all(|c| c.interest.is_zero() && c.fee.is_zero()));
         let total: Money = charges.iter().map(Charge::total).sum();
         assert_eq!(total.to_string(), "10050.00");
     }

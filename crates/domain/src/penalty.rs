@@ -50,8 +50,14 @@ mod tests {
         assert_eq!(penalty(p, r, d(2017, 12, 13), d(2017, 12, 1)), Money::ZERO);
         assert_eq!(penalty(p, r, d(2017, 12, 13), d(2017, 12, 13)), Money::ZERO);
         // 500 × 0.36 / 360 = 0.50 a day.
-        assert_eq!(penalty(p, r, d(2017, 12, 13), d(2017, 12, 14)).to_string(), "0.50");
-        assert_eq!(penalty(p, r, d(2017, 12, 13), d(2017, 12, 23)).to_string(), "5.00");
+        assert_eq!(
+            penalty(p, r, d(2017, 12, 13), d(2017, 12, 14)).to_string(),
+            "0.50"
+        );
+        assert_eq!(
+            penalty(p, r, d(2017, 12, 13), d(2017, 12, 23)).to_string(),
+            "5.00"
+        );
     }
 
     #[test]
@@ -60,7 +66,10 @@ mod tests {
         let p = Money::from_cents(33_333);
         let r = Rate::new(dec!(0.18));
         assert_eq!(daily_penalty(p, r).to_string(), "0.17");
-        assert_eq!(penalty(p, r, d(2026, 1, 1), d(2026, 1, 4)).to_string(), "0.51");
+        assert_eq!(
+            penalty(p, r, d(2026, 1, 1), d(2026, 1, 4)).to_string(),
+            "0.51"
+        );
     }
 
     #[test]
@@ -68,8 +77,17 @@ mod tests {
         let p = Money::from_cents(50_000);
         let r = Rate::new(dec!(36));
         // 50.00 a day: capped after ten days.
-        assert_eq!(penalty(p, r, d(2026, 1, 1), d(2026, 1, 11)).to_string(), "500.00");
-        assert_eq!(penalty(p, r, d(2026, 1, 1), d(2027, 1, 1)).to_string(), "500.00");
-        assert_eq!(penalty(p, Rate::ZERO, d(2026, 1, 1), d(2027, 1, 1)), Money::ZERO);
+        assert_eq!(
+            penalty(p, r, d(2026, 1, 1), d(2026, 1, 11)).to_string(),
+            "500.00"
+        );
+        assert_eq!(
+            penalty(p, r, d(2026, 1, 1), d(2027, 1, 1)).to_string(),
+            "500.00"
+        );
+        assert_eq!(
+            penalty(p, Rate::ZERO, d(2026, 1, 1), d(2027, 1, 1)),
+            Money::ZERO
+        );
     }
 }

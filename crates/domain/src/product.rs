@@ -33,7 +33,7 @@ impl<T: Copy + PartialOrd> Limit<T> {
     pub fn allows(&self, v: T) -> bool {
         match self {
             Limit::Range { min, max } => *min <= v && v <= *max,
-            Limit::Fixed(values) => values.iter().any(|x| *x == v),
+            Limit::Fixed(values) => values.contains(&v),
         }
     }
 
@@ -41,13 +41,10 @@ impl<T: Copy + PartialOrd> Limit<T> {
     pub fn max(&self) -> Option<T> {
         match self {
             Limit::Range { max, .. } => Some(*max),
-            Limit::Fixed(values) => values
-                .iter()
-                .copied()
-                .fold(None, |m, v| match m {
-                    Some(m) if m >= v => Some(m),
-                    _ => Some(v),
-                }),
+            Limit::Fixed(values) => values.iter().copied().fold(None, |m, v| match m {
+                Some(m) if m >= v => Some(m),
+                _ => Some(v),
+            }),
         }
     }
 
@@ -151,13 +148,22 @@ impl LoanProduct {
         if !self.amount_limit.is_coherent(positive) {
             return Err(E::AmountLimit);
         }
-        if self.default_amount.is_some_and(|a| !self.amount_limit.allows(a)) {
+        if self
+            .default_amount
+            .is_some_and(|a| !self.amount_limit.allows(a))
+        {
             return Err(E::Default("singleDefaultAmount"));
         }
-        if !self.rate_limit.is_coherent(|r: Rate| r.as_decimal() < Decimal::from(100)) {
+        if !self
+            .rate_limit
+            .is_coherent(|r: Rate| r.as_decimal() < Decimal::from(100))
+        {
             return Err(E::RateLimit);
         }
-        if self.default_rate.is_some_and(|r| !self.rate_limit.allows(r)) {
+        if self
+            .default_rate
+            .is_some_and(|r| !self.rate_limit.allows(r))
+        {
             return Err(E::Default("defaultInterestRate"));
         }
         if self.term_units.is_empty() {
@@ -201,7 +207,9 @@ impl LoanProduct {
             return Err(E::AnnuityNeedsMonths);
         }
         let fee_ok = |r: Rate| r.as_decimal() < Decimal::ONE;
-        if self.penalty_rate.is_some_and(|r| r.as_decimal() >= Decimal::from(100))
+        if self
+            .penalty_rate
+            .is_some_and(|r| r.as_decimal() >= Decimal::from(100))
             || !fee_ok(self.service_fee_rate)
             || !fee_ok(self.upfront_fee_rate)
         {
@@ -423,14 +431,20 @@ pub(crate) mod tests {
     fn the_seed_products_are_coherent() {
         assert_eq!(new_cash_loan().check(&policy()), Ok(()));
         assert_eq!(new_cash_loan().worst_case_apr(), dec!(0.3600));
-        let p = instalment_loan(dec!(0.18), vec![RepayType::InterestOnly, RepayType::Annuity]);
+        let p = instalment_loan(
+            dec!(0.18),
+            vec![RepayType::InterestOnly, RepayType::Annuity],
+        );
         assert_eq!(p.check(&policy()), Ok(()));
     }
 
     #[test]
     fn flat_type_at_a_high_rate_could_exceed_the_cap() {
         let p = instalment_loan(dec!(0.36), vec![RepayType::Flat]);
-        assert!(matches!(p.check(&policy()), Err(ProductError::AprAboveCap { .. })));
+        assert!(matches!(
+            p.check(&policy()),
+            Err(ProductError::AprAboveCap { .. })
+        ));
         // 12 % flat over 12 months is about 21.46 %: allowed.
         let p = instalment_loan(dec!(0.12), vec![RepayType::Flat]);
         assert_eq!(p.check(&policy()), Ok(()));
@@ -442,7 +456,10 @@ pub(crate) mod tests {
         let mut p = new_cash_loan();
         p.service_fee_rate = Rate::new(dec!(0.001));
         // 0.1 % of principal for 7 days is 5.14 % a year on top of 36 %.
-        assert!(matches!(p.check(&policy()), Err(ProductError::AprAboveCap { .. })));
+        assert!(matches!(
+            p.check(&policy()),
+            Err(ProductError::AprAboveCap { .. })
+        ));
         p.rate_limit = Limit::Fixed(vec![Rate::new(dec!(0.30))]);
         p.default_rate = None;
         assert_eq!(p.check(&policy()), Ok(()));
@@ -473,16 +490,25 @@ pub(crate) mod tests {
 
         let mut p = new_cash_loan();
         p.days_limit = None;
-        assert_eq!(p.check(&policy()), Err(ProductError::TermLimit(TermUnit::Day)));
+        assert_eq!(
+            p.check(&policy()),
+            Err(ProductError::TermLimit(TermUnit::Day))
+        );
 
         let mut p = new_cash_loan();
         p.repay_term_units = vec![TermUnit::Month];
         p.default_repay_term_unit = None;
-        assert_eq!(p.check(&policy()), Err(ProductError::IntervalUnit(TermUnit::Day)));
+        assert_eq!(
+            p.check(&policy()),
+            Err(ProductError::IntervalUnit(TermUnit::Day))
+        );
 
         let mut p = new_cash_loan();
         p.default_days = Some(30);
-        assert_eq!(p.check(&policy()), Err(ProductError::Default("singleDefaultDays")));
+        assert_eq!(
+            p.check(&policy()),
+            Err(ProductError::Default("singleDefaultDays"))
+        );
 
         let mut p = new_cash_loan();
         p.repay_types = vec![RepayType::Annuity];
@@ -490,7 +516,10 @@ pub(crate) mod tests {
 
         let mut p = new_cash_loan();
         p.days_limit = Some(Limit::Range { min: 1, max: 4000 });
-        assert_eq!(p.check(&policy()), Err(ProductError::TermLimit(TermUnit::Day)));
+        assert_eq!(
+            p.check(&policy()),
+            Err(ProductError::TermLimit(TermUnit::Day))
+        );
 
         let mut p = new_cash_loan();
         p.rate_limit = Limit::Fixed(vec![]);

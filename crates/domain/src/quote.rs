@@ -56,7 +56,8 @@ pub fn quote(
     start: NaiveDate,
     policy: &LendingPolicy,
 ) -> Result<Quote, TermsError> {
-    let plan = build_plan(&plan_spec(product, terms, start)).map_err(|_| TermsError::IntervalNotAllowed)?;
+    let plan = build_plan(&plan_spec(product, terms, start))
+        .map_err(|_| TermsError::IntervalNotAllowed)?;
     let upfront = if policy.allow_upfront_fee {
         terms.amount.times(product.upfront_fee_rate.as_decimal())
     } else {

@@ -402,7 +402,10 @@ mod tests {
         );
         s.service_fee_rate = Rate::new(dec!(0.001));
         let plan = build_plan(&s).unwrap();
-        assert!(plan.installments.iter().all(|i| i.fee.to_string() == "3.00"));
+        assert!(plan
+            .installments
+            .iter()
+            .all(|i| i.fee.to_string() == "3.00"));
         assert_eq!(plan.total_fee().to_string(), "9.00");
     }
 
@@ -434,7 +437,11 @@ mod tests {
             Err(PlanError::IntervalDoesNotDivide)
         );
         assert_eq!(
-            base(Period::months(1), Period::months(2), RepayType::InterestOnly),
+            base(
+                Period::months(1),
+                Period::months(2),
+                RepayType::InterestOnly
+            ),
             Err(PlanError::IntervalDoesNotDivide)
         );
         assert_eq!(
@@ -467,7 +474,13 @@ mod tests {
             Err(PlanError::AmountTooSmall)
         );
         assert_eq!(
-            build_plan(&spec("0.00", r, Period::days(7), Period::days(7), RepayType::Bullet)),
+            build_plan(&spec(
+                "0.00",
+                r,
+                Period::days(7),
+                Period::days(7),
+                RepayType::Bullet
+            )),
             Err(PlanError::NonPositivePrincipal)
         );
     }

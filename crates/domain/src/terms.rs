@@ -203,7 +203,10 @@ mod tests {
         assert_eq!(p.after(start, 2), Some(d(2026, 3, 31)));
         assert_eq!(p.after(start, 3), Some(d(2026, 4, 30)));
         assert_eq!(p.after(d(2027, 12, 31), 2), Some(d(2028, 2, 29)));
-        assert_eq!(Period::days(7).after(d(2017, 11, 21), 1), Some(d(2017, 11, 28)));
+        assert_eq!(
+            Period::days(7).after(d(2017, 11, 21), 1),
+            Some(d(2017, 11, 28))
+        );
         assert_eq!(Period::days(1).after(NaiveDate::MAX, 1), None);
     }
 }

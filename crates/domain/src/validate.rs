@@ -134,7 +134,10 @@ fn parse_count(text: &str) -> Option<u32> {
 /// Validates the terms of `req` against `product`: formats in the constants table's order, then
 /// ranges (a unit before the count it governs). The APR cap and the credit check come after, in
 /// [`crate::quote()`] and [`check_credit`].
-pub fn validate_terms(req: &TermsRequest<'_>, product: &LoanProduct) -> Result<LoanTerms, TermsError> {
+pub fn validate_terms(
+    req: &TermsRequest<'_>,
+    product: &LoanProduct,
+) -> Result<LoanTerms, TermsError> {
     use TermsError as E;
     // 1. Formats.
     let amount = Money::parse_amount(req.amount)
@@ -263,20 +266,104 @@ mod tests {
     fn each_format_error_has_its_code() {
         let p = new_cash_loan();
         let cases: [(TermsRequest, &str); 14] = [
-            (TermsRequest { amount: "abc", ..req() }, "20004000"),
-            (TermsRequest { amount: "0.00", ..req() }, "20004000"),
-            (TermsRequest { amount: "500.001", ..req() }, "20004000"),
-            (TermsRequest { interest_rate: "36%", ..req() }, "20004002"),
-            (TermsRequest { interest_rate: "0.1234567", ..req() }, "20004002"),
-            (TermsRequest { term_count: "0", ..req() }, "20004004"),
-            (TermsRequest { term_count: "12345", ..req() }, "20004004"),
-            (TermsRequest { term_count: "-7", ..req() }, "20004004"),
-            (TermsRequest { term_unit: "3", ..req() }, "20004006"),
-            (TermsRequest { repay_term_count: "x", ..req() }, "20004008"),
-            (TermsRequest { repay_term_unit: "day", ..req() }, "20004010"),
-            (TermsRequest { repay_type: "5", ..req() }, "20004013"),
-            (TermsRequest { repay_type: "001", ..req() }, "20004013"),
-            (TermsRequest { repay_type: "", ..req() }, "20004013"),
+            (
+                TermsRequest {
+                    amount: "abc",
+                    ..req()
+                },
+                "20004000",
+            ),
+            (
+                TermsRequest {
+                    amount: "0.00",
+                    ..req()
+                },
+                "20004000",
+            ),
+            (
+                TermsRequest {
+                    amount: "500.001",
+                    ..req()
+                },
+                "20004000",
+            ),
+            (
+                TermsRequest {
+                    interest_rate: "36%",
+                    ..req()
+                },
+                "20004002",
+            ),
+            (
+                TermsRequest {
+                    interest_rate: "0.1234567",
+                    ..req()
+                },
+                "20004002",
+            ),
+            (
+                TermsRequest {
+                    term_count: "0",
+                    ..req()
+                },
+                "20004004",
+            ),
+            (
+                TermsRequest {
+                    term_count: "12345",
+                    ..req()
+                },
+                "20004004",
+            ),
+            (
+                TermsRequest {
+                    term_count: "-7",
+                    ..req()
+                },
+                "20004004",
+            ),
+            (
+                TermsRequest {
+                    term_unit: "3",
+                    ..req()
+                },
+                "20004006",
+            ),
+            (
+                TermsRequest {
+                    repay_term_count: "x",
+                    ..req()
+                },
+                "20004008",
+            ),
+            (
+                TermsRequest {
+                    repay_term_unit: "day",
+                    ..req()
+                },
+                "20004010",
+            ),
+            (
+                TermsRequest {
+                    repay_type: "5",
+                    ..req()
+                },
+                "20004013",
+            ),
+            (
+                TermsRequest {
+                    repay_type: "001",
+                    ..req()
+                },
+                "20004013",
+            ),
+            (
+                TermsRequest {
+                    repay_type: "",
+                    ..req()
+                },
+                "20004013",
+            ),
         ];
         for (r, code) in cases {
             assert_eq!(validate_terms(&r, &p).unwrap_err().code(), code, "{r:?}");
@@ -287,7 +374,11 @@ mod tests {
     fn formats_come_before_ranges_in_table_order() {
         let p = new_cash_loan();
         // Amount out of range but the rate malformed: the format error wins.
-        let r = TermsRequest { amount: "1.00", interest_rate: "x", ..req() };
+        let r = TermsRequest {
+            amount: "1.00",
+            interest_rate: "x",
+            ..req()
+        };
         assert_eq!(validate_terms(&r, &p), Err(TermsError::RateMalformed));
         // Everything malformed: the amount comes first.
         let r = TermsRequest {
@@ -301,7 +392,11 @@ mod tests {
         };
         assert_eq!(validate_terms(&r, &p), Err(TermsError::AmountMalformed));
         // Term unit not offered and term out of range: the unit is checked first.
-        let r = TermsRequest { term_unit: "2", term_count: "99", ..req() };
+        let r = TermsRequest {
+            term_unit: "2",
+            term_count: "99",
+            ..req()
+        };
         assert_eq!(validate_terms(&r, &p), Err(TermsError::TermUnitNotOffered));
     }
 
@@ -310,12 +405,54 @@ mod tests {
         let p = new_cash_loan();
         let e = everything();
         let cases: [(TermsRequest, &LoanProduct, &str); 12] = [
-            (TermsRequest { amount: "499.99", ..req() }, &p, "20004001"),
-            (TermsRequest { amount: "5000.01", ..req() }, &p, "20004001"),
-            (TermsRequest { interest_rate: "0.35", ..req() }, &p, "20004003"),
-            (TermsRequest { term_unit: "2", ..req() }, &p, "20004007"),
-            (TermsRequest { term_count: "10", ..req() }, &p, "20004005"),
-            (TermsRequest { repay_term_unit: "2", ..req() }, &p, "20004011"),
+            (
+                TermsRequest {
+                    amount: "499.99",
+                    ..req()
+                },
+                &p,
+                "20004001",
+            ),
+            (
+                TermsRequest {
+                    amount: "5000.01",
+                    ..req()
+                },
+                &p,
+                "20004001",
+            ),
+            (
+                TermsRequest {
+                    interest_rate: "0.35",
+                    ..req()
+                },
+                &p,
+                "20004003",
+            ),
+            (
+                TermsRequest {
+                    term_unit: "2",
+                    ..req()
+                },
+                &p,
+                "20004007",
+            ),
+            (
+                TermsRequest {
+                    term_count: "10",
+                    ..req()
+                },
+                &p,
+                "20004005",
+            ),
+            (
+                TermsRequest {
+                    repay_term_unit: "2",
+                    ..req()
+                },
+                &p,
+                "20004011",
+            ),
             (
                 TermsRequest {
                     amount: "3000",
@@ -341,7 +478,14 @@ mod tests {
                 &e,
                 "20004012",
             ),
-            (TermsRequest { repay_type: "2", ..req() }, &p, "20004014"),
+            (
+                TermsRequest {
+                    repay_type: "2",
+                    ..req()
+                },
+                &p,
+                "20004014",
+            ),
             (
                 TermsRequest {
                     amount: "3000",
@@ -388,9 +532,15 @@ mod tests {
 
     #[test]
     fn a_bullet_loan_ignores_the_interval_count() {
-        let r = TermsRequest { repay_term_count: "1", ..req() };
+        let r = TermsRequest {
+            repay_term_count: "1",
+            ..req()
+        };
         assert!(validate_terms(&r, &new_cash_loan()).is_ok());
-        let r = TermsRequest { repay_term_count: "99", ..req() };
+        let r = TermsRequest {
+            repay_term_count: "99",
+            ..req()
+        };
         assert!(validate_terms(&r, &new_cash_loan()).is_ok());
     }
 
@@ -402,19 +552,31 @@ mod tests {
             let r = TermsRequest { amount: a, ..req() };
             assert!(validate_terms(&r, &p).is_ok(), "{a}");
         }
-        let r = TermsRequest { amount: "2000.01", ..req() };
+        let r = TermsRequest {
+            amount: "2000.01",
+            ..req()
+        };
         assert_eq!(validate_terms(&r, &p), Err(TermsError::AmountNotAllowed));
     }
 
     #[test]
     fn credit() {
         let total = Money::from_cents(500_000);
-        assert_eq!(available_credit(total, Money::from_cents(200_000)), Money::from_cents(300_000));
-        assert_eq!(available_credit(total, Money::from_cents(900_000)), Money::ZERO);
+        assert_eq!(
+            available_credit(total, Money::from_cents(200_000)),
+            Money::from_cents(300_000)
+        );
+        assert_eq!(
+            available_credit(total, Money::from_cents(900_000)),
+            Money::ZERO
+        );
         assert_eq!(
             check_credit(Money::from_cents(300_001), Money::from_cents(300_000)),
             Err(TermsError::AmountAboveCredit)
         );
-        assert_eq!(check_credit(Money::from_cents(300_000), Money::from_cents(300_000)), Ok(()));
+        assert_eq!(
+            check_credit(Money::from_cents(300_000), Money::from_cents(300_000)),
+            Ok(())
+        );
     }
 }

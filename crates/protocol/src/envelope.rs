@@ -167,7 +167,10 @@ mod tests {
         assert!(verify("12345678", &map));
         assert_eq!(map.get("exceptionFlag"), Some(&Json::from("0000")));
         assert_eq!(map.get("responseCode"), Some(&Json::from("0000")));
-        assert_eq!(map.get("responseMessage"), Some(&Json::from("获取验证码成功")));
+        assert_eq!(
+            map.get("responseMessage"),
+            Some(&Json::from("获取验证码成功"))
+        );
         assert_eq!(map.get("timestamp"), Some(&Json::from("1508051460170")));
         assert_eq!(map.get("resultSet"), Some(&Json::from("o3wt")));
         let nonce = map.get("nonce").and_then(Json::as_str).unwrap();

@@ -146,9 +146,12 @@ impl From<serde_json::Value> for Json {
             serde_json::Value::Array(items) => {
                 Json::Array(items.into_iter().map(Json::from).collect())
             }
-            serde_json::Value::Object(members) => {
-                Json::Object(members.into_iter().map(|(k, v)| (k, Json::from(v))).collect())
-            }
+            serde_json::Value::Object(members) => Json::Object(
+                members
+                    .into_iter()
+                    .map(|(k, v)| (k, Json::from(v)))
+                    .collect(),
+            ),
         }
     }
 }

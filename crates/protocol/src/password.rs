@@ -141,7 +141,13 @@ mod tests {
     #[test]
     fn round_trips_text_of_every_kind() {
         let codec = PasswordCodec::new("abcdefgh", true).unwrap();
-        for p in ["a", "12345678", "p@ss w0rd!", "密码123456", "0123456789abcdef"] {
+        for p in [
+            "a",
+            "12345678",
+            "p@ss w0rd!",
+            "密码123456",
+            "0123456789abcdef",
+        ] {
             assert_eq!(codec.decrypt(&codec.encrypt(p)).unwrap(), p);
         }
     }
@@ -151,7 +157,10 @@ mod tests {
         let codec = PasswordCodec::new("12345678", false).unwrap();
         assert_eq!(codec.decode("123456").unwrap(), "123456");
         assert_eq!(codec.decode("admin").unwrap(), "admin");
-        assert_eq!(codec.decode("t9xLwn19WXS+d7OVW9ocKw").unwrap(), "zhongkeborun");
+        assert_eq!(
+            codec.decode("t9xLwn19WXS+d7OVW9ocKw").unwrap(),
+            "zhongkeborun"
+        );
     }
 
     #[test]

@@ -1,0 +1,197 @@
+//! Property tests of the loan engine's invariants (issue #3): principals add up to P, no negative
+//! amount, n periods, equal annuity installments but the last, payoff never above what remains,
+//! penalties monotone and capped, APR non-negative and equal to the nominal rate for a no-fee
+//! annuity.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use cashloan_domain::apr::apr;
+use cashloan_domain::payoff::{installment_due, payoff, Charge};
+use cashloan_domain::penalty::penalty;
+use cashloan_domain::{build_plan, Money, Period, PlanError, PlanSpec, Rate, RepayType};
+use chrono::{Days, NaiveDate};
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+
+fn start() -> impl Strategy<Value = NaiveDate> {
+    // Any day in 2024–2027, month ends and 29 February included.
+    (0u64..4 * 366).prop_map(|d| NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + Days::new(d))
+}
+
+fn rate(max_bp: i64) -> impl Strategy<Value = Rate> {
+    (0..=max_bp).prop_map(|bp| Rate::new(Decimal::new(bp, 4)))
+}
+
+/// A plan spec the validation could let through: matching units, an interval dividing the term.
+fn spec() -> impl Strategy<Value = PlanSpec> {
+    let day_terms = (1u32..=30, 1u32..=365).prop_map(|(iv, n)| {
+        let n = n.min(365 / iv).max(1);
+        (Period::days(iv * n), Period::days(iv))
+    });
+    let month_terms =
+        (1u32..=6, 1u32..=12).prop_map(|(iv, n)| (Period::months(iv * n), Period::months(iv)));
+    (
+        10_000i64..=100_000_000,
+        rate(3600),
+        prop_oneof![day_terms, month_terms],
+        prop::sample::select(RepayType::ALL.to_vec()),
+        rate(20),
+        start(),
+    )
+        .prop_filter_map(
+            "annuity needs months",
+            |(cents, annual_rate, (term, interval), repay_type, fee, start)| {
+                let annuity_on_days =
+                    repay_type == RepayType::Annuity && term.unit == cashloan_domain::TermUnit::Day;
+                (!annuity_on_days).then_some(PlanSpec {
+                    principal: Money::from_cents(cents),
+                    annual_rate,
+                    term,
+                    interval,
+                    repay_type,
+                    service_fee_rate: fee,
+                    start,
+                })
+            },
+        )
+}
+
+fn expected_periods(s: &PlanSpec) -> usize {
+    if s.repay_type == RepayType::Bullet {
+        1
+    } else {
+        (s.term.count / s.interval.count) as usize
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 2000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn plans_hold_their_invariants(s in spec()) {
+        let plan = match build_plan(&s) {
+            Ok(plan) => plan,
+            Err(PlanError::AmountTooSmall) => {
+                // Only when the principal per period is below a yuan, where cent rounding
+                // of P/n can overshoot.
+                let n = i64::try_from(expected_periods(&s)).unwrap();
+                prop_assert!(s.principal.cents() < 100 * n, "refused {s:?}");
+                return Ok(());
+            }
+            Err(e) => return Err(TestCaseError::fail(format!("{e} for {s:?}"))),
+        };
+        prop_assert_eq!(plan.installments.len(), expected_periods(&s));
+        prop_assert_eq!(plan.total_principal(), s.principal);
+        let mut previous_due = s.start;
+        for (k, i) in plan.installments.iter().enumerate() {
+            prop_assert_eq!(i.period as usize, k + 1);
+            prop_assert!(!i.principal.is_negative() && !i.interest.is_negative() && !i.fee.is_negative());
+            prop_assert_eq!(i.start_date, previous_due);
+            prop_assert!(i.due_date > i.start_date);
+            previous_due = i.due_date;
+        }
+        prop_assert_eq!(plan.last_due_date(), s.term.after(s.start, 1));
+    }
+
+    #[test]
+    fn annuity_installments_are_equal_but_the_last(
+        cents in 10_000i64..=100_000_000,
+        r in rate(3600),
+        n in 1u32..=36,
+        start in start(),
+    ) {
+        let s = PlanSpec {
+            principal: Money::from_cents(cents),
+            annual_rate: r,
+            term: Period::months(n),
+            interval: Period::months(1),
+            repay_type: RepayType::Annuity,
+            service_fee_rate: Rate::ZERO,
+            start,
+        };
+        let plan = build_plan(&s).unwrap();
+        let first = plan.installments[0].total();
+        for i in &plan.installments[..plan.installments.len() - 1] {
+            prop_assert_eq!(i.total(), first);
+        }
+        let last = plan.installments[plan.installments.len() - 1].total();
+        let diff = (last.cents() - first.cents()).abs();
+        prop_assert!(diff < i64::from(n), "last {last} vs {first} over {n} periods");
+    }
+
+    #[test]
+    fn payoff_never_exceeds_what_remains(
+        s in spec(),
+        paid in 0usize..40,
+        offset in -10i64..800,
+        penalty_bp in 0i64..=36_000,
+    ) {
+        let Ok(plan) = build_plan(&s) else { return Ok(()); };
+        let paid = paid.min(plan.installments.len() - 1);
+        let unpaid = &plan.installments[paid..];
+        let on = s.start.checked_add_signed(chrono::Duration::days(offset)).unwrap();
+        let penalty_rate = Rate::new(Decimal::new(penalty_bp, 4));
+        let quote: Money = payoff(unpaid, penalty_rate, on).iter().map(Charge::total).sum();
+        let remaining: Money = unpaid
+            .iter()
+            .map(|i| installment_due(i, penalty_rate, on).total())
+            .sum();
+        prop_assert!(quote <= remaining, "payoff {quote} > remaining {remaining}");
+        let principal: Money = unpaid.iter().map(|i| i.principal).sum();
+        prop_assert!(quote >= principal, "payoff {quote} below principal {principal}");
+    }
+
+    #[test]
+    fn penalty_is_monotone_and_capped(
+        cents in 1i64..=100_000_000,
+        bp in 0i64..=1_000_000,
+        due in start(),
+        a in 0u64..2000,
+        b in 0u64..2000,
+    ) {
+        let principal = Money::from_cents(cents);
+        let r = Rate::new(Decimal::new(bp, 4));
+        let (early, late) = (due + Days::new(a.min(b)), due + Days::new(a.max(b)));
+        let p1 = penalty(principal, r, due, early);
+        let p2 = penalty(principal, r, due, late);
+        prop_assert!(p1 <= p2);
+        prop_assert!(p2 <= principal);
+        prop_assert!(!p1.is_negative());
+        // Derived from the dates alone: asking again gives the same figure.
+        prop_assert_eq!(penalty(principal, r, due, late), p2);
+    }
+
+    #[test]
+    fn apr_is_never_negative(s in spec()) {
+        let Ok(plan) = build_plan(&s) else { return Ok(()); };
+        prop_assert!(apr(s.principal, &plan) >= Decimal::ZERO);
+    }
+
+    #[test]
+    fn no_fee_annuity_apr_is_the_nominal_rate(
+        cents in 1_000_000i64..=100_000_000,
+        bp in 1i64..=3600,
+        n in 1u32..=36,
+        interval in prop::sample::select(vec![1u32, 2, 3]),
+        start in start(),
+    ) {
+        let n = n * interval;
+        let r = Rate::new(Decimal::new(bp, 4));
+        let plan = build_plan(&PlanSpec {
+            principal: Money::from_cents(cents),
+            annual_rate: r,
+            term: Period::months(n),
+            interval: Period::months(interval),
+            repay_type: RepayType::Annuity,
+            service_fee_rate: Rate::ZERO,
+            start,
+        })
+        .unwrap();
+        let mut expected = r.as_decimal();
+        expected.rescale(4);
+        prop_assert_eq!(apr(Money::from_cents(cents), &plan), expected);
+    }
+}
