@@ -1,6 +1,9 @@
-//! The cash-loan data model on SQLite and PostgreSQL (issue #4 fills this crate): diesel schema,
-//! embedded migrations, repositories whose money-moving writes are guarded transactions.
-//!
-//! Until then it only re-exports the domain crate it will persist.
+//! The cash-loan data model on SQLite and PostgreSQL: the diesel schema, embedded migrations,
+//! and repositories whose money-moving writes are guarded transactions.
 
-pub use cashloan_domain as domain;
+pub mod accounts;
+pub mod db;
+pub mod schema;
+pub mod verification;
+
+pub use db::{migrate, write_transaction, Backend, Db, DbConnection, DbError, DbResult, PooledDb};

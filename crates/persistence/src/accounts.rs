@@ -1,0 +1,333 @@
+//! Users, sessions and replay nonces.
+
+use diesel::prelude::*;
+
+use crate::db::{write_transaction, DbConnection, DbError, DbResult};
+use crate::schema::{nonces, sessions, users};
+
+/// A new random id: a lowercase UUID, as the seed's samples show.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// A registered user (the login name is the mobile).
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct User {
+    /// Id.
+    pub id: String,
+    /// Mobile, the login name.
+    pub mobile: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Consecutive wrong passwords since the last success or lock.
+    pub failed_logins: i32,
+    /// Locked until this instant (ms), if locked.
+    pub locked_until: Option<i64>,
+    /// Disabled by an operator.
+    pub disabled: bool,
+    /// Flagged as a risk customer by an operator (information only).
+    pub is_risk: bool,
+    /// Total credit (总额度), 分.
+    pub total_credit_cents: i64,
+    /// 身份信息认证 done.
+    pub real_name_auth: bool,
+    /// 银行卡认证 done.
+    pub bank_card_auth: bool,
+    /// 完善个人信息 done.
+    pub customer_info_auth: bool,
+    /// 手机认证 done.
+    pub mobile_auth: bool,
+    /// Registered at (ms).
+    pub created_at: i64,
+    /// Last changed at (ms).
+    pub updated_at: i64,
+}
+
+impl User {
+    /// Whether the login lock holds at `now`.
+    pub fn is_locked(&self, now: i64) -> bool {
+        self.locked_until.is_some_and(|until| until > now)
+    }
+}
+
+/// Registers a user; `Ok(None)` when the mobile is already registered (even by a concurrent
+/// request that won the race).
+pub fn create_user(
+    conn: &mut DbConnection,
+    mobile: &str,
+    password_hash: &str,
+    total_credit_cents: i64,
+    now: i64,
+) -> DbResult<Option<User>> {
+    let user = User {
+        id: new_id(),
+        mobile: mobile.to_owned(),
+        password_hash: password_hash.to_owned(),
+        failed_logins: 0,
+        locked_until: None,
+        disabled: false,
+        is_risk: false,
+        total_credit_cents,
+        real_name_auth: false,
+        bank_card_auth: false,
+        customer_info_auth: false,
+        mobile_auth: false,
+        created_at: now,
+        updated_at: now,
+    };
+    match diesel::insert_into(users::table)
+        .values(&user)
+        .execute(conn)
+    {
+        Ok(_) => Ok(Some(user)),
+        Err(e) => {
+            let e = DbError::from(e);
+            if e.is_unique_violation() {
+                Ok(None)
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The user registered with `mobile`.
+pub fn find_user_by_mobile(conn: &mut DbConnection, mobile: &str) -> DbResult<Option<User>> {
+    Ok(users::table
+        .filter(users::mobile.eq(mobile))
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The user with `id`.
+pub fn find_user(conn: &mut DbConnection, id: &str) -> DbResult<Option<User>> {
+    Ok(users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Outcome of a wrong password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailedLogin {
+    /// Counted; not locked yet.
+    Counted(i32),
+    /// This failure locked the account until the given instant.
+    Locked(i64),
+}
+
+/// Counts a wrong password (login or password change); the `max_failures`-th consecutive one
+/// locks the account for `lock_ms` and restarts the count. Atomic under concurrency.
+pub fn record_failed_login(
+    conn: &mut DbConnection,
+    user_id: &str,
+    max_failures: i32,
+    lock_ms: i64,
+    now: i64,
+) -> DbResult<FailedLogin> {
+    write_transaction(conn, |conn| {
+        diesel::update(users::table.find(user_id))
+            .set((
+                users::failed_logins.eq(users::failed_logins + 1),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        let failures: i32 = users::table
+            .find(user_id)
+            .select(users::failed_logins)
+            .first(conn)?;
+        if failures >= max_failures {
+            let until = now + lock_ms;
+            diesel::update(users::table.find(user_id))
+                .set((
+                    users::failed_logins.eq(0),
+                    users::locked_until.eq(Some(until)),
+                ))
+                .execute(conn)?;
+            Ok(FailedLogin::Locked(until))
+        } else {
+            Ok(FailedLogin::Counted(failures))
+        }
+    })
+}
+
+/// Clears the wrong-password count after a successful login.
+pub fn reset_failed_logins(conn: &mut DbConnection, user_id: &str, now: i64) -> DbResult<()> {
+    diesel::update(
+        users::table
+            .find(user_id)
+            .filter(users::failed_logins.ne(0)),
+    )
+    .set((users::failed_logins.eq(0), users::updated_at.eq(now)))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Stores a new password hash, clears count and lock, and ends every session of the user, in one
+/// transaction (PROTOCOL.md: a password change or reset ends the user's sessions).
+pub fn set_password(
+    conn: &mut DbConnection,
+    user_id: &str,
+    password_hash: &str,
+    now: i64,
+) -> DbResult<()> {
+    write_transaction(conn, |conn| {
+        diesel::update(users::table.find(user_id))
+            .set((
+                users::password_hash.eq(password_hash),
+                users::failed_logins.eq(0),
+                users::locked_until.eq(None::<i64>),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)?;
+        Ok::<_, DbError>(())
+    })
+}
+
+/// Sets the user's total credit (分); false when no user has that mobile.
+pub fn set_total_credit(
+    conn: &mut DbConnection,
+    mobile: &str,
+    cents: i64,
+    now: i64,
+) -> DbResult<bool> {
+    let n = diesel::update(users::table.filter(users::mobile.eq(mobile)))
+        .set((
+            users::total_credit_cents.eq(cents),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Enables or disables an account; false when no user has that mobile.
+pub fn set_disabled(
+    conn: &mut DbConnection,
+    mobile: &str,
+    disabled: bool,
+    now: i64,
+) -> DbResult<bool> {
+    let n = diesel::update(users::table.filter(users::mobile.eq(mobile)))
+        .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Sets the 手机认证 (carrier) status.
+pub fn set_mobile_auth(conn: &mut DbConnection, user_id: &str, now: i64) -> DbResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set((users::mobile_auth.eq(true), users::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A login session.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct Session {
+    /// Session id: 32 uppercase hex characters.
+    pub id: String,
+    /// Whose.
+    pub user_id: String,
+    /// The device's push token (`token` of §4).
+    pub device_token: String,
+    /// `appType` of §4.
+    pub app_type: String,
+    /// Created at (ms).
+    pub created_at: i64,
+    /// Last used at (ms).
+    pub last_seen_at: i64,
+    /// Ends at (ms) unless used again.
+    pub expires_at: i64,
+}
+
+/// Stores a new session.
+pub fn create_session(conn: &mut DbConnection, session: &Session) -> DbResult<()> {
+    diesel::insert_into(sessions::table)
+        .values(session)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The live session `id` at `now`, its idle expiry pushed to `now + idle_ms`.
+pub fn touch_session(
+    conn: &mut DbConnection,
+    id: &str,
+    now: i64,
+    idle_ms: i64,
+) -> DbResult<Option<Session>> {
+    let live = sessions::table
+        .find(id)
+        .filter(sessions::expires_at.gt(now))
+        .select(Session::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(mut session) = live else {
+        return Ok(None);
+    };
+    // Writing on every request would serialise SQLite readers; a minute's precision is enough.
+    if now - session.last_seen_at >= 60_000 {
+        diesel::update(sessions::table.find(id))
+            .set((
+                sessions::last_seen_at.eq(now),
+                sessions::expires_at.eq(now + idle_ms),
+            ))
+            .execute(conn)?;
+        session.last_seen_at = now;
+        session.expires_at = now + idle_ms;
+    }
+    Ok(Some(session))
+}
+
+/// Ends the session `id` (nothing happens if there is none).
+pub fn end_session(conn: &mut DbConnection, id: &str) -> DbResult<()> {
+    diesel::delete(sessions::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+/// Ends every session of a user; returns how many.
+pub fn end_user_sessions(conn: &mut DbConnection, user_id: &str) -> DbResult<usize> {
+    Ok(diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)?)
+}
+
+/// Removes sessions expired before `now`; returns how many.
+pub fn sweep_sessions(conn: &mut DbConnection, now: i64) -> DbResult<usize> {
+    Ok(diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)?)
+}
+
+/// Records that `(nonce, timestamp)` was seen: true the first time, false for a replay (also
+/// when a concurrent request with the same pair won). Holds across server processes.
+pub fn record_nonce(
+    conn: &mut DbConnection,
+    nonce: &str,
+    timestamp: &str,
+    now: i64,
+) -> DbResult<bool> {
+    let inserted = diesel::insert_into(nonces::table)
+        .values((
+            nonces::nonce.eq(nonce),
+            nonces::request_timestamp.eq(timestamp),
+            nonces::seen_at.eq(now),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            let e = DbError::from(e);
+            if e.is_unique_violation() {
+                Ok(false)
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Forgets nonces seen before `before` (their timestamps are outside the window by then).
+pub fn sweep_nonces(conn: &mut DbConnection, before: i64) -> DbResult<usize> {
+    Ok(diesel::delete(nonces::table.filter(nonces::seen_at.lt(before))).execute(conn)?)
+}

@@ -1,0 +1,349 @@
+//! Connections, the pool, migrations and transactions, for SQLite and PostgreSQL alike.
+//!
+//! One code path serves both backends through diesel's `MultiConnection`: every query is written
+//! once against [`DbConnection`], and diesel dispatches it to the backend the URL chose. We chose
+//! it over a generic `Connection` type parameter (which would make every repository function
+//! generic and every caller name the backend) and over two copies of the queries (which drift).
+//! Its limits shape the schema: ids are `Text`, money is `BigInt` 分 and rates are `Text` (no
+//! `Numeric` through `f64`), and the few statements where the backends differ (an insert that
+//! ignores a duplicate, the write lock of SQLite) match on the inner connection.
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, PooledConnection, R2D2Connection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+/// Migrations of each backend, embedded in the binary; both folders use the same version names.
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// How long a SQLite writer waits for the write lock before giving up.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+
+/// A connection to either backend.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// The embedded default: a file, no server.
+    Sqlite(SqliteConnection),
+    /// What a lender runs in production; lets several server processes share state.
+    Pg(PgConnection),
+}
+
+/// Which database a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// A parsed `CASHLOAN_DATABASE_URL`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    /// The backend.
+    pub backend: Backend,
+    /// What the driver is given: a file path for SQLite, the URL itself for PostgreSQL.
+    pub target: String,
+}
+
+impl DatabaseUrl {
+    /// `postgres://…` or `postgresql://…` is PostgreSQL; `sqlite://path` or a bare path is SQLite.
+    pub fn parse(url: &str) -> Result<DatabaseUrl, DbError> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err(DbError::Config("the database URL is empty".into()));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl {
+                backend: Backend::Postgres,
+                target: url.to_owned(),
+            });
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() || path.contains("://") {
+            return Err(DbError::Config(format!(
+                "unsupported database URL scheme in {:?}: use sqlite://PATH or postgres://…",
+                redact(url)
+            )));
+        }
+        Ok(DatabaseUrl {
+            backend: Backend::Sqlite,
+            target: path.to_owned(),
+        })
+    }
+}
+
+/// The URL with any password replaced, for logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Errors of the persistence layer.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// Bad configuration (URL).
+    #[error("database configuration: {0}")]
+    Config(String),
+    /// Could not connect.
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    /// The pool had no connection in time.
+    #[error("no database connection available: {0}")]
+    Pool(String),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// A query failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] DieselError),
+    /// A stored value could not be read back (a bug or a hand-edited row).
+    #[error("corrupt stored value in {table}.{column}: {value:?}")]
+    Corrupt {
+        /// Table.
+        table: &'static str,
+        /// Column.
+        column: &'static str,
+        /// The value found.
+        value: String,
+    },
+}
+
+impl DbError {
+    /// Whether the error is a unique-constraint violation (someone else won a race).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            DbError::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+}
+
+/// Result of the persistence layer.
+pub type DbResult<T> = Result<T, DbError>;
+
+/// Opens connections of one backend for the pool.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        establish(&self.url).map_err(|e| {
+            diesel::r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(
+                e.to_string(),
+            ))
+        })
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// Opens one connection, with the SQLite settings applied.
+fn establish(url: &DatabaseUrl) -> DbResult<DbConnection> {
+    match url.backend {
+        Backend::Sqlite => {
+            let mut c = SqliteConnection::establish(&url.target)
+                .map_err(|e| DbError::Connect(e.to_string()))?;
+            // WAL lets readers run while one writer writes; NORMAL is durable across crashes of
+            // the process (a power cut may lose the last transactions, never corrupt the file).
+            c.batch_execute(&format!(
+                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+            ))?;
+            Ok(DbConnection::Sqlite(c))
+        }
+        Backend::Postgres => PgConnection::establish(&url.target)
+            .map(DbConnection::Pg)
+            .map_err(|e| DbError::Connect(redact(&e.to_string()))),
+    }
+}
+
+/// Re-applies the per-connection SQLite pragmas whenever the pool hands out a connection
+/// (`busy_timeout` and `foreign_keys` are per connection, not per file).
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Sqlite(c) = conn {
+            c.batch_execute(&format!(
+                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON;"
+            ))
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// A pooled connection.
+pub type PooledDb = PooledConnection<ConnectionManager>;
+
+/// The database: a pool of connections to one backend, migrated.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<ConnectionManager>,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Applies the pending migrations of `url`'s backend; returns how many ran.
+pub fn migrate(url: &str) -> DbResult<usize> {
+    let url = DatabaseUrl::parse(url)?;
+    let mut conn = establish(&url)?;
+    run_migrations(&mut conn)
+}
+
+fn run_migrations(conn: &mut DbConnection) -> DbResult<usize> {
+    let applied = match conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        DbConnection::Pg(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
+    }
+    .map_err(|e| DbError::Migration(e.to_string()))?;
+    Ok(applied)
+}
+
+impl Db {
+    /// Connects to `url`, applies pending migrations and opens a pool of up to `max_size`
+    /// connections.
+    pub fn open(url: &str, max_size: u32) -> DbResult<Db> {
+        let parsed = DatabaseUrl::parse(url)?;
+        {
+            // Migrate on one plain connection before the pool opens others.
+            let mut conn = establish(&parsed)?;
+            let applied = run_migrations(&mut conn)?;
+            if applied > 0 {
+                tracing::info!(applied, backend = ?parsed.backend, "applied database migrations");
+            }
+        }
+        let backend = parsed.backend;
+        let pool = Pool::builder()
+            .max_size(max_size.max(1))
+            .connection_timeout(Duration::from_secs(30))
+            .connection_customizer(Box::new(SqlitePragmas))
+            .build(ConnectionManager { url: parsed })
+            .map_err(|e| DbError::Connect(redact(&e.to_string())))?;
+        Ok(Db { pool, backend })
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connection from the pool.
+    pub fn conn(&self) -> DbResult<PooledDb> {
+        self.pool.get().map_err(|e| DbError::Pool(e.to_string()))
+    }
+}
+
+/// Runs `f` in a transaction that takes the write lock at its start: `BEGIN IMMEDIATE` on
+/// SQLite (so two writers queue on `busy_timeout` instead of failing when one upgrades a read
+/// lock), a plain `BEGIN` on PostgreSQL (whose row locks serialise guarded updates). Commits when
+/// `f` returns `Ok`, rolls back when it returns `Err`.
+pub fn write_transaction<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<DbError>,
+{
+    let begun = match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+        }
+        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c),
+    };
+    begun.map_err(|e| E::from(DbError::Query(e)))?;
+    let outcome = f(conn);
+    let end = match (&outcome, &mut *conn) {
+        (Ok(_), DbConnection::Sqlite(c)) => AnsiTransactionManager::commit_transaction(c),
+        (Ok(_), DbConnection::Pg(c)) => AnsiTransactionManager::commit_transaction(c),
+        (Err(_), DbConnection::Sqlite(c)) => AnsiTransactionManager::rollback_transaction(c),
+        (Err(_), DbConnection::Pg(c)) => AnsiTransactionManager::rollback_transaction(c),
+    };
+    match (outcome, end) {
+        (Ok(v), Ok(())) => Ok(v),
+        (Ok(_), Err(e)) => Err(E::from(DbError::Query(e))),
+        (Err(e), Ok(())) => Err(e),
+        (Err(e), Err(rollback)) => {
+            tracing::error!(error = %rollback, "rollback failed");
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_database_urls() {
+        let u = DatabaseUrl::parse("sqlite://cashloan.db").unwrap();
+        assert_eq!(
+            (u.backend, u.target.as_str()),
+            (Backend::Sqlite, "cashloan.db")
+        );
+        let u = DatabaseUrl::parse("/tmp/x.db").unwrap();
+        assert_eq!(
+            (u.backend, u.target.as_str()),
+            (Backend::Sqlite, "/tmp/x.db")
+        );
+        let u = DatabaseUrl::parse("sqlite:///var/lib/cashloan.db").unwrap();
+        assert_eq!(u.target, "/var/lib/cashloan.db");
+        let u = DatabaseUrl::parse("postgres://u:p@localhost:5432/db").unwrap();
+        assert_eq!(u.backend, Backend::Postgres);
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+        assert!(DatabaseUrl::parse("").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/cashloan"),
+            "postgres://app:***@db:5432/cashloan"
+        );
+        assert_eq!(redact("postgres://db/cashloan"), "postgres://db/cashloan");
+        assert_eq!(redact("cashloan.db"), "cashloan.db");
+    }
+}

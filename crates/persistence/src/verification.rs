@@ -1,0 +1,396 @@
+//! Verification state that lives in the database so every server process shares it (API.md
+//! §0.7): graphic codes, SMS codes and their send log, grants, and rate-limit counters.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use crate::accounts::new_id;
+use crate::db::{write_transaction, DbConnection, DbError, DbResult};
+use crate::schema::{captchas, grants, sms_codes, sms_sends};
+
+/// Stores a graphic code issued to `client`.
+pub fn issue_captcha(conn: &mut DbConnection, code: &str, client: &str, now: i64) -> DbResult<()> {
+    diesel::insert_into(captchas::table)
+        .values((
+            captchas::id.eq(new_id()),
+            captchas::code.eq(code),
+            captchas::client.eq(client),
+            captchas::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What presenting a graphic code found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaptchaCheck {
+    /// Live, and now consumed.
+    Consumed,
+    /// Not issued, or already used (`10002001`).
+    Wrong,
+    /// Issued more than `ttl_ms` ago (`10002002`); consumed so it cannot be tried again.
+    Expired,
+}
+
+/// Consumes the graphic code `code` (compared case-insensitively; codes are stored lower case).
+/// Of concurrent requests presenting the same code, one consumes it.
+pub fn consume_captcha(
+    conn: &mut DbConnection,
+    code: &str,
+    now: i64,
+    ttl_ms: i64,
+) -> DbResult<CaptchaCheck> {
+    let code = code.to_ascii_lowercase();
+    write_transaction(conn, |conn| {
+        let found: Option<(String, i64)> = captchas::table
+            .filter(captchas::code.eq(&code))
+            .filter(captchas::consumed_at.is_null())
+            .order(captchas::created_at.desc())
+            .select((captchas::id, captchas::created_at))
+            .first(conn)
+            .optional()?;
+        let Some((id, created_at)) = found else {
+            return Ok(CaptchaCheck::Wrong);
+        };
+        let n = diesel::update(
+            captchas::table
+                .find(&id)
+                .filter(captchas::consumed_at.is_null()),
+        )
+        .set(captchas::consumed_at.eq(now))
+        .execute(conn)?;
+        Ok::<_, DbError>(if n == 0 {
+            CaptchaCheck::Wrong
+        } else if now - created_at > ttl_ms {
+            CaptchaCheck::Expired
+        } else {
+            CaptchaCheck::Consumed
+        })
+    })
+}
+
+/// Forgets graphic codes created before `before`.
+pub fn sweep_captchas(conn: &mut DbConnection, before: i64) -> DbResult<usize> {
+    Ok(diesel::delete(captchas::table.filter(captchas::created_at.lt(before))).execute(conn)?)
+}
+
+/// Why an SMS code was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmsPurpose {
+    /// Registration (§8, checked by §9).
+    Register,
+    /// Forgotten password (§11, checked by §12).
+    Reset,
+}
+
+impl SmsPurpose {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmsPurpose::Register => "register",
+            SmsPurpose::Reset => "reset",
+        }
+    }
+}
+
+/// When the last SMS went to `mobile` (any purpose), and how many went to it on `business_date`.
+pub fn sms_send_stats(
+    conn: &mut DbConnection,
+    mobile: &str,
+    business_date: &str,
+) -> DbResult<(Option<i64>, i64)> {
+    let last: Option<i64> = sms_sends::table
+        .filter(sms_sends::mobile.eq(mobile))
+        .select(diesel::dsl::max(sms_sends::sent_at))
+        .first(conn)?;
+    let today: i64 = sms_sends::table
+        .filter(sms_sends::mobile.eq(mobile))
+        .filter(sms_sends::business_date.eq(business_date))
+        .count()
+        .get_result(conn)?;
+    Ok((last, today))
+}
+
+/// Records an SMS the gateway accepted and makes `code` the live code of `(mobile, purpose)`,
+/// replacing any earlier one, in one transaction.
+pub fn store_sms_code(
+    conn: &mut DbConnection,
+    mobile: &str,
+    purpose: SmsPurpose,
+    code: &str,
+    business_date: &str,
+    now: i64,
+) -> DbResult<()> {
+    write_transaction(conn, |conn| {
+        diesel::insert_into(sms_sends::table)
+            .values((
+                sms_sends::id.eq(new_id()),
+                sms_sends::mobile.eq(mobile),
+                sms_sends::purpose.eq(purpose.as_str()),
+                sms_sends::business_date.eq(business_date),
+                sms_sends::sent_at.eq(now),
+            ))
+            .execute(conn)?;
+        diesel::delete(
+            sms_codes::table
+                .filter(sms_codes::mobile.eq(mobile))
+                .filter(sms_codes::purpose.eq(purpose.as_str())),
+        )
+        .execute(conn)?;
+        diesel::insert_into(sms_codes::table)
+            .values((
+                sms_codes::mobile.eq(mobile),
+                sms_codes::purpose.eq(purpose.as_str()),
+                sms_codes::code.eq(code),
+                sms_codes::attempts.eq(0),
+                sms_codes::sent_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok::<_, DbError>(())
+    })
+}
+
+/// What checking an SMS code found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmsCheck {
+    /// Correct: the code is consumed.
+    Correct,
+    /// No live code (never sent, used, or dead after too many tries).
+    NoCode,
+    /// Sent more than `ttl_ms` ago.
+    Expired,
+    /// Wrong; the code stays live.
+    Wrong,
+    /// Wrong, and that was the last allowed try: the code is dead.
+    TooManyTries,
+}
+
+/// Checks `code` against the live SMS code of `(mobile, purpose)`. A wrong try counts; the
+/// `max_attempts`-th wrong try kills the code. Atomic under concurrency.
+pub fn check_sms_code(
+    conn: &mut DbConnection,
+    mobile: &str,
+    purpose: SmsPurpose,
+    code: &str,
+    now: i64,
+    ttl_ms: i64,
+    max_attempts: i32,
+) -> DbResult<SmsCheck> {
+    write_transaction(conn, |conn| {
+        let row: Option<(String, i32, i64)> = sms_codes::table
+            .filter(sms_codes::mobile.eq(mobile))
+            .filter(sms_codes::purpose.eq(purpose.as_str()))
+            .filter(sms_codes::consumed_at.is_null())
+            .select((sms_codes::code, sms_codes::attempts, sms_codes::sent_at))
+            .first(conn)
+            .optional()?;
+        let target = sms_codes::table
+            .filter(sms_codes::mobile.eq(mobile))
+            .filter(sms_codes::purpose.eq(purpose.as_str()));
+        let Some((live, attempts, sent_at)) = row else {
+            return Ok(SmsCheck::NoCode);
+        };
+        if attempts >= max_attempts {
+            return Ok(SmsCheck::NoCode);
+        }
+        if now - sent_at > ttl_ms {
+            return Ok(SmsCheck::Expired);
+        }
+        if live == code {
+            diesel::update(target)
+                .set(sms_codes::consumed_at.eq(now))
+                .execute(conn)?;
+            return Ok(SmsCheck::Correct);
+        }
+        diesel::update(target)
+            .set(sms_codes::attempts.eq(attempts + 1))
+            .execute(conn)?;
+        Ok::<_, DbError>(if attempts + 1 >= max_attempts {
+            SmsCheck::TooManyTries
+        } else {
+            SmsCheck::Wrong
+        })
+    })
+}
+
+/// A proof that a step of registration or password reset passed (API.md §0.7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrantKind {
+    /// §9 passed: may register (§10).
+    Register,
+    /// §12 passed: may check identity (§13) and reset (§14).
+    ResetSms,
+    /// §13 passed: may reset (§14).
+    ResetIdentity,
+}
+
+impl GrantKind {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantKind::Register => "register",
+            GrantKind::ResetSms => "reset_sms",
+            GrantKind::ResetIdentity => "reset_identity",
+        }
+    }
+}
+
+/// Gives `mobile` a grant of `kind` valid for `ttl_ms`, replacing an earlier one (and, for a new
+/// SMS step of a reset, the identity step that came after the old one).
+pub fn give_grant(
+    conn: &mut DbConnection,
+    mobile: &str,
+    kind: GrantKind,
+    now: i64,
+    ttl_ms: i64,
+) -> DbResult<()> {
+    write_transaction(conn, |conn| {
+        let replaced: Vec<&str> = match kind {
+            GrantKind::ResetSms => vec![
+                GrantKind::ResetSms.as_str(),
+                GrantKind::ResetIdentity.as_str(),
+            ],
+            other => vec![other.as_str()],
+        };
+        diesel::delete(
+            grants::table
+                .filter(grants::mobile.eq(mobile))
+                .filter(grants::kind.eq_any(replaced)),
+        )
+        .execute(conn)?;
+        diesel::insert_into(grants::table)
+            .values((
+                grants::mobile.eq(mobile),
+                grants::kind.eq(kind.as_str()),
+                grants::granted_at.eq(now),
+                grants::expires_at.eq(now + ttl_ms),
+                grants::failures.eq(0),
+            ))
+            .execute(conn)?;
+        Ok::<_, DbError>(())
+    })
+}
+
+/// Whether `mobile` holds a live grant of `kind` at `now`.
+pub fn has_grant(
+    conn: &mut DbConnection,
+    mobile: &str,
+    kind: GrantKind,
+    now: i64,
+) -> DbResult<bool> {
+    let n: i64 = grants::table
+        .filter(grants::mobile.eq(mobile))
+        .filter(grants::kind.eq(kind.as_str()))
+        .filter(grants::expires_at.gt(now))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Consumes live grants of every kind in `kinds` for `mobile`, all or none: true when each was
+/// live and is now used. Of concurrent requests, one wins.
+pub fn take_grants(
+    conn: &mut DbConnection,
+    mobile: &str,
+    kinds: &[GrantKind],
+    now: i64,
+) -> DbResult<bool> {
+    write_transaction(conn, |conn| {
+        for kind in kinds {
+            let n = diesel::delete(
+                grants::table
+                    .filter(grants::mobile.eq(mobile))
+                    .filter(grants::kind.eq(kind.as_str()))
+                    .filter(grants::expires_at.gt(now)),
+            )
+            .execute(conn)?;
+            if n == 0 {
+                // Roll back what was taken so far.
+                return Err(GrantMissing::Missing);
+            }
+        }
+        Ok(())
+    })
+    .map_or_else(
+        |e| match e {
+            GrantMissing::Missing => Ok(false),
+            GrantMissing::Db(e) => Err(e),
+        },
+        |()| Ok(true),
+    )
+}
+
+/// Counts a failed identity check on the reset grant; the `max`-th failure kills the grant.
+/// Returns true when the grant died.
+pub fn fail_grant(
+    conn: &mut DbConnection,
+    mobile: &str,
+    kind: GrantKind,
+    max: i32,
+) -> DbResult<bool> {
+    write_transaction(conn, |conn| {
+        let target = grants::table
+            .filter(grants::mobile.eq(mobile))
+            .filter(grants::kind.eq(kind.as_str()));
+        diesel::update(target)
+            .set(grants::failures.eq(grants::failures + 1))
+            .execute(conn)?;
+        let failures: Option<i32> = target.select(grants::failures).first(conn).optional()?;
+        let dead = failures.is_some_and(|f| f >= max);
+        if dead {
+            diesel::delete(target).execute(conn)?;
+        }
+        Ok::<_, DbError>(dead)
+    })
+}
+
+enum GrantMissing {
+    Missing,
+    Db(DbError),
+}
+
+impl From<DbError> for GrantMissing {
+    fn from(e: DbError) -> Self {
+        GrantMissing::Db(e)
+    }
+}
+
+impl From<diesel::result::Error> for GrantMissing {
+    fn from(e: diesel::result::Error) -> Self {
+        GrantMissing::Db(e.into())
+    }
+}
+
+#[derive(QueryableByName)]
+struct Hits {
+    #[diesel(sql_type = BigInt)]
+    hits: i64,
+}
+
+/// Counts one hit on `bucket` in the window starting at `window_start` and returns the window's
+/// count including this hit. One upsert, atomic on both backends.
+pub fn hit_rate_counter(conn: &mut DbConnection, bucket: &str, window_start: i64) -> DbResult<i64> {
+    // Both backends accept this upsert; diesel's query builder has no upsert for MultiConnection.
+    let rows: Vec<Hits> = diesel::sql_query(
+        "INSERT INTO rate_counters (bucket, window_start, hits) VALUES ($1, $2, 1) \
+         ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_counters.hits + 1 \
+         RETURNING CAST(hits AS BIGINT) AS hits",
+    )
+    .bind::<Text, _>(bucket)
+    .bind::<BigInt, _>(window_start)
+    .load(conn)?;
+    rows.first().map(|r| r.hits).ok_or(DbError::Corrupt {
+        table: "rate_counters",
+        column: "hits",
+        value: "no row returned".into(),
+    })
+}
+
+/// Forgets rate-limit windows that started before `before`.
+pub fn sweep_rate_counters(conn: &mut DbConnection, before: i64) -> DbResult<usize> {
+    Ok(diesel::delete(
+        crate::schema::rate_counters::table
+            .filter(crate::schema::rate_counters::window_start.lt(before)),
+    )
+    .execute(conn)?)
+}

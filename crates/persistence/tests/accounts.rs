@@ -1,0 +1,263 @@
+//! Users, sessions, nonces and verification state, on every available backend.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::{Arc, Barrier};
+
+use cashloan_persistence::accounts::*;
+use cashloan_persistence::verification::*;
+use common::each_backend;
+
+#[test]
+fn a_mobile_registers_once() {
+    each_backend(|db, backend| {
+        let mut c = db.conn().unwrap();
+        let u = create_user(&mut c, "13709812611", "hash", 500_000, 1)
+            .unwrap()
+            .unwrap();
+        assert!(
+            create_user(&mut c, "13709812611", "other", 1, 2)
+                .unwrap()
+                .is_none(),
+            "{backend}"
+        );
+        assert_eq!(
+            find_user_by_mobile(&mut c, "13709812611").unwrap().unwrap(),
+            u
+        );
+        assert_eq!(
+            find_user(&mut c, &u.id)
+                .unwrap()
+                .unwrap()
+                .total_credit_cents,
+            500_000
+        );
+        assert!(find_user_by_mobile(&mut c, "13709812612")
+            .unwrap()
+            .is_none());
+    });
+}
+
+#[test]
+fn the_fifth_wrong_password_locks_and_a_new_password_unlocks() {
+    each_backend(|db, backend| {
+        let mut c = db.conn().unwrap();
+        let u = create_user(&mut c, "13709812611", "hash", 0, 1)
+            .unwrap()
+            .unwrap();
+        for n in 1..5 {
+            assert_eq!(
+                record_failed_login(&mut c, &u.id, 5, 1_800_000, 100).unwrap(),
+                FailedLogin::Counted(n),
+                "{backend}"
+            );
+        }
+        assert_eq!(
+            record_failed_login(&mut c, &u.id, 5, 1_800_000, 100).unwrap(),
+            FailedLogin::Locked(1_800_100)
+        );
+        let locked = find_user(&mut c, &u.id).unwrap().unwrap();
+        assert!(locked.is_locked(1_800_099) && !locked.is_locked(1_800_100));
+        let s = Session {
+            id: "S1".into(),
+            user_id: u.id.clone(),
+            device_token: String::new(),
+            app_type: "1".into(),
+            created_at: 1,
+            last_seen_at: 1,
+            expires_at: 10_000_000,
+        };
+        create_session(&mut c, &s).unwrap();
+        set_password(&mut c, &u.id, "new", 200).unwrap();
+        let after = find_user(&mut c, &u.id).unwrap().unwrap();
+        assert_eq!(
+            (
+                after.password_hash.as_str(),
+                after.locked_until,
+                after.failed_logins
+            ),
+            ("new", None, 0)
+        );
+        assert!(
+            touch_session(&mut c, "S1", 300, 1000).unwrap().is_none(),
+            "sessions ended"
+        );
+    });
+}
+
+#[test]
+fn sessions_expire_when_idle() {
+    each_backend(|db, _| {
+        let mut c = db.conn().unwrap();
+        let u = create_user(&mut c, "13709812611", "hash", 0, 1)
+            .unwrap()
+            .unwrap();
+        let s = Session {
+            id: "4EC11778A48CE3F997A9DCF00A3AB4A2".into(),
+            user_id: u.id,
+            device_token: "12312312312".into(),
+            app_type: "1".into(),
+            created_at: 0,
+            last_seen_at: 0,
+            expires_at: 100_000,
+        };
+        create_session(&mut c, &s).unwrap();
+        let seen = touch_session(&mut c, &s.id, 90_000, 100_000)
+            .unwrap()
+            .unwrap();
+        assert_eq!(seen.expires_at, 190_000);
+        assert!(touch_session(&mut c, &s.id, 189_999, 100_000)
+            .unwrap()
+            .is_some());
+        assert!(touch_session(&mut c, &s.id, 300_000, 100_000)
+            .unwrap()
+            .is_none());
+        assert_eq!(sweep_sessions(&mut c, 300_000).unwrap(), 1);
+        end_session(&mut c, &s.id).unwrap();
+    });
+}
+
+#[test]
+fn sixteen_threads_insert_the_same_nonce_and_one_wins() {
+    each_backend(|db, backend| {
+        let barrier = Arc::new(Barrier::new(16));
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                let (db, barrier) = (db.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    let mut c = db.conn().unwrap();
+                    barrier.wait();
+                    record_nonce(&mut c, "12345678", "1511758907184", 1).unwrap()
+                })
+            })
+            .collect();
+        let wins = handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|won| *won)
+            .count();
+        assert_eq!(wins, 1, "{backend}");
+        let mut c = db.conn().unwrap();
+        assert!(
+            record_nonce(&mut c, "12345678", "1511758907185", 2).unwrap(),
+            "another timestamp is new"
+        );
+        assert_eq!(sweep_nonces(&mut c, 2).unwrap(), 1);
+    });
+}
+
+#[test]
+fn graphic_codes_are_single_use_and_expire() {
+    each_backend(|db, _| {
+        let mut c = db.conn().unwrap();
+        issue_captcha(&mut c, "o3wt", "127.0.0.1", 1_000).unwrap();
+        assert_eq!(
+            consume_captcha(&mut c, "O3WT", 2_000, 120_000).unwrap(),
+            CaptchaCheck::Consumed
+        );
+        assert_eq!(
+            consume_captcha(&mut c, "o3wt", 2_000, 120_000).unwrap(),
+            CaptchaCheck::Wrong
+        );
+        issue_captcha(&mut c, "e1wa", "127.0.0.1", 1_000).unwrap();
+        assert_eq!(
+            consume_captcha(&mut c, "e1wa", 122_000, 120_000).unwrap(),
+            CaptchaCheck::Expired
+        );
+        assert_eq!(
+            consume_captcha(&mut c, "e1wa", 122_000, 120_000).unwrap(),
+            CaptchaCheck::Wrong
+        );
+    });
+}
+
+#[test]
+fn sms_codes_die_after_five_wrong_tries() {
+    each_backend(|db, _| {
+        let mut c = db.conn().unwrap();
+        let (m, p) = ("13709812611", SmsPurpose::Register);
+        store_sms_code(&mut c, m, p, "565656", "2026-11-25", 1_000).unwrap();
+        assert_eq!(
+            sms_send_stats(&mut c, m, "2026-11-25").unwrap(),
+            (Some(1_000), 1)
+        );
+        let check = |c: &mut _, code, now| check_sms_code(c, m, p, code, now, 300_000, 5).unwrap();
+        for _ in 0..4 {
+            assert_eq!(check(&mut c, "000000", 2_000), SmsCheck::Wrong);
+        }
+        assert_eq!(check(&mut c, "000000", 2_000), SmsCheck::TooManyTries);
+        assert_eq!(check(&mut c, "565656", 2_000), SmsCheck::NoCode);
+        // A new code replaces the dead one; the reset purpose is kept apart.
+        store_sms_code(&mut c, m, p, "123456", "2026-11-25", 70_000).unwrap();
+        assert_eq!(
+            check_sms_code(&mut c, m, SmsPurpose::Reset, "123456", 71_000, 300_000, 5).unwrap(),
+            SmsCheck::NoCode
+        );
+        assert_eq!(check(&mut c, "123456", 371_000), SmsCheck::Expired);
+        assert_eq!(check(&mut c, "123456", 80_000), SmsCheck::Correct);
+        assert_eq!(check(&mut c, "123456", 80_000), SmsCheck::NoCode);
+        assert_eq!(
+            sms_send_stats(&mut c, m, "2026-11-25").unwrap(),
+            (Some(70_000), 2)
+        );
+        assert_eq!(
+            sms_send_stats(&mut c, m, "2026-11-26").unwrap(),
+            (Some(70_000), 0)
+        );
+    });
+}
+
+#[test]
+fn grants_are_used_once_all_or_none() {
+    each_backend(|db, _| {
+        let mut c = db.conn().unwrap();
+        let m = "13709812611";
+        let both = [GrantKind::ResetSms, GrantKind::ResetIdentity];
+        give_grant(&mut c, m, GrantKind::ResetSms, 0, 600_000).unwrap();
+        assert!(has_grant(&mut c, m, GrantKind::ResetSms, 1).unwrap());
+        // Identity step missing: nothing is taken.
+        assert!(!take_grants(&mut c, m, &both, 1).unwrap());
+        assert!(has_grant(&mut c, m, GrantKind::ResetSms, 1).unwrap());
+        give_grant(&mut c, m, GrantKind::ResetIdentity, 0, 600_000).unwrap();
+        assert!(take_grants(&mut c, m, &both, 1).unwrap());
+        assert!(!take_grants(&mut c, m, &[GrantKind::ResetSms], 1).unwrap());
+        // Expiry.
+        give_grant(&mut c, m, GrantKind::Register, 0, 600_000).unwrap();
+        assert!(!has_grant(&mut c, m, GrantKind::Register, 600_000).unwrap());
+        // A new SMS step drops the identity step of the old one.
+        give_grant(&mut c, m, GrantKind::ResetIdentity, 0, 600_000).unwrap();
+        give_grant(&mut c, m, GrantKind::ResetSms, 0, 600_000).unwrap();
+        assert!(!has_grant(&mut c, m, GrantKind::ResetIdentity, 1).unwrap());
+        // Five failures kill a grant.
+        for _ in 0..4 {
+            assert!(!fail_grant(&mut c, m, GrantKind::ResetSms, 5).unwrap());
+        }
+        assert!(fail_grant(&mut c, m, GrantKind::ResetSms, 5).unwrap());
+        assert!(!has_grant(&mut c, m, GrantKind::ResetSms, 1).unwrap());
+    });
+}
+
+#[test]
+fn rate_counters_count_per_window() {
+    each_backend(|db, _| {
+        let mut c = db.conn().unwrap();
+        assert_eq!(
+            hit_rate_counter(&mut c, "captcha:127.0.0.1", 60_000).unwrap(),
+            1
+        );
+        assert_eq!(
+            hit_rate_counter(&mut c, "captcha:127.0.0.1", 60_000).unwrap(),
+            2
+        );
+        assert_eq!(
+            hit_rate_counter(&mut c, "captcha:127.0.0.1", 120_000).unwrap(),
+            1
+        );
+        assert_eq!(
+            hit_rate_counter(&mut c, "captcha:10.0.0.1", 60_000).unwrap(),
+            1
+        );
+        assert_eq!(sweep_rate_counters(&mut c, 120_000).unwrap(), 2);
+    });
+}
