@@ -68,6 +68,58 @@ impl MessageType {
     }
 }
 
+/// The text of a customer message: what happened to which loan, in the borrower's words.
+pub mod text {
+    use chrono::NaiveDate;
+
+    use crate::money::Money;
+
+    /// 11: application submitted.
+    pub fn submitted(loan_code: &str, amount: Money) -> String {
+        format!("您的借款申请({loan_code})已提交,申请金额{amount}元,我们将尽快审核。")
+    }
+
+    /// 12: approved.
+    pub fn approved(loan_code: &str, amount: Money) -> String {
+        format!("您的借款申请({loan_code})已审核通过,批复金额{amount}元,将尽快放款。")
+    }
+
+    /// 13: rejected.
+    pub fn rejected(loan_code: &str, reason: &str) -> String {
+        if reason.is_empty() {
+            format!("很抱歉,您的借款申请({loan_code})未通过审核。")
+        } else {
+            format!("很抱歉,您的借款申请({loan_code})未通过审核:{reason}")
+        }
+    }
+
+    /// 14: paid out.
+    pub fn disbursed(loan_code: &str, amount: Money, first_due: NaiveDate) -> String {
+        format!("您的借款({loan_code})已放款{amount}元,首期应还日期{first_due},请按时还款。")
+    }
+
+    /// 15: reminder before or on the due date.
+    pub fn reminder(loan_code: &str, period: u32, due: NaiveDate, amount: Money) -> String {
+        format!("您的借款({loan_code})第{period}期应于{due}还款{amount}元,请按时还款。")
+    }
+
+    /// 16: repaid.
+    pub fn repaid(loan_code: &str, amount: Money, settled: bool) -> String {
+        if settled {
+            format!("您已成功还款{amount}元,借款({loan_code})已全部还清。")
+        } else {
+            format!("您已成功还款{amount}元(借款{loan_code})。")
+        }
+    }
+
+    /// 17: an installment became overdue.
+    pub fn overdue(loan_code: &str, period: u32, due: NaiveDate, amount: Money) -> String {
+        format!(
+            "您的借款({loan_code})第{period}期已于{due}到期未还,应还{amount}元,逾期将产生罚息,请尽快还款。"
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

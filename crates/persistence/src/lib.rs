@@ -3,7 +3,12 @@
 
 pub mod accounts;
 pub mod db;
+pub mod demo;
+pub mod loans;
+pub mod products;
+pub mod profile;
 pub mod schema;
+pub mod site;
 pub mod verification;
 
 pub use db::{migrate, write_transaction, Backend, Db, DbConnection, DbError, DbResult, PooledDb};

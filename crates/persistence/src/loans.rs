@@ -1,0 +1,1272 @@
+//! The loan book: applications and their lifecycle, repayment installments, the payment ledger
+//! and customer messages.
+//!
+//! Every write that moves money or changes a status is one transaction whose first write is a
+//! guarded update (`… WHERE id = ? AND status = ?`): of two concurrent requests one wins, and
+//! the caller learns which. Partial unique indexes back the guards up in the database itself.
+
+use std::str::FromStr;
+
+use cashloan_domain::message::text;
+use cashloan_domain::{
+    installment_due, payoff, ApplyStatus, Charge, Installment, MessageType, Money, Rate,
+    RepaymentPlan,
+};
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use rust_decimal::Decimal;
+
+use crate::accounts::new_id;
+use crate::db::{write_transaction, DbConnection, DbError, DbResult};
+use crate::schema::{applications, contracts, customer_messages, installments, payments, users};
+
+/// A page of a list: rows to skip and rows to take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Rows to skip.
+    pub offset: i64,
+    /// Rows to take.
+    pub limit: i64,
+}
+
+/// A loan application (借款申请), with the terms it was priced with.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = applications)]
+pub struct Application {
+    /// Id (§28 `id`, §29 `loanProductApplyId`).
+    pub id: String,
+    /// Applicant.
+    pub user_id: String,
+    /// Product.
+    pub product_id: String,
+    /// Product code at the time of application (§28 `code`).
+    pub product_code: String,
+    /// Product name at the time of application.
+    pub product_name: String,
+    /// Loan code (借贷编码) `cashYYYYMMDDnnn`.
+    pub loan_code: String,
+    /// `applyStatus` 0..5.
+    pub status: i32,
+    /// Amount applied for, 分.
+    pub amount_cents: i64,
+    /// Amount approved (the loan's principal), 分.
+    pub reply_amount_cents: Option<i64>,
+    /// Annual rate.
+    pub interest_rate: String,
+    /// Annual penalty rate.
+    pub penalty_rate: Option<String>,
+    /// Service fee per period.
+    pub service_fee_rate: String,
+    /// Upfront fee.
+    pub upfront_fee_rate: String,
+    /// Term asked for.
+    pub term_count: i32,
+    /// Its unit `1`/`2`.
+    pub term_unit: String,
+    /// Repayment interval.
+    pub repay_term_count: i32,
+    /// Its unit.
+    pub repay_term_unit: String,
+    /// Repay type `1`..`4`.
+    pub repay_type: String,
+    /// Term approved.
+    pub auth_term_count: Option<i32>,
+    /// Its unit.
+    pub auth_term_unit: Option<String>,
+    /// Purpose `15`..`22` (§28 `useType`).
+    pub purpose: String,
+    /// Loans elsewhere `01`..`03`.
+    pub other_channels: String,
+    /// Device longitude, as sent.
+    pub longitude: String,
+    /// Device latitude, as sent.
+    pub latitude: String,
+    /// Carrier-data authorisation order.
+    pub order_id: String,
+    /// Top-level contact name, when sent.
+    pub contact_name: Option<String>,
+    /// Top-level contact phone, when sent.
+    pub contact_phone: Option<String>,
+    /// Top-level remark, when sent.
+    pub remark: Option<String>,
+    /// The phone book, as JSON.
+    pub phonebook: String,
+    /// Applied at (ms).
+    pub applied_at: i64,
+    /// Review started at (ms).
+    pub reviewed_at: Option<i64>,
+    /// Approved or rejected at (ms).
+    pub decided_at: Option<i64>,
+    /// Why rejected.
+    pub reject_reason: Option<String>,
+    /// Paid out at (ms).
+    pub disbursed_at: Option<i64>,
+    /// Business date of the payout.
+    pub release_date: Option<String>,
+    /// Settled at (ms).
+    pub settled_at: Option<i64>,
+    /// Changed at (ms).
+    pub updated_at: i64,
+}
+
+impl Application {
+    /// The status.
+    pub fn apply_status(&self) -> DbResult<ApplyStatus> {
+        ApplyStatus::from_code(i64::from(self.status)).ok_or_else(|| DbError::Corrupt {
+            table: "applications",
+            column: "status",
+            value: self.status.to_string(),
+        })
+    }
+
+    /// The loan's principal: the approved amount once approved, else the amount asked.
+    pub fn principal(&self) -> Money {
+        Money::from_cents(self.reply_amount_cents.unwrap_or(self.amount_cents))
+    }
+
+    /// The penalty rate (0 when the product has none).
+    pub fn penalty(&self) -> DbResult<Rate> {
+        parse_rate("applications", "penalty_rate", self.penalty_rate.as_deref())
+    }
+}
+
+fn parse_rate(table: &'static str, column: &'static str, text: Option<&str>) -> DbResult<Rate> {
+    match text {
+        None => Ok(Rate::ZERO),
+        Some(t) => Decimal::from_str(t)
+            .map(Rate::new)
+            .map_err(|_| DbError::Corrupt {
+                table,
+                column,
+                value: t.to_owned(),
+            }),
+    }
+}
+
+fn parse_date(table: &'static str, column: &'static str, text: &str) -> DbResult<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| DbError::Corrupt {
+        table,
+        column,
+        value: text.to_owned(),
+    })
+}
+
+/// A customer message (客户消息, §24).
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = customer_messages)]
+pub struct CustomerMessage {
+    /// Id.
+    pub id: String,
+    /// Recipient.
+    pub user_id: String,
+    /// `messageType` (11..17, 99).
+    pub message_type: String,
+    /// Title.
+    pub title: String,
+    /// Text.
+    pub content: String,
+    /// What event wrote it (each event writes its message once); none for operators' messages.
+    pub event_key: Option<String>,
+    /// Sent at (ms).
+    pub sent_at: i64,
+}
+
+impl CustomerMessage {
+    /// A message of `kind` for `user_id`, titled with the type's label.
+    pub fn new(
+        user_id: &str,
+        kind: MessageType,
+        content: String,
+        event_key: Option<String>,
+        now: i64,
+    ) -> Self {
+        CustomerMessage {
+            id: new_id(),
+            user_id: user_id.to_owned(),
+            message_type: kind.code().to_owned(),
+            title: kind.label().to_owned(),
+            content,
+            event_key,
+            sent_at: now,
+        }
+    }
+}
+
+/// Writes a customer message once: a message whose `event_key` was already written is skipped
+/// (returns false). Safe inside a transaction on both backends.
+pub fn add_customer_message(conn: &mut DbConnection, m: &CustomerMessage) -> DbResult<bool> {
+    // `ON CONFLICT DO NOTHING` is spelled alike by both backends; diesel's builder offers no upsert
+    // for MultiConnection, and a failed insert would abort a PostgreSQL transaction.
+    let n = diesel::sql_query(
+        "INSERT INTO customer_messages (id, user_id, message_type, title, content, event_key, sent_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+    )
+    .bind::<Text, _>(&m.id)
+    .bind::<Text, _>(&m.user_id)
+    .bind::<Text, _>(&m.message_type)
+    .bind::<Text, _>(&m.title)
+    .bind::<Text, _>(&m.content)
+    .bind::<Nullable<Text>, _>(m.event_key.as_deref())
+    .bind::<BigInt, _>(m.sent_at)
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// A user's messages, newest first, and how many there are.
+pub fn list_customer_messages(
+    conn: &mut DbConnection,
+    user_id: &str,
+    page: PageRequest,
+) -> DbResult<(Vec<CustomerMessage>, i64)> {
+    let total = customer_messages::table
+        .filter(customer_messages::user_id.eq(user_id))
+        .count()
+        .get_result(conn)?;
+    let rows = customer_messages::table
+        .filter(customer_messages::user_id.eq(user_id))
+        .order((
+            customer_messages::sent_at.desc(),
+            customer_messages::id.desc(),
+        ))
+        .offset(page.offset)
+        .limit(page.limit)
+        .select(CustomerMessage::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+#[derive(QueryableByName)]
+struct SequenceValue {
+    #[diesel(sql_type = BigInt)]
+    last_value: i64,
+}
+
+/// The next value of a per-day sequence (1, 2, …), atomic on both backends.
+pub fn next_in_sequence(conn: &mut DbConnection, scope: &str, day: &str) -> DbResult<i64> {
+    let rows: Vec<SequenceValue> = diesel::sql_query(
+        "INSERT INTO sequences (scope, day, last_value) VALUES ($1, $2, 1) \
+         ON CONFLICT (scope, day) DO UPDATE SET last_value = sequences.last_value + 1 \
+         RETURNING last_value",
+    )
+    .bind::<Text, _>(scope)
+    .bind::<Text, _>(day)
+    .load(conn)?;
+    rows.first().map(|r| r.last_value).ok_or(DbError::Corrupt {
+        table: "sequences",
+        column: "last_value",
+        value: "no row returned".into(),
+    })
+}
+
+/// Loan code (借贷编码) of the `n`-th application of `day`: `cash` + `yyyyMMdd` + at least 3 digits.
+pub fn loan_code(day: NaiveDate, n: i64) -> String {
+    format!("cash{}{n:03}", day.format("%Y%m%d"))
+}
+
+/// Outcome of submitting an application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Submitted {
+    /// Stored with status 0, message 11 written.
+    Stored(Box<Application>),
+    /// The user already has an application in 0, 1, 2 or 4 (a concurrent one included).
+    OpenApplicationExists,
+}
+
+/// Stores a new application (its id, code, status and times are set here) and writes message
+/// 11, in one transaction. The one-open-application rule holds under concurrency.
+pub fn submit_application(
+    conn: &mut DbConnection,
+    mut app: Application,
+    business_date: NaiveDate,
+    now: i64,
+) -> DbResult<Submitted> {
+    let day = business_date.format("%Y-%m-%d").to_string();
+    let stored = write_transaction(conn, |conn| {
+        let open: i64 = applications::table
+            .filter(applications::user_id.eq(&app.user_id))
+            .filter(applications::status.eq_any([0, 1, 2, 4]))
+            .count()
+            .get_result(conn)?;
+        if open > 0 {
+            return Ok(None);
+        }
+        let n = next_in_sequence(conn, "loan_code", &day)?;
+        app.id = new_id();
+        app.loan_code = loan_code(business_date, n);
+        app.status = i32::from(ApplyStatus::Submitted.code());
+        app.applied_at = now;
+        app.updated_at = now;
+        diesel::insert_into(applications::table)
+            .values(&app)
+            .execute(conn)?;
+        let msg = CustomerMessage::new(
+            &app.user_id,
+            MessageType::Submitted,
+            text::submitted(&app.loan_code, Money::from_cents(app.amount_cents)),
+            Some(format!("11:{}", app.id)),
+            now,
+        );
+        add_customer_message(conn, &msg)?;
+        Ok::<_, DbError>(Some(app))
+    });
+    match stored {
+        Ok(Some(app)) => Ok(Submitted::Stored(Box::new(app))),
+        Ok(None) => Ok(Submitted::OpenApplicationExists),
+        Err(e) if e.is_unique_violation() => Ok(Submitted::OpenApplicationExists),
+        Err(e) => Err(e),
+    }
+}
+
+/// The application `id`.
+pub fn find_application(conn: &mut DbConnection, id: &str) -> DbResult<Option<Application>> {
+    Ok(applications::table
+        .find(id)
+        .select(Application::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The application `id` if it is `user_id`'s (someone else's is the same as none).
+pub fn find_user_application(
+    conn: &mut DbConnection,
+    user_id: &str,
+    id: &str,
+) -> DbResult<Option<Application>> {
+    Ok(applications::table
+        .find(id)
+        .filter(applications::user_id.eq(user_id))
+        .select(Application::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A user's applications, newest first, and how many there are.
+pub fn list_user_applications(
+    conn: &mut DbConnection,
+    user_id: &str,
+    page: PageRequest,
+) -> DbResult<(Vec<Application>, i64)> {
+    let total = applications::table
+        .filter(applications::user_id.eq(user_id))
+        .count()
+        .get_result(conn)?;
+    let rows = applications::table
+        .filter(applications::user_id.eq(user_id))
+        .order((applications::applied_at.desc(), applications::id.desc()))
+        .offset(page.offset)
+        .limit(page.limit)
+        .select(Application::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Applications for operators (optionally of one status), newest first, with the borrower's
+/// mobile, and how many there are.
+pub fn list_applications(
+    conn: &mut DbConnection,
+    status: Option<ApplyStatus>,
+    page: PageRequest,
+) -> DbResult<(Vec<(Application, String)>, i64)> {
+    let mut count = applications::table.into_boxed();
+    let mut rows = applications::table
+        .inner_join(users::table)
+        .select((Application::as_select(), users::mobile))
+        .into_boxed();
+    if let Some(s) = status {
+        count = count.filter(applications::status.eq(i32::from(s.code())));
+        rows = rows.filter(applications::status.eq(i32::from(s.code())));
+    }
+    let total = count.count().get_result(conn)?;
+    let rows = rows
+        .order((applications::applied_at.desc(), applications::id.desc()))
+        .offset(page.offset)
+        .limit(page.limit)
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Contracts (合同) of an application: (name, path).
+pub fn list_contracts(
+    conn: &mut DbConnection,
+    application_id: &str,
+) -> DbResult<Vec<(String, String)>> {
+    Ok(contracts::table
+        .filter(contracts::application_id.eq(application_id))
+        .order((contracts::created_at.asc(), contracts::id.asc()))
+        .select((contracts::name, contracts::path))
+        .load(conn)?)
+}
+
+/// Attaches a contract document to an application.
+pub fn add_contract(
+    conn: &mut DbConnection,
+    application_id: &str,
+    name: &str,
+    path: &str,
+    now: i64,
+) -> DbResult<()> {
+    diesel::insert_into(contracts::table)
+        .values((
+            contracts::id.eq(new_id()),
+            contracts::application_id.eq(application_id),
+            contracts::name.eq(name),
+            contracts::path.eq(path),
+            contracts::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Outcome of a lifecycle transition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transition {
+    /// Done.
+    Done,
+    /// No such application.
+    NotFound,
+    /// The application was not in the status the transition needs (it is in this one).
+    WrongStatus(ApplyStatus),
+    /// The payment channel refused the payout (nothing changed).
+    ChannelRefused(String),
+}
+
+enum TxAbort {
+    Db(DbError),
+    Outcome(Transition),
+}
+
+impl From<DbError> for TxAbort {
+    fn from(e: DbError) -> Self {
+        TxAbort::Db(e)
+    }
+}
+
+impl From<diesel::result::Error> for TxAbort {
+    fn from(e: diesel::result::Error) -> Self {
+        TxAbort::Db(e.into())
+    }
+}
+
+/// Runs a guarded transition: `update` must change exactly the row in status `from`; otherwise
+/// the transaction rolls back and the caller learns why.
+fn transition(
+    conn: &mut DbConnection,
+    id: &str,
+    body: impl FnOnce(&mut DbConnection, &Application) -> Result<(), TxAbort>,
+    update: impl FnOnce(&mut DbConnection) -> Result<usize, diesel::result::Error>,
+) -> DbResult<Transition> {
+    let outcome = write_transaction(conn, |conn| {
+        let n = update(conn)?;
+        let app = find_application(conn, id)?.ok_or(TxAbort::Outcome(Transition::NotFound))?;
+        if n != 1 {
+            return Err(TxAbort::Outcome(Transition::WrongStatus(
+                app.apply_status()?,
+            )));
+        }
+        body(conn, &app)
+    });
+    match outcome {
+        Ok(()) => Ok(Transition::Done),
+        Err(TxAbort::Outcome(t)) => Ok(t),
+        Err(TxAbort::Db(e)) => Err(e),
+    }
+}
+
+fn status_is(s: ApplyStatus) -> i32 {
+    i32::from(s.code())
+}
+
+/// 0 → 1: an operator starts the review.
+pub fn start_review(conn: &mut DbConnection, id: &str, now: i64) -> DbResult<Transition> {
+    transition(
+        conn,
+        id,
+        |_, _| Ok(()),
+        |conn| {
+            diesel::update(
+                applications::table
+                    .find(id)
+                    .filter(applications::status.eq(status_is(ApplyStatus::Submitted))),
+            )
+            .set((
+                applications::status.eq(status_is(ApplyStatus::InReview)),
+                applications::reviewed_at.eq(now),
+                applications::updated_at.eq(now),
+            ))
+            .execute(conn)
+        },
+    )
+}
+
+/// 1 → 2: approved for `reply_amount` over the approved term; message 12.
+pub fn approve(
+    conn: &mut DbConnection,
+    id: &str,
+    reply_amount: Money,
+    auth_term_count: i32,
+    auth_term_unit: &str,
+    now: i64,
+) -> DbResult<Transition> {
+    transition(
+        conn,
+        id,
+        |conn, app| {
+            let msg = CustomerMessage::new(
+                &app.user_id,
+                MessageType::Approved,
+                text::approved(&app.loan_code, reply_amount),
+                Some(format!("12:{}", app.id)),
+                now,
+            );
+            add_customer_message(conn, &msg)?;
+            Ok(())
+        },
+        |conn| {
+            diesel::update(
+                applications::table
+                    .find(id)
+                    .filter(applications::status.eq(status_is(ApplyStatus::InReview))),
+            )
+            .set((
+                applications::status.eq(status_is(ApplyStatus::Approved)),
+                applications::reply_amount_cents.eq(reply_amount.cents()),
+                applications::auth_term_count.eq(auth_term_count),
+                applications::auth_term_unit.eq(auth_term_unit),
+                applications::decided_at.eq(now),
+                applications::updated_at.eq(now),
+            ))
+            .execute(conn)
+        },
+    )
+}
+
+/// 1 → 3: rejected with a reason; message 13.
+pub fn reject(conn: &mut DbConnection, id: &str, reason: &str, now: i64) -> DbResult<Transition> {
+    transition(
+        conn,
+        id,
+        |conn, app| {
+            let msg = CustomerMessage::new(
+                &app.user_id,
+                MessageType::Rejected,
+                text::rejected(&app.loan_code, reason),
+                Some(format!("13:{}", app.id)),
+                now,
+            );
+            add_customer_message(conn, &msg)?;
+            Ok(())
+        },
+        |conn| {
+            diesel::update(
+                applications::table
+                    .find(id)
+                    .filter(applications::status.eq(status_is(ApplyStatus::InReview))),
+            )
+            .set((
+                applications::status.eq(status_is(ApplyStatus::Rejected)),
+                applications::reject_reason.eq(reason),
+                applications::decided_at.eq(now),
+                applications::updated_at.eq(now),
+            ))
+            .execute(conn)
+        },
+    )
+}
+
+/// What the payment channel is asked to move.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MoneyMovement<'a> {
+    /// Our reference for the movement (the ledger's `payment_ref`).
+    pub payment_ref: &'a str,
+    /// The borrower.
+    pub user_id: &'a str,
+    /// The loan.
+    pub application_id: &'a str,
+    /// How much.
+    pub amount: Money,
+}
+
+/// 2 → 4: pays `plan`'s principal out through `payout` (which returns the channel's reference,
+/// or why it refused), stores the installments, writes the ledger and message 14; all or nothing.
+pub fn disburse<F>(
+    conn: &mut DbConnection,
+    id: &str,
+    release_date: NaiveDate,
+    plan: &RepaymentPlan,
+    now: i64,
+    payout: F,
+) -> DbResult<Transition>
+where
+    F: FnOnce(&MoneyMovement<'_>) -> Result<String, String>,
+{
+    let release = release_date.format("%Y-%m-%d").to_string();
+    transition(
+        conn,
+        id,
+        |conn, app| {
+            let principal = plan.total_principal();
+            let payment_ref = new_id();
+            let channel_ref = payout(&MoneyMovement {
+                payment_ref: &payment_ref,
+                user_id: &app.user_id,
+                application_id: &app.id,
+                amount: principal,
+            })
+            .map_err(|reason| TxAbort::Outcome(Transition::ChannelRefused(reason)))?;
+            let rows: Vec<InstallmentRow> = plan
+                .installments
+                .iter()
+                .map(|i| InstallmentRow::new(app, i))
+                .collect();
+            // One statement per row: MultiConnection has no multi-row insert for SQLite.
+            for row in &rows {
+                diesel::insert_into(installments::table)
+                    .values(row)
+                    .execute(conn)?;
+            }
+            insert_payment(
+                conn,
+                &LedgerEntry {
+                    payment_ref: &payment_ref,
+                    application_id: &app.id,
+                    installment_id: None,
+                    user_id: &app.user_id,
+                    kind: "disbursement",
+                    charge: Charge {
+                        principal,
+                        ..Charge::default()
+                    },
+                    channel_ref: Some(&channel_ref),
+                    business_date: &release,
+                    now,
+                },
+            )?;
+            let first_due = plan
+                .installments
+                .first()
+                .map_or(release_date, |i| i.due_date);
+            let msg = CustomerMessage::new(
+                &app.user_id,
+                MessageType::Disbursed,
+                text::disbursed(&app.loan_code, principal, first_due),
+                Some(format!("14:{}", app.id)),
+                now,
+            );
+            add_customer_message(conn, &msg)?;
+            Ok(())
+        },
+        |conn| {
+            diesel::update(
+                applications::table
+                    .find(id)
+                    .filter(applications::status.eq(status_is(ApplyStatus::Approved))),
+            )
+            .set((
+                applications::status.eq(status_is(ApplyStatus::Disbursed)),
+                applications::disbursed_at.eq(now),
+                applications::release_date.eq(&release),
+                applications::updated_at.eq(now),
+            ))
+            .execute(conn)
+        },
+    )
+}
+
+/// One repayment installment (还款计划) of a disbursed loan.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = installments)]
+pub struct InstallmentRow {
+    /// Id (§26 `id`, §29 `repayId`, §36 `id`).
+    pub id: String,
+    /// The loan.
+    pub application_id: String,
+    /// The borrower.
+    pub user_id: String,
+    /// Period number.
+    pub period: i32,
+    /// Period start `YYYY-MM-DD`.
+    pub start_date: String,
+    /// Due date `YYYY-MM-DD`.
+    pub due_date: String,
+    /// Principal, 分.
+    pub principal_cents: i64,
+    /// Interest, 分.
+    pub interest_cents: i64,
+    /// Fee, 分.
+    pub fee_cents: i64,
+    /// 0 unpaid, 1 paid.
+    pub status: i32,
+    /// Marked overdue by the daily job.
+    pub overdue: bool,
+    /// Penalty accrued to `penalty_date` while unpaid; as charged once paid; 分.
+    pub penalty_cents: i64,
+    /// The business date the penalty was accrued to.
+    pub penalty_date: Option<String>,
+    /// Principal charged by the payment that settled it.
+    pub charged_principal_cents: Option<i64>,
+    /// Interest charged.
+    pub charged_interest_cents: Option<i64>,
+    /// Fee charged.
+    pub charged_fee_cents: Option<i64>,
+    /// Penalty charged.
+    pub charged_penalty_cents: Option<i64>,
+    /// `current` or `payoff`.
+    pub settled_by: Option<String>,
+    /// Settled by a payoff before its due date (§26 condition 4 主动).
+    pub prepaid: bool,
+    /// Business date of the payment.
+    pub paid_on: Option<String>,
+    /// Paid at (ms).
+    pub paid_at: Option<i64>,
+}
+
+impl InstallmentRow {
+    /// The row of installment `i` of `app`'s plan.
+    pub fn new(app: &Application, i: &Installment) -> InstallmentRow {
+        InstallmentRow {
+            id: new_id(),
+            application_id: app.id.clone(),
+            user_id: app.user_id.clone(),
+            period: i32::try_from(i.period).unwrap_or(i32::MAX),
+            start_date: i.start_date.format("%Y-%m-%d").to_string(),
+            due_date: i.due_date.format("%Y-%m-%d").to_string(),
+            principal_cents: i.principal.cents(),
+            interest_cents: i.interest.cents(),
+            fee_cents: i.fee.cents(),
+            status: 0,
+            overdue: false,
+            penalty_cents: 0,
+            penalty_date: None,
+            charged_principal_cents: None,
+            charged_interest_cents: None,
+            charged_fee_cents: None,
+            charged_penalty_cents: None,
+            settled_by: None,
+            prepaid: false,
+            paid_on: None,
+            paid_at: None,
+        }
+    }
+
+    /// The installment as the domain sees it.
+    pub fn to_domain(&self) -> DbResult<Installment> {
+        Ok(Installment {
+            period: u32::try_from(self.period).map_err(|_| DbError::Corrupt {
+                table: "installments",
+                column: "period",
+                value: self.period.to_string(),
+            })?,
+            start_date: parse_date("installments", "start_date", &self.start_date)?,
+            due_date: parse_date("installments", "due_date", &self.due_date)?,
+            principal: Money::from_cents(self.principal_cents),
+            interest: Money::from_cents(self.interest_cents),
+            fee: Money::from_cents(self.fee_cents),
+        })
+    }
+
+    /// Whether it is paid.
+    pub fn is_paid(&self) -> bool {
+        self.status == 1
+    }
+
+    /// What it owes (unpaid: with the penalty accrued to `on`) or what was charged (paid).
+    pub fn amounts(&self, penalty_rate: Rate, on: NaiveDate) -> DbResult<Charge> {
+        if self.is_paid() {
+            return Ok(Charge {
+                principal: Money::from_cents(
+                    self.charged_principal_cents.unwrap_or(self.principal_cents),
+                ),
+                interest: Money::from_cents(
+                    self.charged_interest_cents.unwrap_or(self.interest_cents),
+                ),
+                fee: Money::from_cents(self.charged_fee_cents.unwrap_or(self.fee_cents)),
+                penalty: Money::from_cents(
+                    self.charged_penalty_cents.unwrap_or(self.penalty_cents),
+                ),
+            });
+        }
+        Ok(installment_due(&self.to_domain()?, penalty_rate, on))
+    }
+}
+
+/// Filter of §26 (condition).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RepayFilter {
+    /// `0`, `""` or absent: every installment.
+    All,
+    /// `1` 已还.
+    Paid,
+    /// `2` 未还: unpaid and not overdue.
+    Unpaid,
+    /// `3` 逾期: unpaid and past its due date.
+    Overdue,
+    /// `4` 主动: settled by a payoff before its due date.
+    Prepaid,
+}
+
+/// An installment with what §26 shows of its loan.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable)]
+pub struct InstallmentWithLoan {
+    /// The installment.
+    pub installment: InstallmentRow,
+    /// Product name.
+    pub product_name: String,
+    /// Loan code.
+    pub loan_code: String,
+    /// The loan's principal, 分.
+    pub loan_amount_cents: Option<i64>,
+    /// The loan's penalty rate.
+    pub penalty_rate: Option<String>,
+}
+
+impl InstallmentWithLoan {
+    /// The loan's penalty rate.
+    pub fn penalty(&self) -> DbResult<Rate> {
+        parse_rate("applications", "penalty_rate", self.penalty_rate.as_deref())
+    }
+}
+
+/// A user's installments under `filter` on `today`, ordered by due date, loan code, period; and
+/// how many there are.
+pub fn list_user_installments(
+    conn: &mut DbConnection,
+    user_id: &str,
+    filter: RepayFilter,
+    today: NaiveDate,
+    page: PageRequest,
+) -> DbResult<(Vec<InstallmentWithLoan>, i64)> {
+    let today = today.format("%Y-%m-%d").to_string();
+    let base = || {
+        let q = installments::table
+            .inner_join(applications::table)
+            .filter(installments::user_id.eq(user_id))
+            .into_boxed();
+        match filter {
+            RepayFilter::All => q,
+            RepayFilter::Paid => q.filter(installments::status.eq(1)),
+            RepayFilter::Unpaid => q
+                .filter(installments::status.eq(0))
+                .filter(installments::due_date.ge(today.clone())),
+            RepayFilter::Overdue => q
+                .filter(installments::status.eq(0))
+                .filter(installments::due_date.lt(today.clone())),
+            RepayFilter::Prepaid => q.filter(installments::prepaid.eq(true)),
+        }
+    };
+    let total = base().count().get_result(conn)?;
+    let rows = base()
+        .order((
+            installments::due_date.asc(),
+            applications::loan_code.asc(),
+            installments::period.asc(),
+        ))
+        .offset(page.offset)
+        .limit(page.limit)
+        .select((
+            InstallmentRow::as_select(),
+            applications::product_name,
+            applications::loan_code,
+            applications::reply_amount_cents,
+            applications::penalty_rate,
+        ))
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// The installments of one application in period order, and how many there are.
+pub fn list_application_installments(
+    conn: &mut DbConnection,
+    application_id: &str,
+    page: PageRequest,
+) -> DbResult<(Vec<InstallmentRow>, i64)> {
+    let total = installments::table
+        .filter(installments::application_id.eq(application_id))
+        .count()
+        .get_result(conn)?;
+    let rows = installments::table
+        .filter(installments::application_id.eq(application_id))
+        .order(installments::period.asc())
+        .offset(page.offset)
+        .limit(page.limit)
+        .select(InstallmentRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Every unpaid installment of a user with its loan, for the user centre (§27) and credit.
+pub fn user_unpaid_installments(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> DbResult<Vec<InstallmentWithLoan>> {
+    Ok(installments::table
+        .inner_join(applications::table)
+        .filter(installments::user_id.eq(user_id))
+        .filter(installments::status.eq(0))
+        .order((installments::due_date.asc(), installments::period.asc()))
+        .select((
+            InstallmentRow::as_select(),
+            applications::product_name,
+            applications::loan_code,
+            applications::reply_amount_cents,
+            applications::penalty_rate,
+        ))
+        .load(conn)?)
+}
+
+/// Sum of the principal of the user's disbursed loans (status 4 and 5), 分.
+pub fn user_disbursed_principal(conn: &mut DbConnection, user_id: &str) -> DbResult<i64> {
+    let amounts: Vec<(i64, Option<i64>)> = applications::table
+        .filter(applications::user_id.eq(user_id))
+        .filter(applications::status.eq_any([4, 5]))
+        .select((applications::amount_cents, applications::reply_amount_cents))
+        .load(conn)?;
+    Ok(amounts.into_iter().map(|(a, r)| r.unwrap_or(a)).sum())
+}
+
+struct LedgerEntry<'a> {
+    payment_ref: &'a str,
+    application_id: &'a str,
+    installment_id: Option<&'a str>,
+    user_id: &'a str,
+    kind: &'static str,
+    charge: Charge,
+    channel_ref: Option<&'a str>,
+    business_date: &'a str,
+    now: i64,
+}
+
+fn insert_payment(conn: &mut DbConnection, e: &LedgerEntry<'_>) -> DbResult<()> {
+    diesel::insert_into(payments::table)
+        .values((
+            payments::id.eq(new_id()),
+            payments::payment_ref.eq(e.payment_ref),
+            payments::application_id.eq(e.application_id),
+            payments::installment_id.eq(e.installment_id),
+            payments::user_id.eq(e.user_id),
+            payments::kind.eq(e.kind),
+            payments::amount_cents.eq(e.charge.total().cents()),
+            payments::principal_cents.eq(e.charge.principal.cents()),
+            payments::interest_cents.eq(e.charge.interest.cents()),
+            payments::fee_cents.eq(e.charge.fee.cents()),
+            payments::penalty_cents.eq(e.charge.penalty.cents()),
+            payments::channel_ref.eq(e.channel_ref),
+            payments::business_date.eq(e.business_date),
+            payments::created_at.eq(e.now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A row of the payment ledger.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = payments)]
+pub struct Payment {
+    /// Id.
+    pub id: String,
+    /// Groups the rows of one payment.
+    pub payment_ref: String,
+    /// The loan.
+    pub application_id: String,
+    /// The installment paid (none for a disbursement).
+    pub installment_id: Option<String>,
+    /// The borrower.
+    pub user_id: String,
+    /// `disbursement`, `repayment` or `payoff`.
+    pub kind: String,
+    /// Total, 分.
+    pub amount_cents: i64,
+    /// Principal part.
+    pub principal_cents: i64,
+    /// Interest part.
+    pub interest_cents: i64,
+    /// Fee part.
+    pub fee_cents: i64,
+    /// Penalty part.
+    pub penalty_cents: i64,
+    /// The channel's reference.
+    pub channel_ref: Option<String>,
+    /// Business date.
+    pub business_date: String,
+    /// Recorded at (ms).
+    pub created_at: i64,
+}
+
+/// The ledger of one loan, oldest first.
+pub fn list_payments(conn: &mut DbConnection, application_id: &str) -> DbResult<Vec<Payment>> {
+    Ok(payments::table
+        .filter(payments::application_id.eq(application_id))
+        .order((payments::created_at.asc(), payments::id.asc()))
+        .select(Payment::as_select())
+        .load(conn)?)
+}
+
+/// Outcome of a repayment (§36).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Repayment {
+    /// Paid: how much, and whether the loan is now settled (status 5).
+    Paid {
+        /// Amount charged.
+        amount: Money,
+        /// The loan became 已还完.
+        settled: bool,
+    },
+    /// No such installment for this user, or its loan is not disbursed (`20006003`).
+    NotFound,
+    /// Already paid, or (payoff) nothing left (`20006001`); also the loser of a race.
+    AlreadyPaid,
+    /// An earlier installment is unpaid (`20006004`).
+    EarlierUnpaid,
+    /// The payment channel refused; nothing changed (`20006002`).
+    ChannelRefused(String),
+}
+
+enum PayAbort {
+    Db(DbError),
+    Outcome(Repayment),
+}
+
+impl From<DbError> for PayAbort {
+    fn from(e: DbError) -> Self {
+        PayAbort::Db(e)
+    }
+}
+
+impl From<diesel::result::Error> for PayAbort {
+    fn from(e: diesel::result::Error) -> Self {
+        PayAbort::Db(e.into())
+    }
+}
+
+/// The installment `id` of `user_id` with its loan, if the loan is disbursed (4) or settled (5).
+fn find_payable(
+    conn: &mut DbConnection,
+    user_id: &str,
+    id: &str,
+) -> DbResult<Option<(InstallmentRow, Application)>> {
+    Ok(installments::table
+        .inner_join(applications::table)
+        .filter(installments::id.eq(id))
+        .filter(installments::user_id.eq(user_id))
+        .filter(applications::status.eq_any([4, 5]))
+        .select((InstallmentRow::as_select(), Application::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+fn unpaid_of(conn: &mut DbConnection, application_id: &str) -> DbResult<Vec<InstallmentRow>> {
+    Ok(installments::table
+        .filter(installments::application_id.eq(application_id))
+        .filter(installments::status.eq(0))
+        .order(installments::period.asc())
+        .select(InstallmentRow::as_select())
+        .load(conn)?)
+}
+
+/// Marks an installment paid with what was charged, guarded on it being unpaid.
+fn settle_installment(
+    conn: &mut DbConnection,
+    id: &str,
+    charge: &Charge,
+    settled_by: &str,
+    prepaid: bool,
+    paid_on: &str,
+    now: i64,
+) -> Result<(), PayAbort> {
+    let n = diesel::update(
+        installments::table
+            .find(id)
+            .filter(installments::status.eq(0)),
+    )
+    .set((
+        installments::status.eq(1),
+        installments::penalty_cents.eq(charge.penalty.cents()),
+        installments::penalty_date.eq(paid_on),
+        installments::charged_principal_cents.eq(charge.principal.cents()),
+        installments::charged_interest_cents.eq(charge.interest.cents()),
+        installments::charged_fee_cents.eq(charge.fee.cents()),
+        installments::charged_penalty_cents.eq(charge.penalty.cents()),
+        installments::settled_by.eq(settled_by),
+        installments::prepaid.eq(prepaid),
+        installments::paid_on.eq(paid_on),
+        installments::paid_at.eq(now),
+    ))
+    .execute(conn)?;
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(PayAbort::Outcome(Repayment::AlreadyPaid))
+    }
+}
+
+/// After a payment: the loan becomes 5 when nothing is unpaid; message 16 either way.
+fn finish_payment(
+    conn: &mut DbConnection,
+    app: &Application,
+    amount: Money,
+    payment_ref: &str,
+    now: i64,
+) -> Result<bool, PayAbort> {
+    let left: i64 = installments::table
+        .filter(installments::application_id.eq(&app.id))
+        .filter(installments::status.eq(0))
+        .count()
+        .get_result(conn)?;
+    let settled = left == 0;
+    if settled {
+        diesel::update(
+            applications::table
+                .find(&app.id)
+                .filter(applications::status.eq(status_is(ApplyStatus::Disbursed))),
+        )
+        .set((
+            applications::status.eq(status_is(ApplyStatus::Settled)),
+            applications::settled_at.eq(now),
+            applications::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    }
+    let msg = CustomerMessage::new(
+        &app.user_id,
+        MessageType::Repaid,
+        text::repaid(&app.loan_code, amount, settled),
+        Some(format!("16:{payment_ref}")),
+        now,
+    );
+    add_customer_message(conn, &msg)?;
+    Ok(settled)
+}
+
+fn run_payment(
+    conn: &mut DbConnection,
+    body: impl FnOnce(&mut DbConnection) -> Result<Repayment, PayAbort>,
+) -> DbResult<Repayment> {
+    match write_transaction(conn, body) {
+        Ok(r) => Ok(r),
+        Err(PayAbort::Outcome(r)) => Ok(r),
+        Err(PayAbort::Db(e)) if e.is_unique_violation() => Ok(Repayment::AlreadyPaid),
+        Err(PayAbort::Db(e)) => Err(e),
+    }
+}
+
+/// §36 `current`: pays installment `id` in full with its penalty to `business_date`, through
+/// `charge` (which returns the channel's reference or why it refused). All or nothing; an
+/// installment is never paid twice, whatever the concurrency.
+pub fn pay_installment<F>(
+    conn: &mut DbConnection,
+    user_id: &str,
+    id: &str,
+    business_date: NaiveDate,
+    now: i64,
+    charge: F,
+) -> DbResult<Repayment>
+where
+    F: FnOnce(&MoneyMovement<'_>) -> Result<String, String>,
+{
+    let paid_on = business_date.format("%Y-%m-%d").to_string();
+    run_payment(conn, |conn| {
+        let Some((inst, app)) = find_payable(conn, user_id, id)? else {
+            return Ok(Repayment::NotFound);
+        };
+        if inst.is_paid() {
+            return Ok(Repayment::AlreadyPaid);
+        }
+        let earlier: i64 = installments::table
+            .filter(installments::application_id.eq(&app.id))
+            .filter(installments::status.eq(0))
+            .filter(installments::period.lt(inst.period))
+            .count()
+            .get_result(conn)?;
+        if earlier > 0 {
+            return Ok(Repayment::EarlierUnpaid);
+        }
+        let owed = installment_due(&inst.to_domain()?, app.penalty()?, business_date);
+        settle_installment(conn, &inst.id, &owed, "current", false, &paid_on, now)?;
+        let payment_ref = new_id();
+        let amount = owed.total();
+        let channel_ref = charge(&MoneyMovement {
+            payment_ref: &payment_ref,
+            user_id,
+            application_id: &app.id,
+            amount,
+        })
+        .map_err(|reason| PayAbort::Outcome(Repayment::ChannelRefused(reason)))?;
+        insert_payment(
+            conn,
+            &LedgerEntry {
+                payment_ref: &payment_ref,
+                application_id: &app.id,
+                installment_id: Some(&inst.id),
+                user_id,
+                kind: "repayment",
+                charge: owed,
+                channel_ref: Some(&channel_ref),
+                business_date: &paid_on,
+                now,
+            },
+        )?;
+        let settled = finish_payment(conn, &app, amount, &payment_ref, now)?;
+        Ok(Repayment::Paid { amount, settled })
+    })
+}
+
+/// §36 `all`: pays off the loan that installment `id` belongs to at `business_date` (DOMAIN.md's
+/// payoff), through `charge`. All or nothing; of concurrent payoffs one pays.
+pub fn pay_off<F>(
+    conn: &mut DbConnection,
+    user_id: &str,
+    id: &str,
+    business_date: NaiveDate,
+    now: i64,
+    charge: F,
+) -> DbResult<Repayment>
+where
+    F: FnOnce(&MoneyMovement<'_>) -> Result<String, String>,
+{
+    let paid_on = business_date.format("%Y-%m-%d").to_string();
+    run_payment(conn, |conn| {
+        let Some((_, app)) = find_payable(conn, user_id, id)? else {
+            return Ok(Repayment::NotFound);
+        };
+        let unpaid = unpaid_of(conn, &app.id)?;
+        if unpaid.is_empty() {
+            return Ok(Repayment::AlreadyPaid);
+        }
+        let plan: Vec<Installment> = unpaid
+            .iter()
+            .map(InstallmentRow::to_domain)
+            .collect::<DbResult<_>>()?;
+        let charges = payoff(&plan, app.penalty()?, business_date);
+        for ((row, inst), owed) in unpaid.iter().zip(&plan).zip(&charges) {
+            let prepaid = business_date < inst.due_date;
+            settle_installment(conn, &row.id, owed, "payoff", prepaid, &paid_on, now)?;
+        }
+        let payment_ref = new_id();
+        let amount: Money = charges.iter().map(Charge::total).sum();
+        let channel_ref = charge(&MoneyMovement {
+            payment_ref: &payment_ref,
+            user_id,
+            application_id: &app.id,
+            amount,
+        })
+        .map_err(|reason| PayAbort::Outcome(Repayment::ChannelRefused(reason)))?;
+        for (row, owed) in unpaid.iter().zip(&charges) {
+            insert_payment(
+                conn,
+                &LedgerEntry {
+                    payment_ref: &payment_ref,
+                    application_id: &app.id,
+                    installment_id: Some(&row.id),
+                    user_id,
+                    kind: "payoff",
+                    charge: *owed,
+                    channel_ref: Some(&channel_ref),
+                    business_date: &paid_on,
+                    now,
+                },
+            )?;
+        }
+        let settled = finish_payment(conn, &app, amount, &payment_ref, now)?;
+        Ok(Repayment::Paid { amount, settled })
+    })
+}

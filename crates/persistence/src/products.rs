@@ -1,0 +1,375 @@
+//! Loan products (§20, §21): stored as operators configure them, read back as the domain's
+//! [`LoanProduct`] for validation and pricing.
+
+use std::str::FromStr;
+
+use cashloan_domain::{Limit, LoanProduct, Money, Rate, RepayType, TermUnit};
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+
+use crate::db::{DbConnection, DbError, DbResult};
+use crate::schema::products;
+
+/// A product row. Comma-separated lists are kept as configured (§20/§21 send them so).
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = products)]
+#[diesel(treat_none_as_null = true)]
+pub struct ProductRow {
+    /// Id (UUID).
+    pub id: String,
+    /// Product code (产品代码), e.g. `PRODUCT20171025001`.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Description, items separated by `;`.
+    pub detail_description: String,
+    /// Third-party service codes, comma-separated.
+    pub third_service_code: String,
+    /// 0 range, 1 fixed amounts.
+    pub amount_limit_type: i32,
+    /// Range minimum, 分.
+    pub single_min_amount_cents: Option<i64>,
+    /// Range maximum, 分.
+    pub single_max_amount_cents: Option<i64>,
+    /// Fixed amounts, comma-separated, as configured.
+    pub single_amounts: Option<String>,
+    /// Default amount, 分.
+    pub single_default_amount_cents: Option<i64>,
+    /// 0 range, 1 fixed rates.
+    pub rate_limit_type: i32,
+    /// Range minimum rate.
+    pub min_rate: Option<String>,
+    /// Range maximum rate.
+    pub max_rate: Option<String>,
+    /// Fixed rates, comma-separated.
+    pub rates: Option<String>,
+    /// Default rate.
+    pub default_rate: Option<String>,
+    /// Term units offered, comma-separated (`1`, `2`).
+    pub term_units: String,
+    /// 0 range, 1 fixed day terms; none when days are not offered.
+    pub days_limit_type: Option<i32>,
+    /// Range minimum days.
+    pub min_days: Option<i32>,
+    /// Range maximum days.
+    pub max_days: Option<i32>,
+    /// Fixed day terms, comma-separated.
+    pub days: Option<String>,
+    /// Default days.
+    pub default_days: Option<i32>,
+    /// 0 range, 1 fixed month terms; none when months are not offered.
+    pub months_limit_type: Option<i32>,
+    /// Range minimum months.
+    pub min_months: Option<i32>,
+    /// Range maximum months.
+    pub max_months: Option<i32>,
+    /// Fixed month terms, comma-separated.
+    pub months: Option<String>,
+    /// Default months.
+    pub default_months: Option<i32>,
+    /// Repay types offered, comma-separated (`1`..`4`).
+    pub repay_types: String,
+    /// Repayment interval units offered, comma-separated.
+    pub repay_term_units: String,
+    /// Default repayment interval count.
+    pub default_repay_term_count: Option<i32>,
+    /// Default repayment interval unit.
+    pub default_repay_term_unit: Option<String>,
+    /// Annual penalty rate.
+    pub penalty_rate: Option<String>,
+    /// Service fee per period, fraction of principal.
+    pub service_fee_rate: String,
+    /// Upfront fee, fraction of principal.
+    pub upfront_fee_rate: String,
+    /// On sale.
+    pub on_sale: bool,
+    /// Display order (lower first).
+    pub display_order: i32,
+    /// Created at (ms).
+    pub created_at: i64,
+    /// Changed at (ms).
+    pub updated_at: i64,
+}
+
+fn corrupt(column: &'static str, value: &str) -> DbError {
+    DbError::Corrupt {
+        table: "products",
+        column,
+        value: value.to_owned(),
+    }
+}
+
+fn list<T>(
+    column: &'static str,
+    text: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> DbResult<Vec<T>> {
+    text.split(',')
+        .map(|item| parse(item.trim()).ok_or_else(|| corrupt(column, text)))
+        .collect()
+}
+
+fn rate(column: &'static str, text: &str) -> DbResult<Rate> {
+    Decimal::from_str(text)
+        .ok()
+        .filter(|d| !d.is_sign_negative())
+        .map(Rate::new)
+        .ok_or_else(|| corrupt(column, text))
+}
+
+fn count(column: &'static str, v: i32) -> DbResult<u32> {
+    u32::try_from(v).map_err(|_| corrupt(column, &v.to_string()))
+}
+
+fn term_limit(
+    column: &'static str,
+    kind: Option<i32>,
+    min: Option<i32>,
+    max: Option<i32>,
+    fixed: Option<&str>,
+) -> DbResult<Option<Limit<u32>>> {
+    match (kind, min, max, fixed) {
+        (None, ..) => Ok(None),
+        (Some(0), Some(min), Some(max), _) => Ok(Some(Limit::Range {
+            min: count(column, min)?,
+            max: count(column, max)?,
+        })),
+        (Some(1), _, _, Some(values)) => Ok(Some(Limit::Fixed(list(column, values, |s| {
+            s.parse::<u32>().ok()
+        })?))),
+        (Some(k), ..) => Err(corrupt(column, &k.to_string())),
+    }
+}
+
+impl ProductRow {
+    /// The product as the domain sees it.
+    pub fn to_domain(&self) -> DbResult<LoanProduct> {
+        let amount_limit = match self.amount_limit_type {
+            0 => Limit::Range {
+                min: Money::from_cents(
+                    self.single_min_amount_cents
+                        .ok_or_else(|| corrupt("single_min_amount_cents", ""))?,
+                ),
+                max: Money::from_cents(
+                    self.single_max_amount_cents
+                        .ok_or_else(|| corrupt("single_max_amount_cents", ""))?,
+                ),
+            },
+            1 => Limit::Fixed(list(
+                "single_amounts",
+                self.single_amounts.as_deref().unwrap_or_default(),
+                Money::parse_amount,
+            )?),
+            other => return Err(corrupt("amount_limit_type", &other.to_string())),
+        };
+        let rate_limit = match self.rate_limit_type {
+            0 => Limit::Range {
+                min: rate("min_rate", self.min_rate.as_deref().unwrap_or_default())?,
+                max: rate("max_rate", self.max_rate.as_deref().unwrap_or_default())?,
+            },
+            1 => Limit::Fixed(list(
+                "rates",
+                self.rates.as_deref().unwrap_or_default(),
+                |s| rate("rates", s).ok(),
+            )?),
+            other => return Err(corrupt("rate_limit_type", &other.to_string())),
+        };
+        Ok(LoanProduct {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            detail_description: self.detail_description.clone(),
+            third_service_code: self.third_service_code.clone(),
+            amount_limit,
+            default_amount: self.single_default_amount_cents.map(Money::from_cents),
+            rate_limit,
+            default_rate: self
+                .default_rate
+                .as_deref()
+                .map(|r| rate("default_rate", r))
+                .transpose()?,
+            term_units: list("term_units", &self.term_units, TermUnit::parse)?,
+            days_limit: term_limit(
+                "days",
+                self.days_limit_type,
+                self.min_days,
+                self.max_days,
+                self.days.as_deref(),
+            )?,
+            default_days: self
+                .default_days
+                .map(|d| count("default_days", d))
+                .transpose()?,
+            months_limit: term_limit(
+                "months",
+                self.months_limit_type,
+                self.min_months,
+                self.max_months,
+                self.months.as_deref(),
+            )?,
+            default_months: self
+                .default_months
+                .map(|d| count("default_months", d))
+                .transpose()?,
+            repay_types: list("repay_types", &self.repay_types, RepayType::parse)?,
+            repay_term_units: list("repay_term_units", &self.repay_term_units, TermUnit::parse)?,
+            default_repay_term_count: self
+                .default_repay_term_count
+                .map(|d| count("default_repay_term_count", d))
+                .transpose()?,
+            default_repay_term_unit: self
+                .default_repay_term_unit
+                .as_deref()
+                .map(|u| TermUnit::parse(u).ok_or_else(|| corrupt("default_repay_term_unit", u)))
+                .transpose()?,
+            penalty_rate: self
+                .penalty_rate
+                .as_deref()
+                .map(|r| rate("penalty_rate", r))
+                .transpose()?,
+            service_fee_rate: rate("service_fee_rate", &self.service_fee_rate)?,
+            upfront_fee_rate: rate("upfront_fee_rate", &self.upfront_fee_rate)?,
+            on_sale: self.on_sale,
+            display_order: self.display_order,
+        })
+    }
+
+    /// The row of a domain product, with its code and timestamps.
+    pub fn from_domain(
+        p: &LoanProduct,
+        code: &str,
+        created_at: i64,
+        updated_at: i64,
+    ) -> ProductRow {
+        fn join<T>(items: &[T], f: impl Fn(&T) -> String) -> String {
+            items.iter().map(f).collect::<Vec<_>>().join(",")
+        }
+        fn term_columns(
+            l: Option<&Limit<u32>>,
+        ) -> (Option<i32>, Option<i32>, Option<i32>, Option<String>) {
+            let to_i32 = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+            match l {
+                None => (None, None, None, None),
+                Some(Limit::Range { min, max }) => {
+                    (Some(0), Some(to_i32(*min)), Some(to_i32(*max)), None)
+                }
+                Some(Limit::Fixed(v)) => (Some(1), None, None, Some(join(v, u32::to_string))),
+            }
+        }
+        let (amount_limit_type, single_min, single_max, single_amounts) = match &p.amount_limit {
+            Limit::Range { min, max } => (0, Some(min.cents()), Some(max.cents()), None),
+            Limit::Fixed(v) => (1, None, None, Some(join(v, |m| format_list_amount(*m)))),
+        };
+        let (rate_limit_type, min_rate, max_rate, rates) = match &p.rate_limit {
+            Limit::Range { min, max } => (0, Some(min.to_string()), Some(max.to_string()), None),
+            Limit::Fixed(v) => (1, None, None, Some(join(v, Rate::to_string))),
+        };
+        let (days_limit_type, min_days, max_days, days) = term_columns(p.days_limit.as_ref());
+        let (months_limit_type, min_months, max_months, months) =
+            term_columns(p.months_limit.as_ref());
+        let opt_i32 = |v: Option<u32>| v.map(|d| i32::try_from(d).unwrap_or(i32::MAX));
+        ProductRow {
+            id: p.id.clone(),
+            code: code.to_owned(),
+            name: p.name.clone(),
+            detail_description: p.detail_description.clone(),
+            third_service_code: p.third_service_code.clone(),
+            amount_limit_type,
+            single_min_amount_cents: single_min,
+            single_max_amount_cents: single_max,
+            single_amounts,
+            single_default_amount_cents: p.default_amount.map(Money::cents),
+            rate_limit_type,
+            min_rate,
+            max_rate,
+            rates,
+            default_rate: p.default_rate.map(|r| r.to_string()),
+            term_units: join(&p.term_units, |u| u.code().to_owned()),
+            days_limit_type,
+            min_days,
+            max_days,
+            days,
+            default_days: opt_i32(p.default_days),
+            months_limit_type,
+            min_months,
+            max_months,
+            months,
+            default_months: opt_i32(p.default_months),
+            repay_types: join(&p.repay_types, |t| t.code().to_owned()),
+            repay_term_units: join(&p.repay_term_units, |u| u.code().to_owned()),
+            default_repay_term_count: opt_i32(p.default_repay_term_count),
+            default_repay_term_unit: p.default_repay_term_unit.map(|u| u.code().to_owned()),
+            penalty_rate: p.penalty_rate.map(|r| r.to_string()),
+            service_fee_rate: p.service_fee_rate.to_string(),
+            upfront_fee_rate: p.upfront_fee_rate.to_string(),
+            on_sale: p.on_sale,
+            display_order: p.display_order,
+            created_at,
+            updated_at,
+        }
+    }
+}
+
+/// An amount in a comma-separated list: whole yuan without decimals (`2000`, as the seed's
+/// samples write them), otherwise with two.
+pub fn format_list_amount(m: Money) -> String {
+    if m.cents() % 100 == 0 {
+        (m.cents() / 100).to_string()
+    } else {
+        m.to_string()
+    }
+}
+
+/// Stores a new product.
+pub fn insert_product(conn: &mut DbConnection, row: &ProductRow) -> DbResult<()> {
+    diesel::insert_into(products::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Replaces a product; false when there is none with that id.
+pub fn update_product(conn: &mut DbConnection, row: &ProductRow) -> DbResult<bool> {
+    let n = diesel::update(products::table.find(&row.id))
+        .set(row)
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// The product `id`, on sale or not.
+pub fn find_product(conn: &mut DbConnection, id: &str) -> DbResult<Option<ProductRow>> {
+    Ok(products::table
+        .find(id)
+        .select(ProductRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Products on sale in display order, then by creation.
+pub fn list_products_on_sale(conn: &mut DbConnection) -> DbResult<Vec<ProductRow>> {
+    Ok(products::table
+        .filter(products::on_sale.eq(true))
+        .order((
+            products::display_order.asc(),
+            products::created_at.asc(),
+            products::id.asc(),
+        ))
+        .select(ProductRow::as_select())
+        .load(conn)?)
+}
+
+/// Every product, for operators.
+pub fn list_products(conn: &mut DbConnection) -> DbResult<Vec<ProductRow>> {
+    Ok(products::table
+        .order((
+            products::display_order.asc(),
+            products::created_at.asc(),
+            products::id.asc(),
+        ))
+        .select(ProductRow::as_select())
+        .load(conn)?)
+}
+
+/// How many products exist.
+pub fn count_products(conn: &mut DbConnection) -> DbResult<i64> {
+    Ok(products::table.count().get_result(conn)?)
+}
