@@ -1,3 +1,13 @@
-//! The cash-loan HTTP server (issue #5 builds it on actix-web) and the `cashloan` command.
+//! The cash-loan HTTP server: configuration, the protocol pipeline, one module per area of the
+//! API, and the `cashloan` command's building blocks.
+
+pub mod app;
+pub mod config;
+pub mod context;
+pub mod pages;
+pub mod pipeline;
+pub mod providers;
+pub mod routes;
+pub mod security;
 
 pub use cashloan_protocol as protocol;

@@ -1,0 +1,112 @@
+//! Building and running the server: `Application::build(config)`, then `address()` (so a test
+//! that asked for port 0 learns the real one), then `run_until_stopped()`.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use cashloan_persistence::demo::load_demo_data;
+use cashloan_persistence::Db;
+use cashloan_protocol::PasswordCodec;
+use chrono::FixedOffset;
+
+use crate::config::Config;
+use crate::context::AppState;
+use crate::pages::Pages;
+use crate::providers::Providers;
+use crate::routes;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The database.
+    #[error(transparent)]
+    Db(#[from] cashloan_persistence::DbError),
+    /// The listening socket or a template file.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A server ready to run.
+pub struct Application {
+    server: actix_web::dev::Server,
+    address: SocketAddr,
+}
+
+/// The server's state from its configuration: database migrated (and demo data loaded when
+/// asked), providers chosen, pages read.
+pub fn state(config: Config) -> Result<AppState, StartError> {
+    if config.uses_public_key() {
+        tracing::warn!(
+            "CASHLOAN_APP_KEY is the public test key 12345678 of the vendor document: anyone can sign \
+             requests and read passwords. Set a secret key before real borrowers use this server."
+        );
+    }
+    if !config.verify_sign {
+        tracing::warn!("CASHLOAN_VERIFY_SIGN=false: signatures, freshness and replay are NOT checked (development only)");
+    }
+    let db = Db::open(&config.database_url, config.db_pool_size)?;
+    if config.demo_data {
+        let mut conn = db.conn()?;
+        if load_demo_data(&mut conn, chrono::Utc::now().timestamp_millis())? {
+            tracing::info!("loaded demo data into an empty database");
+        }
+    }
+    let codec = PasswordCodec::new(&config.app_key, config.strict_password_encryption)
+        .map_err(|e| crate::config::ConfigError(e.to_string()))?;
+    let zone = FixedOffset::east_opt(config.business_utc_offset_hours * 3600).ok_or_else(|| {
+        crate::config::ConfigError("business_utc_offset_hours out of range".into())
+    })?;
+    Ok(AppState {
+        providers: Providers::from_config(&config)?,
+        policy: config.policy()?,
+        default_credit: config.total_credit()?,
+        pages: Pages::load(config.templates_dir.as_deref().map(Path::new))?,
+        zone,
+        codec,
+        db,
+        config,
+    })
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound()
+        .content_type("application/json; charset=utf-8")
+        .body(r#"{"error":"no such endpoint"}"#)
+}
+
+impl Application {
+    /// Binds the listening socket and prepares the server.
+    pub fn build(config: Config) -> Result<Application, StartError> {
+        let workers = config.workers;
+        let bind = config.bind.clone();
+        let state = web::Data::new(state(config)?);
+        let listener = TcpListener::bind(&bind)?;
+        let address = listener.local_addr()?;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(routes::configure)
+                .default_service(web::to(not_found))
+        })
+        .shutdown_timeout(30);
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        let server = server.listen(listener)?.run();
+        Ok(Application { server, address })
+    }
+
+    /// The address the server listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until SIGTERM or SIGINT, then finishes the requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,308 @@
+//! What every handler works with: the server's state, the request's context, typed field
+//! extraction (API.md §0.2 steps 7–8) and the one mapping from failures to response codes.
+
+use std::cell::RefCell;
+
+use cashloan_domain::{LendingPolicy, Money};
+use cashloan_persistence::accounts::{Session, User};
+use cashloan_persistence::{site, Db, DbConnection, DbError};
+use cashloan_protocol::{Envelope, Json, Map, Outcome, PasswordCodec, ResponseCode};
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+
+use crate::config::Config;
+use crate::pages::Pages;
+use crate::providers::Providers;
+
+/// Everything the server holds for its whole life.
+pub struct AppState {
+    /// Configuration.
+    pub config: Config,
+    /// The database.
+    pub db: Db,
+    /// Wire password codec.
+    pub codec: PasswordCodec,
+    /// Third parties.
+    pub providers: Providers,
+    /// APR cap and fee rules.
+    pub policy: LendingPolicy,
+    /// Total credit of a new user.
+    pub default_credit: Money,
+    /// The business time zone.
+    pub zone: FixedOffset,
+    /// The H5 pages.
+    pub pages: Pages,
+}
+
+impl AppState {
+    /// Now, ms since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        Utc::now().timestamp_millis()
+    }
+
+    /// Today's business date: the operator's override when allowed and set, else today in the
+    /// business time zone.
+    pub fn business_date(&self, conn: &mut DbConnection) -> Result<NaiveDate, ApiError> {
+        if self.config.allow_business_date_override {
+            if let Some(d) = site::business_date_override(conn)? {
+                return Ok(d);
+            }
+        }
+        Ok(Utc::now().with_timezone(&self.zone).date_naive())
+    }
+
+    /// `yyyy-MM-dd HH:mm:ss` of an instant in the business time zone.
+    pub fn format_time(&self, ms: i64) -> String {
+        DateTime::<Utc>::from_timestamp_millis(ms)
+            .map(|t| {
+                t.with_timezone(&self.zone)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Epoch ms of 23:59:59 of `date` in the business time zone (an installment's due time).
+    pub fn end_of_day_ms(&self, date: NaiveDate) -> i64 {
+        date.and_hms_opt(23, 59, 59)
+            .and_then(|t| self.zone.from_local_datetime(&t).single())
+            .map_or(0, |t| t.timestamp_millis())
+    }
+}
+
+/// Why a request did not succeed: an answer for the client, or a fault for the log.
+#[derive(Debug)]
+pub enum ApiError {
+    /// A business or protocol answer.
+    Reply(Outcome),
+    /// Something broke; the client gets `99999999` and the request id.
+    Fault(String),
+}
+
+impl From<Outcome> for ApiError {
+    fn from(o: Outcome) -> Self {
+        ApiError::Reply(o)
+    }
+}
+
+impl From<ResponseCode> for ApiError {
+    fn from(c: ResponseCode) -> Self {
+        ApiError::Reply(Outcome::new(c))
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        ApiError::Fault(e.to_string())
+    }
+}
+
+/// A handler's answer.
+pub struct Reply {
+    /// The envelope to sign and send.
+    pub envelope: Envelope,
+    /// A `Set-Cookie` value, if any.
+    pub cookie: Option<String>,
+}
+
+impl Reply {
+    /// Success with a `resultSet`.
+    pub fn ok(code: ResponseCode, result: Json) -> Result<Reply, ApiError> {
+        Ok(Reply {
+            envelope: Envelope::success(code, result),
+            cookie: None,
+        })
+    }
+
+    /// Success with `resultSet: ""`.
+    pub fn empty(code: ResponseCode) -> Result<Reply, ApiError> {
+        Self::ok(code, Json::from(""))
+    }
+
+    /// A failure.
+    pub fn failure(outcome: Outcome) -> Reply {
+        Reply {
+            envelope: Envelope::failure(outcome),
+            cookie: None,
+        }
+    }
+}
+
+/// The request's fields, read in the order of the endpoint's request table: presence and JSON
+/// type first (step 7, each failure naming the field), formats after (step 8).
+pub struct Fields<'a> {
+    map: &'a Map,
+    /// The first format problem seen while extracting, reported by [`Fields::formats`].
+    format_error: RefCell<Option<String>>,
+}
+
+/// Longest string a field may have unless its section says otherwise (API.md §0.3).
+pub const MAX_STRING: usize = 255;
+
+impl<'a> Fields<'a> {
+    /// Fields of a request body.
+    pub fn new(map: &'a Map) -> Self {
+        Fields {
+            map,
+            format_error: RefCell::new(None),
+        }
+    }
+
+    fn note_format(&self, name: &str) {
+        let mut slot = self.format_error.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(name.to_owned());
+        }
+    }
+
+    fn present(&self, name: &str) -> Option<&'a Json> {
+        self.map.get(name).filter(|v| !matches!(v, Json::Null))
+    }
+
+    /// A required string, `""` counting as missing, at most [`MAX_STRING`] characters.
+    pub fn string(&self, name: &str) -> Result<&'a str, ApiError> {
+        self.string_max(name, MAX_STRING)
+    }
+
+    /// A required string of at most `max` characters.
+    pub fn string_max(&self, name: &str, max: usize) -> Result<&'a str, ApiError> {
+        match self.present(name) {
+            Some(Json::String(s)) if !s.is_empty() => {
+                if s.chars().count() > max {
+                    self.note_format(name);
+                }
+                Ok(s)
+            }
+            _ => Err(Outcome::malformed_field(name).into()),
+        }
+    }
+
+    /// A required string that may be `""`.
+    pub fn string_or_empty(&self, name: &str) -> Result<&'a str, ApiError> {
+        match self.present(name) {
+            Some(Json::String(s)) => {
+                if s.chars().count() > MAX_STRING {
+                    self.note_format(name);
+                }
+                Ok(s)
+            }
+            _ => Err(Outcome::malformed_field(name).into()),
+        }
+    }
+
+    /// An optional string (absent or `null`: none).
+    pub fn opt_string(&self, name: &str) -> Result<Option<&'a str>, ApiError> {
+        match self.present(name) {
+            None => Ok(None),
+            Some(Json::String(s)) => {
+                if s.chars().count() > MAX_STRING {
+                    self.note_format(name);
+                }
+                Ok(Some(s))
+            }
+            Some(_) => Err(Outcome::malformed_field(name).into()),
+        }
+    }
+
+    /// An optional JSON integer.
+    pub fn opt_int(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        match self.present(name) {
+            None => Ok(None),
+            Some(Json::Number(n)) => match n.parse::<i64>() {
+                Ok(v) => Ok(Some(v)),
+                Err(_) => Err(Outcome::malformed_field(name).into()),
+            },
+            Some(_) => Err(Outcome::malformed_field(name).into()),
+        }
+    }
+
+    /// A required JSON integer.
+    pub fn int(&self, name: &str) -> Result<i64, ApiError> {
+        self.opt_int(name)?
+            .ok_or_else(|| Outcome::malformed_field(name).into())
+    }
+
+    /// A required JSON array.
+    pub fn array(&self, name: &str) -> Result<&'a [Json], ApiError> {
+        match self.present(name) {
+            Some(Json::Array(items)) => Ok(items),
+            _ => Err(Outcome::malformed_field(name).into()),
+        }
+    }
+
+    /// Step 8 begins: the first length problem seen during extraction, as `10001000`.
+    pub fn formats(&self) -> Result<(), ApiError> {
+        match self.format_error.borrow().as_deref() {
+            Some(name) => Err(Outcome::malformed_field(name).into()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `10001000` naming `field`: a format failure of step 8.
+pub fn bad(field: &str) -> ApiError {
+    Outcome::malformed_field(field).into()
+}
+
+/// A request in flight.
+pub struct Ctx<'a> {
+    /// The server.
+    pub state: &'a AppState,
+    /// A database connection for this request.
+    pub conn: &'a mut DbConnection,
+    /// The body's fields.
+    pub fields: Fields<'a>,
+    /// The live session, on login-required endpoints.
+    pub session: Option<Session>,
+    /// The session's user, on login-required endpoints.
+    pub user: Option<User>,
+    /// Now (ms).
+    pub now: i64,
+    /// The client's address.
+    pub client: &'a str,
+}
+
+impl Ctx<'_> {
+    /// The logged-in user (login-required endpoints always have one).
+    pub fn user(&self) -> Result<&User, ApiError> {
+        self.user
+            .as_ref()
+            .ok_or_else(|| ResponseCode::NotLoggedIn.into())
+    }
+
+    /// Today's business date.
+    pub fn today(&mut self) -> Result<NaiveDate, ApiError> {
+        self.state.business_date(self.conn)
+    }
+}
+
+/// The paging fields of §0.6 as sent (step 7: presence and type).
+pub struct PagingFields {
+    num: i64,
+    size: Option<i64>,
+}
+
+/// Reads `pageNum` (required integer) and `pageSize` (optional integer).
+pub fn paging_fields(f: &Fields<'_>) -> Result<PagingFields, ApiError> {
+    Ok(PagingFields {
+        num: f.int("pageNum")?,
+        size: f.opt_int("pageSize")?,
+    })
+}
+
+impl PagingFields {
+    /// Step 8: `pageNum` ≥ 1, `pageSize` 1..100 (default 10).
+    pub fn check(&self) -> Result<(u32, u32), ApiError> {
+        let num = u32::try_from(self.num)
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| bad("pageNum"))?;
+        let size = match self.size {
+            None => cashloan_protocol::envelope::DEFAULT_PAGE_SIZE,
+            Some(s) => u32::try_from(s)
+                .ok()
+                .filter(|s| (1..=cashloan_protocol::envelope::MAX_PAGE_SIZE).contains(s))
+                .ok_or_else(|| bad("pageSize"))?,
+        };
+        Ok((num, size))
+    }
+}

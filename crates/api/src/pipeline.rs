@@ -1,0 +1,288 @@
+//! The request path of every enveloped endpoint, in API.md §0.2's order:
+//! HTTP checks (415/413) → gzip decode → JSON object → signature → freshness → replay → session →
+//! the endpoint's handler (fields, formats, use case) → signed envelope → gzip.
+//!
+//! One function rather than a stack of middlewares, because the order is a contract and every
+//! step must be able to answer with an envelope.
+
+use std::io::Read;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{web, HttpRequest, HttpResponse};
+use cashloan_persistence::accounts::{find_user, record_nonce, touch_session};
+use cashloan_persistence::DbConnection;
+use cashloan_protocol::{parse, Json, Outcome, ResponseCode};
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+
+use crate::context::{ApiError, AppState, Ctx, Fields, Reply};
+
+/// Largest request body on the wire (PROTOCOL.md: 64 KiB).
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// Largest body once a gzip request is inflated: a compressed 5000-entry phone book (§23) fits,
+/// a decompression bomb does not.
+pub const INFLATED_LIMIT: usize = 1024 * 1024;
+
+/// A handler: fields in, envelope out.
+pub type Handler = fn(&mut Ctx<'_>) -> Result<Reply, ApiError>;
+
+/// One enveloped endpoint.
+pub struct Endpoint {
+    /// Seed section.
+    pub section: u8,
+    /// Path.
+    pub path: &'static str,
+    /// Needs a live session (是否登录授权: 是).
+    pub login: bool,
+    /// Response gzip-compressed when the client accepts it (GZIP 压缩: 是).
+    pub gzip: bool,
+    /// The use case.
+    pub handler: Handler,
+}
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "JSESSIONID";
+
+/// Serves one request to `ep`.
+pub async fn serve(
+    ep: &'static Endpoint,
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let request_id = uuid::Uuid::new_v4().simple().to_string();
+    if !is_json(&req) {
+        return transport_fault(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/json",
+        );
+    }
+    let body = match decode_body(&req, body) {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            return transport_fault(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "request body larger than 64 KiB",
+            )
+        }
+        Err(BodyError::BadGzip) => Vec::new(),
+    };
+    let token = session_token(&req);
+    let client = req
+        .connection_info()
+        .realip_remote_addr()
+        .unwrap_or("unknown")
+        .to_owned();
+    let accepts_gzip = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|e| e.trim().split(';').next() == Some("gzip"))
+        });
+
+    let st = state.clone().into_inner();
+    let rid = request_id.clone();
+    let span = tracing::info_span!("request", id = %request_id, path = ep.path);
+    let reply = web::block(move || {
+        let _enter = span.enter();
+        process(&st, ep, &body, token.as_deref(), &client, &rid)
+    })
+    .await
+    .unwrap_or_else(|e| {
+        fault(
+            &request_id,
+            &format!("handler panicked or was cancelled: {e}"),
+        )
+    });
+
+    respond(&state, ep, reply, accepts_gzip, &request_id)
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+enum BodyError {
+    TooLarge,
+    BadGzip,
+}
+
+fn decode_body(req: &HttpRequest, body: web::Bytes) -> Result<Vec<u8>, BodyError> {
+    if body.len() > BODY_LIMIT {
+        return Err(BodyError::TooLarge);
+    }
+    let gzipped = req
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
+    if !gzipped {
+        return Ok(body.to_vec());
+    }
+    // Read one byte past the limit so a bomb is refused without inflating it.
+    let mut out = Vec::new();
+    GzDecoder::new(&body[..])
+        .take(INFLATED_LIMIT as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|_| BodyError::BadGzip)?;
+    if out.len() > INFLATED_LIMIT {
+        return Err(BodyError::TooLarge);
+    }
+    Ok(out)
+}
+
+/// The session id of the `JSESSIONID` cookie or an `Authorization: Bearer` header.
+fn session_token(req: &HttpRequest) -> Option<String> {
+    let from_cookie = req
+        .headers()
+        .get_all(header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, value)| *name == SESSION_COOKIE && !value.is_empty())
+        .map(|(_, value)| value.to_owned());
+    if from_cookie.is_some() {
+        return from_cookie;
+    }
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+fn transport_fault(status: actix_web::http::StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("application/json; charset=utf-8")
+        .body(serde_json::json!({ "error": message }).to_string())
+}
+
+fn fault(request_id: &str, detail: &str) -> Reply {
+    tracing::error!(request_id, error = %detail, "request failed");
+    Reply::failure(Outcome::with_message(
+        ResponseCode::SystemBusy,
+        format!(
+            "{} (请求编号 {request_id})",
+            ResponseCode::SystemBusy.message()
+        ),
+    ))
+}
+
+/// Steps 2–8 on a blocking thread.
+fn process(
+    state: &AppState,
+    ep: &'static Endpoint,
+    body: &[u8],
+    token: Option<&str>,
+    client: &str,
+    request_id: &str,
+) -> Reply {
+    let mut conn = match state.db.conn() {
+        Ok(c) => c,
+        Err(e) => return fault(request_id, &e.to_string()),
+    };
+    match run(state, ep, &mut conn, body, token, client) {
+        Ok(reply) => reply,
+        Err(ApiError::Reply(outcome)) => Reply::failure(outcome),
+        Err(ApiError::Fault(detail)) => fault(request_id, &detail),
+    }
+}
+
+fn run(
+    state: &AppState,
+    ep: &'static Endpoint,
+    conn: &mut DbConnection,
+    body: &[u8],
+    token: Option<&str>,
+    client: &str,
+) -> Result<Reply, ApiError> {
+    let Ok(Json::Object(map)) = parse(body) else {
+        return Err(ResponseCode::MalformedRequest.into());
+    };
+    let now = state.now_ms();
+    if state.config.verify_sign {
+        if !cashloan_protocol::verify(&state.config.app_key, &map) {
+            return Err(ResponseCode::SignatureInvalid.into());
+        }
+        let ts = cashloan_protocol::sign::envelope_text(&map, "timestamp");
+        let fresh = !ts.is_empty()
+            && ts.bytes().all(|b| b.is_ascii_digit())
+            && ts.parse::<i64>().is_ok_and(|t| {
+                (now - t).abs() <= state.config.sign_window_secs.saturating_mul(1000)
+            });
+        if !fresh {
+            return Err(ResponseCode::RequestExpired.into());
+        }
+        let nonce = match map.get("nonce") {
+            Some(Json::String(n))
+                if (1..=64).contains(&n.len()) && n.bytes().all(|b| (0x21..=0x7e).contains(&b)) =>
+            {
+                n
+            }
+            _ => return Err(Outcome::malformed_field("nonce").into()),
+        };
+        if !record_nonce(conn, nonce, ts, now)? {
+            return Err(ResponseCode::RequestReplayed.into());
+        }
+    }
+    let (session, user) = if ep.login {
+        let idle_ms = state.config.session_idle_days.saturating_mul(86_400_000);
+        let session = match token {
+            Some(t) => touch_session(conn, t, now, idle_ms)?,
+            None => None,
+        }
+        .ok_or(ResponseCode::NotLoggedIn)?;
+        let user = find_user(conn, &session.user_id)?.ok_or(ResponseCode::NotLoggedIn)?;
+        (Some(session), Some(user))
+    } else {
+        (None, None)
+    };
+    let mut ctx = Ctx {
+        state,
+        conn,
+        fields: Fields::new(&map),
+        session,
+        user,
+        now,
+        client,
+    };
+    (ep.handler)(&mut ctx)
+}
+
+fn respond(
+    state: &AppState,
+    ep: &Endpoint,
+    reply: Reply,
+    accepts_gzip: bool,
+    request_id: &str,
+) -> HttpResponse {
+    let body = reply
+        .envelope
+        .to_signed_body(&state.config.app_key, state.now_ms())
+        .into_bytes();
+    let mut res = HttpResponse::Ok();
+    res.content_type("application/json; charset=utf-8");
+    res.insert_header(("X-Request-Id", request_id));
+    if let Some(cookie) = reply.cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        res.insert_header((header::SET_COOKIE, cookie));
+    }
+    if ep.gzip && accepts_gzip {
+        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        if std::io::Write::write_all(&mut enc, &body).is_ok() {
+            if let Ok(zipped) = enc.finish() {
+                res.insert_header((header::CONTENT_ENCODING, "gzip"));
+                res.insert_header((header::VARY, "Accept-Encoding"));
+                return res.body(zipped);
+            }
+        }
+    }
+    res.body(body)
+}

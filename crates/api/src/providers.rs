@@ -1,0 +1,401 @@
+//! Third parties behind traits: SMS gateway, identity, bank-card and carrier verifiers, payment
+//! channel. Each has a local default, a `refuse` variant (for demos and tests of the refusal
+//! paths) and an HTTP implementation, chosen in configuration.
+//!
+//! HTTP contract (every provider): `POST URL` with a JSON object; any 2xx answer whose JSON has
+//! `"ok": true` is acceptance (a payment may add `"ref": "…"`), anything else is refusal, with
+//! `"message"` as the reason when given. Calls time out after 10 seconds.
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use cashloan_domain::Money;
+use serde_json::{json, Value};
+
+use crate::config::ConfigError;
+
+/// An SMS to send.
+#[derive(Clone, Debug)]
+pub struct Sms<'a> {
+    /// Recipient.
+    pub mobile: &'a str,
+    /// `register` or `reset`.
+    pub purpose: &'a str,
+    /// The code (never logged).
+    pub code: &'a str,
+    /// The text.
+    pub text: String,
+    /// When (ms).
+    pub sent_at: i64,
+}
+
+/// Sends SMS.
+pub trait SmsSender: Send + Sync {
+    /// Hands the SMS to the gateway; `Err` when it refused.
+    fn send(&self, sms: &Sms<'_>) -> Result<(), String>;
+}
+
+/// Checks a name and ID number with the authority (实名认证).
+pub trait IdentityVerifier: Send + Sync {
+    /// `Ok(true)` when they match.
+    fn verify(&self, name: &str, id_card_no: &str) -> Result<bool, String>;
+}
+
+/// Checks a bank card's four elements.
+pub trait BankCardVerifier: Send + Sync {
+    /// `Ok(true)` when name, ID number, card and reserved mobile belong together.
+    fn verify(
+        &self,
+        name: &str,
+        id_card_no: &str,
+        card_no: &str,
+        mobile: &str,
+    ) -> Result<bool, String>;
+}
+
+/// Checks that a mobile is held in a person's name (carrier three elements).
+pub trait CarrierVerifier: Send + Sync {
+    /// `Ok(true)` when it is.
+    fn verify(&self, name: &str, id_card_no: &str, mobile: &str) -> Result<bool, String>;
+}
+
+/// Moves money to and from borrowers' bank cards.
+pub trait PaymentChannel: Send + Sync {
+    /// Pays `amount` out to the card; the channel's reference, or why it refused.
+    fn payout(&self, reference: &str, card_no: &str, amount: Money) -> Result<String, String>;
+    /// Charges `amount` to the card; the channel's reference, or why it refused.
+    fn charge(&self, reference: &str, card_no: &str, amount: Money) -> Result<String, String>;
+}
+
+/// What a provider setting names.
+enum Kind {
+    Local,
+    Refuse,
+    Http(String),
+}
+
+fn kind(name: &str, setting: &str) -> Result<Kind, ConfigError> {
+    match setting {
+        "local" => Ok(Kind::Local),
+        "refuse" => Ok(Kind::Refuse),
+        s if s.starts_with("http:") || s.starts_with("https:") => {
+            let url = s
+                .strip_prefix("http:")
+                .filter(|u| u.starts_with("http"))
+                .unwrap_or(s);
+            Ok(Kind::Http(url.to_owned()))
+        }
+        other => Err(ConfigError(format!(
+            "{name}: expected local, refuse or http:URL, got {other:?}"
+        ))),
+    }
+}
+
+fn post(url: &str, body: &Value) -> Result<Value, String> {
+    let answer = ureq::post(url)
+        .timeout(Duration::from_secs(10))
+        .send_json(body)
+        .map_err(|e| format!("provider call failed: {e}"))?;
+    let value: Value = answer
+        .into_json()
+        .map_err(|e| format!("provider answered no JSON: {e}"))?;
+    if value.get("ok") == Some(&Value::Bool(true)) {
+        Ok(value)
+    } else {
+        Err(value
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("refused")
+            .to_owned())
+    }
+}
+
+/// The SMS sender of `sms_sink`.
+pub fn sms_sender(setting: &str) -> Result<Box<dyn SmsSender>, ConfigError> {
+    if setting == "log" {
+        return Ok(Box::new(LogSms));
+    }
+    if let Some(path) = setting.strip_prefix("file:") {
+        if path.is_empty() {
+            return Err(ConfigError("sms_sink: file: needs a path".into()));
+        }
+        return Ok(Box::new(FileSms {
+            path: path.to_owned(),
+            lock: Mutex::new(()),
+        }));
+    }
+    if setting == "refuse" {
+        return Ok(Box::new(RefuseSms));
+    }
+    match kind("sms_sink", setting)? {
+        Kind::Http(url) => Ok(Box::new(HttpSms { url })),
+        _ => Err(ConfigError(format!(
+            "sms_sink: expected log, file:PATH or http:URL, got {setting:?}"
+        ))),
+    }
+}
+
+/// Logs that an SMS went out, without its code (codes never reach the log).
+struct LogSms;
+
+impl SmsSender for LogSms {
+    fn send(&self, sms: &Sms<'_>) -> Result<(), String> {
+        let masked = sms
+            .mobile
+            .get(..3)
+            .map_or_else(String::new, |p| format!("{p}****"));
+        tracing::info!(mobile = %masked, purpose = sms.purpose, "SMS code sent (log sink; code not logged)");
+        Ok(())
+    }
+}
+
+/// Refuses every SMS (to exercise `20001001`).
+struct RefuseSms;
+
+impl SmsSender for RefuseSms {
+    fn send(&self, _: &Sms<'_>) -> Result<(), String> {
+        Err("sms sink refuses".into())
+    }
+}
+
+/// Appends each SMS as one JSON line to a file (an outbox tests and operators can read).
+struct FileSms {
+    path: String,
+    lock: Mutex<()>,
+}
+
+impl SmsSender for FileSms {
+    fn send(&self, sms: &Sms<'_>) -> Result<(), String> {
+        let line = json!({
+            "mobile": sms.mobile,
+            "purpose": sms.purpose,
+            "code": sms.code,
+            "text": sms.text,
+            "sentAt": sms.sent_at,
+        });
+        let _guard = self
+            .lock
+            .lock()
+            .map_err(|_| "outbox lock poisoned".to_owned())?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| format!("cannot open the SMS outbox: {e}"))?;
+        writeln!(f, "{line}").map_err(|e| format!("cannot write the SMS outbox: {e}"))
+    }
+}
+
+/// Posts each SMS to a gateway.
+struct HttpSms {
+    url: String,
+}
+
+impl SmsSender for HttpSms {
+    fn send(&self, sms: &Sms<'_>) -> Result<(), String> {
+        post(
+            &self.url,
+            &json!({"mobile": sms.mobile, "purpose": sms.purpose, "code": sms.code, "text": sms.text, "sentAt": sms.sent_at}),
+        )
+        .map(|_| ())
+    }
+}
+
+/// A verifier that accepts (local: the format checks already ran), refuses, or asks over HTTP.
+struct Verifier {
+    kind: Kind,
+}
+
+impl Verifier {
+    fn ask(&self, body: Value) -> Result<bool, String> {
+        match &self.kind {
+            Kind::Local => Ok(true),
+            Kind::Refuse => Ok(false),
+            Kind::Http(url) => match post(url, &body) {
+                Ok(_) => Ok(true),
+                Err(reason) => {
+                    tracing::warn!(%reason, "verifier refused");
+                    Ok(false)
+                }
+            },
+        }
+    }
+}
+
+impl IdentityVerifier for Verifier {
+    fn verify(&self, name: &str, id_card_no: &str) -> Result<bool, String> {
+        self.ask(json!({"check": "identity", "name": name, "idCardNo": id_card_no}))
+    }
+}
+
+impl BankCardVerifier for Verifier {
+    fn verify(
+        &self,
+        name: &str,
+        id_card_no: &str,
+        card_no: &str,
+        mobile: &str,
+    ) -> Result<bool, String> {
+        self.ask(json!({"check": "bankCard", "name": name, "idCardNo": id_card_no, "cardNo": card_no, "mobile": mobile}))
+    }
+}
+
+impl CarrierVerifier for Verifier {
+    fn verify(&self, name: &str, id_card_no: &str, mobile: &str) -> Result<bool, String> {
+        self.ask(
+            json!({"check": "carrier", "name": name, "idCardNo": id_card_no, "mobile": mobile}),
+        )
+    }
+}
+
+/// The identity verifier of a setting.
+pub fn identity_verifier(setting: &str) -> Result<Box<dyn IdentityVerifier>, ConfigError> {
+    Ok(Box::new(Verifier {
+        kind: kind("identity_verifier", setting)?,
+    }))
+}
+
+/// The bank-card verifier of a setting.
+pub fn bank_card_verifier(setting: &str) -> Result<Box<dyn BankCardVerifier>, ConfigError> {
+    Ok(Box::new(Verifier {
+        kind: kind("bank_card_verifier", setting)?,
+    }))
+}
+
+/// The carrier verifier of a setting.
+pub fn carrier_verifier(setting: &str) -> Result<Box<dyn CarrierVerifier>, ConfigError> {
+    Ok(Box::new(Verifier {
+        kind: kind("carrier_verifier", setting)?,
+    }))
+}
+
+/// A payment channel: local (always succeeds), refusing, or HTTP.
+struct Channel {
+    kind: Kind,
+}
+
+impl Channel {
+    fn call(
+        &self,
+        op: &str,
+        reference: &str,
+        card_no: &str,
+        amount: Money,
+    ) -> Result<String, String> {
+        match &self.kind {
+            Kind::Local => Ok(format!("local-{op}-{reference}")),
+            Kind::Refuse => Err("支付渠道拒绝交易".into()),
+            Kind::Http(url) => {
+                let answer = post(
+                    url,
+                    &json!({"op": op, "reference": reference, "cardNo": card_no, "amount": amount.to_string()}),
+                )?;
+                Ok(answer
+                    .get("ref")
+                    .and_then(Value::as_str)
+                    .unwrap_or(reference)
+                    .to_owned())
+            }
+        }
+    }
+}
+
+impl PaymentChannel for Channel {
+    fn payout(&self, reference: &str, card_no: &str, amount: Money) -> Result<String, String> {
+        self.call("payout", reference, card_no, amount)
+    }
+
+    fn charge(&self, reference: &str, card_no: &str, amount: Money) -> Result<String, String> {
+        self.call("charge", reference, card_no, amount)
+    }
+}
+
+/// The payment channel of a setting.
+pub fn payment_channel(setting: &str) -> Result<Box<dyn PaymentChannel>, ConfigError> {
+    Ok(Box::new(Channel {
+        kind: kind("payment_channel", setting)?,
+    }))
+}
+
+/// All third parties of one server.
+pub struct Providers {
+    /// SMS gateway.
+    pub sms: Box<dyn SmsSender>,
+    /// Identity verifier.
+    pub identity: Box<dyn IdentityVerifier>,
+    /// Bank-card verifier.
+    pub bank_card: Box<dyn BankCardVerifier>,
+    /// Carrier verifier.
+    pub carrier: Box<dyn CarrierVerifier>,
+    /// Payment channel.
+    pub payments: Box<dyn PaymentChannel>,
+}
+
+impl Providers {
+    /// The providers the configuration names.
+    pub fn from_config(c: &crate::config::Config) -> Result<Providers, ConfigError> {
+        Ok(Providers {
+            sms: sms_sender(&c.sms_sink)?,
+            identity: identity_verifier(&c.identity_verifier)?,
+            bank_card: bank_card_verifier(&c.bank_card_verifier)?,
+            carrier: carrier_verifier(&c.carrier_verifier)?,
+            payments: payment_channel(&c.payment_channel)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_choose_the_implementation() {
+        assert!(sms_sender("log").is_ok());
+        assert!(sms_sender("file:").is_err());
+        assert!(sms_sender("carrier-pigeon").is_err());
+        assert!(identity_verifier("local")
+            .unwrap()
+            .verify("张三", "x")
+            .unwrap());
+        assert!(!identity_verifier("refuse")
+            .unwrap()
+            .verify("张三", "x")
+            .unwrap());
+        assert!(payment_channel("refuse")
+            .unwrap()
+            .charge("r", "c", Money::ZERO)
+            .is_err());
+        assert!(payment_channel("local")
+            .unwrap()
+            .payout("r", "c", Money::ZERO)
+            .is_ok());
+        assert!(payment_channel("ftp://x").is_err());
+    }
+
+    #[test]
+    fn the_file_sink_writes_one_json_line_per_sms() {
+        let path =
+            std::env::temp_dir().join(format!("cashloan-outbox-{}.jsonl", std::process::id()));
+        let sink = sms_sender(&format!("file:{}", path.display())).unwrap();
+        for code in ["123456", "654321"] {
+            sink.send(&Sms {
+                mobile: "13709812611",
+                purpose: "register",
+                code,
+                text: format!("验证码{code}"),
+                sent_at: 1,
+            })
+            .unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1]["code"], "654321");
+        assert_eq!(lines[0]["sentAt"], 1);
+        std::fs::remove_file(&path).unwrap();
+    }
+}

@@ -1,0 +1,423 @@
+//! Accounts: login (§4), graphic code (§7), registration (§8–§10), forgotten password (§11–§14),
+//! password change (§15), feedback (§16), version check (§17) and logout (§18).
+
+use cashloan_domain::{IdCardNo, Mobile, PersonName};
+use cashloan_persistence::accounts::{
+    create_session, create_user, end_session, find_user_by_mobile, record_failed_login,
+    reset_failed_logins, set_password, FailedLogin, Session, User,
+};
+use cashloan_persistence::profile::find_identity;
+use cashloan_persistence::site::{add_feedback, count_feedback, latest_app_version};
+use cashloan_persistence::verification::{
+    check_sms_code, consume_captcha, fail_grant, give_grant, has_grant, hit_rate_counter,
+    issue_captcha, sms_send_stats, store_sms_code, take_grants, CaptchaCheck, GrantKind, SmsCheck,
+    SmsPurpose,
+};
+use cashloan_protocol::{Json, Map, ResponseCode as R};
+
+use crate::context::{bad, ApiError, Ctx, Reply};
+use crate::pipeline::SESSION_COOKIE;
+use crate::providers::Sms;
+use crate::security::{
+    hash_password, new_captcha, new_session_id, new_sms_code, password_acceptable, verify_password,
+};
+
+/// Graphic codes live 120 s (§7).
+const CAPTCHA_TTL_MS: i64 = 120_000;
+/// SMS codes live 300 s (§8).
+const SMS_TTL_MS: i64 = 300_000;
+/// Grants live 600 s (§9, §12, §13).
+const GRANT_TTL_MS: i64 = 600_000;
+/// Wrong SMS-code tries before the code dies; identity mismatches before the reset grant dies.
+const MAX_TRIES: i32 = 5;
+/// No SMS sooner than this after the last one to the same mobile.
+const SMS_INTERVAL_MS: i64 = 60_000;
+/// SMS per mobile per business day.
+const SMS_PER_DAY: i64 = 10;
+/// Feedback per mobile per business day.
+const FEEDBACK_PER_DAY: i64 = 10;
+
+/// The mobile rule, answering `手机号码格式错误`.
+pub(crate) fn mobile(text: &str) -> Result<Mobile, ApiError> {
+    Mobile::parse(text).ok_or_else(|| R::MobileMalformed.into())
+}
+
+fn app_type(field: &str, text: &str) -> Result<(), ApiError> {
+    if matches!(text, "1" | "2" | "3") {
+        Ok(())
+    } else {
+        Err(bad(field))
+    }
+}
+
+/// A wire password as the client meant it (DES, or plain text in lenient mode).
+fn password(ctx: &Ctx<'_>, field: &str, wire: &str) -> Result<String, ApiError> {
+    ctx.state.codec.decode(wire).map_err(|_| bad(field))
+}
+
+fn hash(password: &str) -> Result<String, ApiError> {
+    hash_password(password).map_err(ApiError::Fault)
+}
+
+/// §4 登陆接口.
+pub fn login(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let f = &ctx.fields;
+    let username = f.string("username")?;
+    let wire_password = f.string("password")?;
+    let app = f.string("appType")?;
+    let token = f.string_or_empty("token")?;
+    f.formats()?;
+    app_type("appType", app)?;
+    let plain = password(ctx, "password", wire_password)?;
+    let user = find_user_by_mobile(ctx.conn, username)?.ok_or(R::LoginNoAccount)?;
+    if user.is_locked(ctx.now) {
+        return Err(R::LoginLocked.into());
+    }
+    if !verify_password(&plain, &user.password_hash) {
+        return Err(wrong_password(ctx, &user, R::LoginWrongPassword, R::LoginLocked)?.into());
+    }
+    if user.disabled {
+        return Err(R::LoginFailed.into());
+    }
+    reset_failed_logins(ctx.conn, &user.id, ctx.now)?;
+    let session = Session {
+        id: new_session_id(),
+        user_id: user.id.clone(),
+        device_token: token.to_owned(),
+        app_type: app.to_owned(),
+        created_at: ctx.now,
+        last_seen_at: ctx.now,
+        expires_at: ctx.now
+            + ctx
+                .state
+                .config
+                .session_idle_days
+                .saturating_mul(86_400_000),
+    };
+    create_session(ctx.conn, &session)?;
+    tracing::info!(user = %user.id, "login");
+    let mut reply = Reply::ok(R::LoginSucceeded, Json::from(session.id.as_str()))?;
+    reply.cookie = Some(format!("{SESSION_COOKIE}={}; Path=/; HttpOnly", session.id));
+    Ok(reply)
+}
+
+/// Counts a wrong password; the answer is `counted` or, when this failure locks, `locking`.
+fn wrong_password(ctx: &mut Ctx<'_>, user: &User, counted: R, locking: R) -> Result<R, ApiError> {
+    let cfg = &ctx.state.config;
+    let lock_ms = cfg.login_lock_minutes.saturating_mul(60_000);
+    Ok(
+        match record_failed_login(ctx.conn, &user.id, cfg.login_max_failures, lock_ms, ctx.now)? {
+            FailedLogin::Counted(_) => counted,
+            FailedLogin::Locked(_) => {
+                tracing::warn!(user = %user.id, "account locked after repeated wrong passwords");
+                locking
+            }
+        },
+    )
+}
+
+/// §7 获取验证码.
+pub fn get_code(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    ctx.fields.formats()?;
+    let window = ctx.now - ctx.now.rem_euclid(60_000);
+    let hits = hit_rate_counter(ctx.conn, &format!("captcha:{}", ctx.client), window)?;
+    if hits > ctx.state.config.captcha_per_minute {
+        return Err(R::TooManyRequests.into());
+    }
+    let code = new_captcha();
+    issue_captcha(ctx.conn, &code, ctx.client, ctx.now)?;
+    Reply::ok(R::CaptchaIssued, Json::from(code.as_str()))
+}
+
+/// §8 获取手机验证码 and §11 忘记密码请求手机验证码.
+fn send_sms_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiError> {
+    let f = &ctx.fields;
+    let code = f.string("code")?;
+    let mobile_text = f.string("mobile")?;
+    f.formats()?;
+    let m = mobile(mobile_text)?;
+    match consume_captcha(ctx.conn, code, ctx.now, CAPTCHA_TTL_MS)? {
+        CaptchaCheck::Consumed => {}
+        CaptchaCheck::Wrong => return Err(R::CaptchaWrong.into()),
+        CaptchaCheck::Expired => return Err(R::CaptchaExpired.into()),
+    }
+    let registered = find_user_by_mobile(ctx.conn, m.as_str())?.is_some();
+    match (purpose, registered) {
+        (SmsPurpose::Register, true) => return Err(R::MobileAlreadyRegistered.into()),
+        (SmsPurpose::Reset, false) => return Err(R::MobileNotRegistered.into()),
+        _ => {}
+    }
+    let today = ctx.today()?;
+    let day = today.format("%Y-%m-%d").to_string();
+    let (last, sent_today) = sms_send_stats(ctx.conn, m.as_str(), &day)?;
+    if last.is_some_and(|t| ctx.now - t < SMS_INTERVAL_MS) || sent_today >= SMS_PER_DAY {
+        return Err(R::TooManyRequests.into());
+    }
+    let sms_code = new_sms_code();
+    let text = match purpose {
+        SmsPurpose::Register => format!("您的注册验证码为{sms_code},5分钟内有效,请勿泄露。"),
+        SmsPurpose::Reset => format!("您正在找回密码,验证码为{sms_code},5分钟内有效,请勿泄露。"),
+    };
+    let sent = ctx.state.providers.sms.send(&Sms {
+        mobile: m.as_str(),
+        purpose: purpose.as_str(),
+        code: &sms_code,
+        text,
+        sent_at: ctx.now,
+    });
+    if let Err(reason) = sent {
+        tracing::warn!(mobile = %m.masked(), %reason, "SMS gateway refused");
+        return Err(R::SmsSendFailed.into());
+    }
+    store_sms_code(ctx.conn, m.as_str(), purpose, &sms_code, &day, ctx.now)?;
+    Reply::empty(R::SmsSent)
+}
+
+/// §8 获取手机验证码.
+pub fn get_sms_code(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    send_sms_code(ctx, SmsPurpose::Register)
+}
+
+/// §11 忘记密码请求手机验证码.
+pub fn forget_pwd_get_sms_code(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    send_sms_code(ctx, SmsPurpose::Reset)
+}
+
+/// §9 校验手机验证码 and §12 忘记密码校验手机验证码.
+fn check_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiError> {
+    let f = &ctx.fields;
+    let sms = f.string("smscode")?;
+    let mobile_text = f.string("mobile")?;
+    f.formats()?;
+    let m = mobile(mobile_text)?;
+    let registered = find_user_by_mobile(ctx.conn, m.as_str())?.is_some();
+    match (purpose, registered) {
+        (SmsPurpose::Register, true) => return Err(R::MobileAlreadyRegistered.into()),
+        (SmsPurpose::Reset, false) => return Err(R::MobileNotRegistered.into()),
+        _ => {}
+    }
+    match check_sms_code(
+        ctx.conn,
+        m.as_str(),
+        purpose,
+        sms,
+        ctx.now,
+        SMS_TTL_MS,
+        MAX_TRIES,
+    )? {
+        SmsCheck::Correct => {}
+        SmsCheck::NoCode | SmsCheck::Wrong => return Err(R::SmsCodeWrong.into()),
+        SmsCheck::Expired => return Err(R::SmsCodeExpired.into()),
+        SmsCheck::TooManyTries => return Err(R::SmsCodeTooManyTries.into()),
+    }
+    let grant = match purpose {
+        SmsPurpose::Register => GrantKind::Register,
+        SmsPurpose::Reset => GrantKind::ResetSms,
+    };
+    give_grant(ctx.conn, m.as_str(), grant, ctx.now, GRANT_TTL_MS)?;
+    Reply::empty(R::SmsCodeCorrect)
+}
+
+/// §9 校验手机验证码.
+pub fn check_sms(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    check_code(ctx, SmsPurpose::Register)
+}
+
+/// §12 忘记密码校验手机验证码.
+pub fn forget_pwd_check_sms(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    check_code(ctx, SmsPurpose::Reset)
+}
+
+/// §10 设置密码: registers the user.
+pub fn register(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let f = &ctx.fields;
+    let pw = f.string("password")?;
+    let confirm = f.string("confirmPassword")?;
+    let mobile_text = f.string("mobile")?;
+    f.formats()?;
+    let m = mobile(mobile_text)?;
+    if find_user_by_mobile(ctx.conn, m.as_str())?.is_some() {
+        return Err(R::MobileAlreadyRegistered.into());
+    }
+    if !has_grant(ctx.conn, m.as_str(), GrantKind::Register, ctx.now)? {
+        return Err(R::RegisterGrantMissing.into());
+    }
+    let (pw, confirm) = (
+        password(ctx, "password", pw)?,
+        password(ctx, "confirmPassword", confirm)?,
+    );
+    if pw != confirm {
+        return Err(R::RegisterPasswordsDiffer.into());
+    }
+    if !password_acceptable(&pw) {
+        return Err(R::RegisterPasswordRule.into());
+    }
+    let hashed = hash(&pw)?;
+    if !take_grants(ctx.conn, m.as_str(), &[GrantKind::Register], ctx.now)? {
+        return Err(R::RegisterGrantMissing.into());
+    }
+    let credit = ctx.state.default_credit.cents();
+    match create_user(ctx.conn, m.as_str(), &hashed, credit, ctx.now)? {
+        Some(user) => {
+            tracing::info!(user = %user.id, mobile = %m.masked(), "registered");
+            Reply::empty(R::PasswordSet)
+        }
+        None => Err(R::MobileAlreadyRegistered.into()),
+    }
+}
+
+fn registered_user(ctx: &mut Ctx<'_>, m: &Mobile, missing: R) -> Result<User, ApiError> {
+    find_user_by_mobile(ctx.conn, m.as_str())?.ok_or_else(|| missing.into())
+}
+
+/// §13 忘记密码身份认证.
+pub fn forget_pwd_identity(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let f = &ctx.fields;
+    let mobile_text = f.string("mobile")?;
+    let name = f.string("realname")?;
+    let id_text = f.string("identitycode")?;
+    f.formats()?;
+    let m = mobile(mobile_text)?;
+    let user = registered_user(ctx, &m, R::MobileNotRegistered)?;
+    let name = PersonName::parse(name).ok_or(R::NameMalformed)?;
+    let id = IdCardNo::parse(id_text).ok_or(R::IdCardMalformed)?;
+    if !has_grant(ctx.conn, m.as_str(), GrantKind::ResetSms, ctx.now)? {
+        return Err(R::IdentityGrantMissing.into());
+    }
+    if let Some(known) = find_identity(ctx.conn, &user.id)? {
+        if known.real_name != name.as_str() || known.id_card_no != id.as_str() {
+            if fail_grant(ctx.conn, m.as_str(), GrantKind::ResetSms, MAX_TRIES)? {
+                tracing::warn!(mobile = %m.masked(), "reset grant killed after repeated identity mismatches");
+            }
+            return Err(R::IdentityMismatch.into());
+        }
+    }
+    give_grant(
+        ctx.conn,
+        m.as_str(),
+        GrantKind::ResetIdentity,
+        ctx.now,
+        GRANT_TTL_MS,
+    )?;
+    Reply::empty(R::IdentityConfirmed)
+}
+
+/// §14 重置密码.
+pub fn reset_password(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let f = &ctx.fields;
+    let pw = f.string("password")?;
+    let confirm = f.string("confirmPassword")?;
+    let mobile_text = f.string("mobile")?;
+    f.formats()?;
+    let m = mobile(mobile_text)?;
+    let user = registered_user(ctx, &m, R::MobileNotRegistered)?;
+    let both = [GrantKind::ResetSms, GrantKind::ResetIdentity];
+    if !has_grant(ctx.conn, m.as_str(), both[0], ctx.now)?
+        || !has_grant(ctx.conn, m.as_str(), both[1], ctx.now)?
+    {
+        return Err(R::ResetGrantMissing.into());
+    }
+    let (pw, confirm) = (
+        password(ctx, "password", pw)?,
+        password(ctx, "confirmPassword", confirm)?,
+    );
+    if pw != confirm {
+        return Err(R::ResetPasswordsDiffer.into());
+    }
+    if !password_acceptable(&pw) {
+        return Err(R::ResetPasswordRule.into());
+    }
+    let hashed = hash(&pw)?;
+    if !take_grants(ctx.conn, m.as_str(), &both, ctx.now)? {
+        return Err(R::ResetGrantMissing.into());
+    }
+    set_password(ctx.conn, &user.id, &hashed, ctx.now)?;
+    tracing::info!(user = %user.id, "password reset; sessions ended");
+    Reply::empty(R::PasswordReset)
+}
+
+/// §15 修改密码.
+pub fn modify_password(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let f = &ctx.fields;
+    let new_pw = f.string("newPassword")?;
+    let old_pw = f.string("oldPassword")?;
+    let mobile_text = f.string("mobile")?;
+    f.formats()?;
+    let m = mobile(mobile_text)?;
+    let user = registered_user(ctx, &m, R::AccountNotFound)?;
+    if user.is_locked(ctx.now) {
+        return Err(R::ChangeAccountLocked.into());
+    }
+    let (new_pw, old_pw) = (
+        password(ctx, "newPassword", new_pw)?,
+        password(ctx, "oldPassword", old_pw)?,
+    );
+    if !verify_password(&old_pw, &user.password_hash) {
+        let code = wrong_password(ctx, &user, R::CurrentPasswordWrong, R::CurrentPasswordWrong)?;
+        return Err(code.into());
+    }
+    if !password_acceptable(&new_pw) {
+        return Err(R::ChangePasswordRule.into());
+    }
+    set_password(ctx.conn, &user.id, &hash(&new_pw)?, ctx.now)?;
+    tracing::info!(user = %user.id, "password changed; sessions ended");
+    Reply::empty(R::PasswordChanged)
+}
+
+/// §16 意见反馈.
+pub fn feedback(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let f = &ctx.fields;
+    let suggestion = f.string_max("suggestion", usize::MAX)?;
+    let source = f.string("source")?;
+    let mobile_text = f.string("mobile")?;
+    f.formats()?;
+    app_type("source", source)?;
+    let m = mobile(mobile_text)?;
+    let user = registered_user(ctx, &m, R::AccountNotFound)?;
+    let len = suggestion.chars().count();
+    if suggestion.trim().is_empty() || len > 1000 {
+        return Err(R::FeedbackLength.into());
+    }
+    let today = ctx.today()?;
+    if count_feedback(ctx.conn, m.as_str(), today)? >= FEEDBACK_PER_DAY {
+        return Err(R::TooManyRequests.into());
+    }
+    add_feedback(
+        ctx.conn,
+        &user.id,
+        m.as_str(),
+        source,
+        suggestion,
+        today,
+        ctx.now,
+    )?;
+    Reply::empty(R::FeedbackReceived)
+}
+
+/// §17 版本检测.
+pub fn version(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let f = &ctx.fields;
+    let app = f.string("appType")?;
+    f.formats()?;
+    app_type("appType", app)?;
+    let v = latest_app_version(ctx.conn, app)?.ok_or(R::VersionNone)?;
+    let mut m = Map::new();
+    m.insert("appType", app);
+    m.insert("versionCode", v.version_code.to_string());
+    m.insert("versionName", v.version_name);
+    m.insert("downloadUrl", v.download_url);
+    m.insert("forceUpdate", if v.force_update { "1" } else { "0" });
+    m.insert("description", v.description);
+    Reply::ok(R::VersionFound, Json::Object(m))
+}
+
+/// §18 退出登录.
+pub fn logout(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let f = &ctx.fields;
+    let id = f.string("sessionId")?;
+    f.formats()?;
+    end_session(ctx.conn, id)?;
+    let mut reply = Reply::empty(R::LoggedOut)?;
+    reply.cookie = Some(format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly"));
+    Ok(reply)
+}

@@ -1,0 +1,761 @@
+//! Products (§20, §21), quote (§22), application (§23), messages (§24, §25), repayment list
+//! (§26), user centre (§27), my loans (§28, §29) and repayment (§36).
+
+use std::collections::HashMap;
+
+use cashloan_domain::{
+    available_credit, check_credit, quote, validate_terms, ContactPhone, LoanProduct, Money,
+    RepayType, TermUnit, TermsError, TermsRequest,
+};
+use cashloan_persistence::loans::{
+    find_user_application, list_application_installments, list_contracts, list_customer_messages,
+    list_user_applications, list_user_installments, pay_installment, pay_off, submit_application,
+    user_disbursed_principal, user_unpaid_installments, Application, PageRequest, RepayFilter,
+    Repayment, Submitted,
+};
+use cashloan_persistence::products::{find_product, list_products_on_sale, ProductRow};
+use cashloan_persistence::profile::{find_bank_card, find_identity};
+use cashloan_persistence::site::{is_blacklisted, list_system_messages};
+use cashloan_protocol::{Envelope, Json, Map, Outcome, Paging, ResponseCode as R};
+use chrono::NaiveDate;
+
+use crate::context::{bad, paging_fields, ApiError, Ctx, Reply};
+
+fn money(cents: i64) -> String {
+    Money::from_cents(cents).to_string()
+}
+
+fn page_request(num: u32, size: u32) -> PageRequest {
+    PageRequest {
+        offset: i64::from(num - 1) * i64::from(size),
+        limit: i64::from(size),
+    }
+}
+
+fn paged(code: R, rows: Vec<Json>, num: u32, size: u32, total: i64) -> Result<Reply, ApiError> {
+    Ok(Reply {
+        envelope: Envelope::paged(
+            code,
+            rows,
+            Paging {
+                page_num: num,
+                page_size: size,
+                total: u64::try_from(total).unwrap_or(0),
+            },
+        ),
+        cookie: None,
+    })
+}
+
+/// The product `id` if it is on sale, as row and domain product.
+fn product_on_sale(ctx: &mut Ctx<'_>, id: &str) -> Result<(ProductRow, LoanProduct), ApiError> {
+    let row = find_product(ctx.conn, id)?
+        .filter(|p| p.on_sale)
+        .ok_or(R::ProductNotFound)?;
+    let product = row.to_domain()?;
+    Ok((row, product))
+}
+
+/// The columns of one term limit (days or months) of a product row.
+struct TermLimitColumns<'a> {
+    kind: i32,
+    min: Option<i32>,
+    max: Option<i32>,
+    list: Option<&'a str>,
+}
+
+/// Writes a term limit as `[type, min, max, list]` members.
+fn limit_members(m: &mut Map, names: [&str; 4], limit: Option<TermLimitColumns<'_>>, all: bool) {
+    let Some(l) = limit else {
+        if all {
+            for name in names {
+                m.insert(name, "");
+            }
+        }
+        return;
+    };
+    m.insert(names[0], l.kind.to_string());
+    let opt = |v: Option<i32>| v.map(|x| x.to_string());
+    for (name, value) in [
+        (names[1], opt(l.min)),
+        (names[2], opt(l.max)),
+        (names[3], l.list.map(str::to_owned)),
+    ] {
+        match value {
+            Some(v) => m.insert(name, v),
+            None if all => m.insert(name, ""),
+            None => {}
+        }
+    }
+}
+
+/// The members §20 and §21 share; `all` fills unset ones with `""` (§21) instead of leaving
+/// them out (§20).
+fn product_members(p: &ProductRow, all: bool) -> Map {
+    let mut m = Map::new();
+    m.insert("id", p.id.as_str());
+    m.insert("name", p.name.as_str());
+    m.insert("amountLimitType", p.amount_limit_type.to_string());
+    for (name, v) in [
+        ("singleMinAmount", p.single_min_amount_cents.map(money)),
+        ("singleMaxAmount", p.single_max_amount_cents.map(money)),
+        ("singleAmounts", p.single_amounts.clone()),
+    ] {
+        match v {
+            Some(v) => m.insert(name, v),
+            None if all => m.insert(name, ""),
+            None => {}
+        }
+    }
+    m.insert("termUnit", p.term_units.as_str());
+    limit_members(
+        &mut m,
+        [
+            "daysLimitType",
+            "singleMinDays",
+            "singleMaxDays",
+            "singleDays",
+        ],
+        p.days_limit_type.map(|kind| TermLimitColumns {
+            kind,
+            min: p.min_days,
+            max: p.max_days,
+            list: p.days.as_deref(),
+        }),
+        all,
+    );
+    limit_members(
+        &mut m,
+        [
+            "monthsLimitType",
+            "singleMinMonths",
+            "singleMaxMonths",
+            "singleMonths",
+        ],
+        p.months_limit_type.map(|kind| TermLimitColumns {
+            kind,
+            min: p.min_months,
+            max: p.max_months,
+            list: p.months.as_deref(),
+        }),
+        all,
+    );
+    m
+}
+
+/// §20 产品展示接口.
+pub fn product_list(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    ctx.fields.formats()?;
+    let rows: Vec<Json> = list_products_on_sale(ctx.conn)?
+        .iter()
+        .map(|p| Json::Object(product_members(p, false)))
+        .collect();
+    Reply::ok(R::ProductsFetched, Json::Array(rows))
+}
+
+fn dictionary(pairs: &[(&str, &str)]) -> Json {
+    let mut m = Map::new();
+    for (k, v) in pairs {
+        m.insert(*k, *v);
+    }
+    Json::Object(m)
+}
+
+/// §21 产品详细信息.
+pub fn product_details(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let f = &ctx.fields;
+    let id = f.string("productId")?;
+    f.formats()?;
+    let (row, _) = product_on_sale(ctx, id)?;
+    let mut m = product_members(&row, true);
+    let text = |v: Option<String>| v.unwrap_or_default();
+    m.insert("detailDescription", row.detail_description.as_str());
+    m.insert("thirdServiceCode", row.third_service_code.as_str());
+    m.insert(
+        "singleDefaultAmount",
+        text(row.single_default_amount_cents.map(money)),
+    );
+    m.insert("interestRateLimitType", row.rate_limit_type.to_string());
+    m.insert("minInterestRate", text(row.min_rate.clone()));
+    m.insert("maxInterestRate", text(row.max_rate.clone()));
+    m.insert("interestRates", text(row.rates.clone()));
+    m.insert("defaultInterestRate", text(row.default_rate.clone()));
+    m.insert(
+        "singleDefaultDays",
+        text(row.default_days.map(|d| d.to_string())),
+    );
+    m.insert(
+        "singleDefaultMonths",
+        text(row.default_months.map(|d| d.to_string())),
+    );
+    m.insert("repayType", row.repay_types.as_str());
+    m.insert(
+        "defaultRepayTermCount",
+        text(row.default_repay_term_count.map(|d| d.to_string())),
+    );
+    m.insert(
+        "defaultRepayTermUnit",
+        text(row.default_repay_term_unit.clone()),
+    );
+    m.insert("repayTermUnit", row.repay_term_units.as_str());
+    let units: Vec<(&str, &str)> = TermUnit::ALL
+        .iter()
+        .map(|u| (u.code(), u.label()))
+        .collect();
+    m.insert("termUnitData", dictionary(&units));
+    m.insert("repayTermUnitData", dictionary(&units));
+    let types: Vec<(&str, &str)> = RepayType::ALL
+        .iter()
+        .map(|t| (t.code(), t.label()))
+        .collect();
+    m.insert("repayTypeData", dictionary(&types));
+    m.insert("purposeData", dictionary(&PURPOSES));
+    m.insert("otherChannelsData", dictionary(&OTHER_CHANNELS));
+    Reply::ok(R::ProductsFetched, Json::Object(m))
+}
+
+const PURPOSES: [(&str, &str); 8] = [
+    ("15", "租房"),
+    ("16", "购物"),
+    ("17", "教育/培训"),
+    ("18", "医美"),
+    ("19", "旅游"),
+    ("20", "日常娱乐"),
+    ("21", "短期资金周转"),
+    ("22", "偿还信用卡"),
+];
+
+const OTHER_CHANNELS: [(&str, &str); 3] =
+    [("01", "无借款"), ("02", "有,已结清"), ("03", "有,未结清")];
+
+/// The one mapping from a refused loan term to its response code.
+fn terms_code(e: TermsError) -> R {
+    use TermsError as E;
+    match e {
+        E::AmountMalformed => R::AmountMalformed,
+        E::AmountNotAllowed => R::AmountNotAllowed,
+        E::AmountAboveCredit => R::AmountAboveCredit,
+        E::RateMalformed => R::RateMalformed,
+        E::RateNotAllowed => R::RateNotAllowed,
+        E::AprAboveCap => R::AprAboveCap,
+        E::TermMalformed => R::TermMalformed,
+        E::TermNotAllowed => R::TermNotAllowed,
+        E::TermUnitInvalid => R::TermUnitInvalid,
+        E::TermUnitNotOffered => R::TermUnitNotOffered,
+        E::IntervalMalformed => R::IntervalMalformed,
+        E::IntervalNotAllowed => R::IntervalNotAllowed,
+        E::IntervalUnitInvalid => R::IntervalUnitInvalid,
+        E::IntervalUnitNotAllowed => R::IntervalUnitNotAllowed,
+        E::MonthTermDayInterval => R::MonthTermDayInterval,
+        E::RepayTypeInvalid => R::RepayTypeInvalid,
+        E::RepayTypeNotOffered => R::RepayTypeNotOffered,
+        E::DayTermAnnuity => R::DayTermAnnuity,
+    }
+}
+
+/// The eight loan-term fields of §22/§23, in table order.
+struct TermFields<'a> {
+    product_id: &'a str,
+    req: TermsRequest<'a>,
+}
+
+fn term_fields<'a>(ctx: &Ctx<'a>) -> Result<TermFields<'a>, ApiError> {
+    let f = &ctx.fields;
+    let product_id = f.string("productId")?;
+    let amount = f.string("amount")?;
+    let term_count = f.string("termCount")?;
+    let term_unit = f.string("termUnit")?;
+    let repay_term_count = f.string("repayTermCount")?;
+    let repay_term_unit = f.string("repayTermUnit")?;
+    let repay_type = f.string("repayType")?;
+    let interest_rate = f.string("interestRate")?;
+    Ok(TermFields {
+        product_id,
+        req: TermsRequest {
+            amount,
+            interest_rate,
+            term_count,
+            term_unit,
+            repay_term_count,
+            repay_term_unit,
+            repay_type,
+        },
+    })
+}
+
+/// What the user may still borrow: total credit less the unpaid principal of disbursed loans.
+fn credit(ctx: &mut Ctx<'_>) -> Result<(Money, Money), ApiError> {
+    let user = ctx.user()?.clone();
+    let unpaid: i64 = user_unpaid_installments(ctx.conn, &user.id)?
+        .iter()
+        .map(|i| i.installment.principal_cents)
+        .sum();
+    let total = Money::from_cents(user.total_credit_cents);
+    Ok((total, available_credit(total, Money::from_cents(unpaid))))
+}
+
+/// Steps after the fields of §22: product, formats and ranges, APR cap, credit.
+fn priced(
+    ctx: &mut Ctx<'_>,
+    t: &TermFields<'_>,
+) -> Result<
+    (
+        LoanProduct,
+        cashloan_domain::LoanTerms,
+        cashloan_domain::Quote,
+    ),
+    ApiError,
+> {
+    let (_, product) = product_on_sale(ctx, t.product_id)?;
+    let terms = validate_terms(&t.req, &product).map_err(terms_code)?;
+    let today = ctx.today()?;
+    let q = quote(&product, &terms, today, &ctx.state.policy).map_err(terms_code)?;
+    let (_, available) = credit(ctx)?;
+    check_credit(terms.amount, available).map_err(terms_code)?;
+    Ok((product, terms, q))
+}
+
+/// §22 获取申请确认页面信息.
+pub fn quote_terms(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let t = term_fields(ctx)?;
+    ctx.fields.formats()?;
+    let (_, _, q) = priced(ctx, &t)?;
+    let plan: Vec<Json> = q
+        .plan
+        .installments
+        .iter()
+        .map(|i| {
+            let mut r = Map::new();
+            r.insert("periodNum", i.period.to_string());
+            r.insert("dueRepayDate", i.due_date.format("%Y-%m-%d").to_string());
+            r.insert("duePrincipal", i.principal.to_string());
+            r.insert("dueInterest", i.interest.to_string());
+            r.insert("fee", i.fee.to_string());
+            r.insert("dueAmount", i.total().to_string());
+            Json::Object(r)
+        })
+        .collect();
+    let mut m = Map::new();
+    m.insert("applyAmount", q.apply_amount.to_string());
+    m.insert("replyAmount", q.reply_amount.to_string());
+    m.insert("totalAmount", q.total_amount.to_string());
+    m.insert("totalDuePrincipal", q.total_due_principal.to_string());
+    m.insert("totalDueInterest", q.total_due_interest.to_string());
+    m.insert("totalDueFee", q.total_due_fee.to_string());
+    m.insert("repayTime", q.repay_time.format("%Y-%m-%d").to_string());
+    m.insert("apr", q.apr.to_string());
+    m.insert("repayPlan", Json::Array(plan));
+    Reply::ok(R::QuoteFetched, Json::Object(m))
+}
+
+fn coordinate(field: &str, v: &str) -> Result<(), ApiError> {
+    let digits = v.strip_prefix('-').unwrap_or(v);
+    let (int, frac) = digits
+        .split_once('.')
+        .map_or((digits, None), |(i, f)| (i, Some(f)));
+    let ok = (1..=5).contains(&int.len())
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac
+            .is_none_or(|f| (1..=10).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(bad(field))
+    }
+}
+
+/// One phone-book entry, as stored with the application.
+fn phonebook_entry(item: &Json) -> Option<Json> {
+    let m = item.as_object()?;
+    let name = m.get("contactName")?.as_str()?;
+    let phone = ContactPhone::parse(m.get("contactPhone")?.as_str()?)?;
+    if !(1..=64).contains(&name.chars().count()) {
+        return None;
+    }
+    let mut out = Map::new();
+    out.insert("contactName", name);
+    out.insert("contactPhone", phone.as_str());
+    match m.get("remark") {
+        None | Some(Json::Null) => {}
+        Some(Json::String(r)) if r.chars().count() <= 255 => out.insert("remark", r.as_str()),
+        Some(_) => return None,
+    }
+    Some(Json::Object(out))
+}
+
+/// §23 提交贷款申请.
+pub fn apply(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let t = term_fields(ctx)?;
+    let f = &ctx.fields;
+    let longitude = f.string("longitude")?;
+    let latitude = f.string("latitude")?;
+    let order_id = f.string_max("orderId", 64)?;
+    let purpose = f.string("purpose")?;
+    let other_channels = f.string("otherChannels")?;
+    let phonebook = f.array("phonebookList")?;
+    let contact_name = f.opt_string("contactName")?;
+    let contact_phone = f.opt_string("contactPhone")?;
+    let remark = f.opt_string("remark")?;
+    f.formats()?;
+    coordinate("longitude", longitude)?;
+    coordinate("latitude", latitude)?;
+    if !PURPOSES.iter().any(|(k, _)| *k == purpose) {
+        return Err(bad("purpose"));
+    }
+    if !OTHER_CHANNELS.iter().any(|(k, _)| *k == other_channels) {
+        return Err(bad("otherChannels"));
+    }
+    if phonebook.len() > 5000 {
+        return Err(bad("phonebookList"));
+    }
+    let entries: Vec<Json> = phonebook
+        .iter()
+        .map(phonebook_entry)
+        .collect::<Option<_>>()
+        .ok_or_else(|| bad("phonebookList"))?;
+
+    let user = ctx.user()?.clone();
+    let missing: Vec<&str> = [
+        (user.real_name_auth, "身份信息认证"),
+        (user.bank_card_auth, "银行卡认证"),
+        (user.customer_info_auth, "完善个人信息"),
+        (user.mobile_auth, "手机认证"),
+    ]
+    .into_iter()
+    .filter(|(done, _)| !done)
+    .map(|(_, name)| name)
+    .collect();
+    if !missing.is_empty() {
+        return Err(Outcome::with_detail(
+            R::ApplicationRefused,
+            format!("请先完成以下认证: {}", missing.join("、")),
+        )
+        .into());
+    }
+    if is_blacklisted(ctx.conn, &user.mobile)? {
+        return Err(Outcome::with_detail(R::ApplicationRefused, "账户已被列入黑名单").into());
+    }
+    let open = Outcome::with_detail(R::ApplicationRefused, "已有未完成的借款申请");
+    let (recent, _) = list_user_applications(
+        ctx.conn,
+        &user.id,
+        PageRequest {
+            offset: 0,
+            limit: 20,
+        },
+    )?;
+    if recent
+        .iter()
+        .any(|a| a.apply_status().is_ok_and(|s| s.is_open()))
+    {
+        return Err(open.into());
+    }
+    let (product_row, product, terms) = {
+        let (product, terms, _) = priced(ctx, &t)?;
+        let row = find_product(ctx.conn, &product.id)?.ok_or(R::ProductNotFound)?;
+        (row, product, terms)
+    };
+    let today = ctx.today()?;
+    let app = Application {
+        id: String::new(),
+        user_id: user.id.clone(),
+        product_id: product.id.clone(),
+        product_code: product_row.code.clone(),
+        product_name: product.name.clone(),
+        loan_code: String::new(),
+        status: 0,
+        amount_cents: terms.amount.cents(),
+        reply_amount_cents: None,
+        interest_rate: terms.rate.to_string(),
+        penalty_rate: product.penalty_rate.map(|r| r.to_string()),
+        service_fee_rate: product.service_fee_rate.to_string(),
+        upfront_fee_rate: product.upfront_fee_rate.to_string(),
+        term_count: i32::try_from(terms.term.count).unwrap_or(i32::MAX),
+        term_unit: terms.term.unit.code().into(),
+        repay_term_count: i32::try_from(terms.interval.count).unwrap_or(i32::MAX),
+        repay_term_unit: terms.interval.unit.code().into(),
+        repay_type: terms.repay_type.code().into(),
+        auth_term_count: None,
+        auth_term_unit: None,
+        purpose: purpose.into(),
+        other_channels: other_channels.into(),
+        longitude: longitude.into(),
+        latitude: latitude.into(),
+        order_id: order_id.into(),
+        contact_name: contact_name.map(str::to_owned),
+        contact_phone: contact_phone.map(str::to_owned),
+        remark: remark.map(str::to_owned),
+        phonebook: Json::Array(entries).to_compact_string(),
+        applied_at: 0,
+        reviewed_at: None,
+        decided_at: None,
+        reject_reason: None,
+        disbursed_at: None,
+        release_date: None,
+        settled_at: None,
+        updated_at: 0,
+    };
+    match submit_application(ctx.conn, app, today, ctx.now)? {
+        Submitted::Stored(app) => {
+            tracing::info!(user = %user.id, application = %app.id, code = %app.loan_code, "application submitted");
+            Reply::ok(R::ApplicationSubmitted, Json::from(app.id.as_str()))
+        }
+        Submitted::OpenApplicationExists => Err(open.into()),
+    }
+}
+
+/// §24 获取客户消息.
+pub fn customer_messages(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let p = paging_fields(&ctx.fields)?;
+    ctx.fields.formats()?;
+    let (num, size) = p.check()?;
+    let user_id = ctx.user()?.id.clone();
+    let (rows, total) = list_customer_messages(ctx.conn, &user_id, page_request(num, size))?;
+    let rows = rows
+        .into_iter()
+        .map(|m| {
+            let mut r = Map::new();
+            r.insert("id", m.id);
+            r.insert("messageContent", m.content);
+            r.insert("messageTitle", m.title);
+            r.insert("messageType", m.message_type);
+            r.insert("sendDate", ctx.state.format_time(m.sent_at));
+            Json::Object(r)
+        })
+        .collect();
+    paged(R::CustomerMessagesFetched, rows, num, size, total)
+}
+
+/// §25 获取系统消息.
+pub fn system_messages(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let p = paging_fields(&ctx.fields)?;
+    ctx.fields.formats()?;
+    let (num, size) = p.check()?;
+    let (rows, total) = list_system_messages(ctx.conn, ctx.now, page_request(num, size))?;
+    let rows = rows
+        .into_iter()
+        .map(|m| {
+            let mut r = Map::new();
+            r.insert("eventUrl", m.event_url);
+            r.insert("id", m.id);
+            r.insert("messageContent", m.content);
+            r.insert("messageTitle", m.title);
+            r.insert("messageType", m.message_type);
+            r.insert("sendDate", ctx.state.format_time(m.send_at));
+            Json::Object(r)
+        })
+        .collect();
+    paged(R::SystemMessagesFetched, rows, num, size, total)
+}
+
+/// §26 获取还款信息.
+pub fn repay_list(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let p = paging_fields(&ctx.fields)?;
+    let condition = ctx.fields.opt_string("condition")?;
+    ctx.fields.formats()?;
+    let (num, size) = p.check()?;
+    let filter = match condition.unwrap_or("") {
+        "" | "0" => RepayFilter::All,
+        "1" => RepayFilter::Paid,
+        "2" => RepayFilter::Unpaid,
+        "3" => RepayFilter::Overdue,
+        "4" => RepayFilter::Prepaid,
+        _ => return Err(bad("condition")),
+    };
+    let user_id = ctx.user()?.id.clone();
+    let today = ctx.today()?;
+    let (rows, total) =
+        list_user_installments(ctx.conn, &user_id, filter, today, page_request(num, size))?;
+    let mut contracts: HashMap<String, Option<String>> = HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let i = &row.installment;
+        let owed = i.amounts(row.penalty()?, today)?;
+        let contract = match contracts.get(&i.application_id) {
+            Some(c) => c.clone(),
+            None => {
+                let c = list_contracts(ctx.conn, &i.application_id)?
+                    .into_iter()
+                    .next()
+                    .map(|(_, path)| path);
+                contracts.insert(i.application_id.clone(), c.clone());
+                c
+            }
+        };
+        let total = owed.total();
+        let mut r = Map::new();
+        r.insert("id", i.id.as_str());
+        r.insert("productName", row.product_name.as_str());
+        r.insert("code", row.loan_code.as_str());
+        r.insert("periodNum", i.period.to_string());
+        r.insert("dueRepayDate", format!("{} 23:59:59", i.due_date));
+        r.insert("repayStatus", i.status.to_string());
+        r.insert("applyAmount", money(row.loan_amount_cents.unwrap_or(0)));
+        r.insert("duePrincipal", owed.principal.to_string());
+        r.insert("dueInterest", owed.interest.to_string());
+        r.insert("duePenalty", owed.penalty.to_string());
+        r.insert("dueFeeAmount", owed.fee.to_string());
+        r.insert("dueTotalAmount", total.to_string());
+        r.insert(
+            "needPayTotalAmount",
+            if i.is_paid() { Money::ZERO } else { total }.to_string(),
+        );
+        if let Some(url) = contract {
+            r.insert("contractUrl", url);
+        }
+        out.push(Json::Object(r));
+    }
+    paged(R::RepayInfoFetched, out, num, size, total)
+}
+
+/// §27 获取个人中心统计数据.
+pub fn user_centre(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    ctx.fields.formats()?;
+    let user = ctx.user()?.clone();
+    let today = ctx.today()?;
+    let identity = find_identity(ctx.conn, &user.id)?;
+    let (total, available) = credit(ctx)?;
+    let mut need_pay = Money::ZERO;
+    for row in user_unpaid_installments(ctx.conn, &user.id)? {
+        need_pay += row.installment.amounts(row.penalty()?, today)?.total();
+    }
+    let mut m = Map::new();
+    m.insert(
+        "realName",
+        identity.map(|i| i.real_name).unwrap_or_default(),
+    );
+    m.insert("mobile", user.mobile.as_str());
+    m.insert("availableCredit", available.to_string());
+    m.insert("totalCredit", total.to_string());
+    m.insert(
+        "totalApplyAmount",
+        money(user_disbursed_principal(ctx.conn, &user.id)?),
+    );
+    m.insert("totalNeedPayAmount", need_pay.to_string());
+    Reply::ok(R::UserCenterFetched, Json::Object(m))
+}
+
+/// §28 我的借款(借款信息).
+pub fn my_loans(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let p = paging_fields(&ctx.fields)?;
+    ctx.fields.formats()?;
+    let (num, size) = p.check()?;
+    let user_id = ctx.user()?.id.clone();
+    let (apps, total) = list_user_applications(ctx.conn, &user_id, page_request(num, size))?;
+    let mut rows = Vec::with_capacity(apps.len());
+    for a in apps {
+        let contracts: Vec<Json> = list_contracts(ctx.conn, &a.id)?
+            .into_iter()
+            .map(|(name, path)| {
+                let mut c = Map::new();
+                c.insert("contractName", name);
+                c.insert("contractPath", path);
+                Json::Object(c)
+            })
+            .collect();
+        let mut r = Map::new();
+        r.insert("id", a.id.as_str());
+        r.insert("loanProductId", a.product_id.as_str());
+        r.insert("name", a.product_name.as_str());
+        r.insert("code", a.product_code.as_str());
+        r.insert("applyStatus", a.status.to_string());
+        r.insert("applyAmount", money(a.amount_cents));
+        r.insert("replyAmount", a.reply_amount_cents.map(money));
+        r.insert("repayType", a.repay_type.as_str());
+        r.insert(
+            "releaseDate",
+            a.disbursed_at.map(|t| ctx.state.format_time(t)),
+        );
+        r.insert("applyTime", Json::Number(a.applied_at.to_string()));
+        r.insert("termCount", a.term_count.to_string());
+        r.insert("termUnit", a.term_unit.as_str());
+        r.insert("interestRate", a.interest_rate.as_str());
+        r.insert("penaltyRate", a.penalty_rate.clone());
+        r.insert("authTermCount", a.auth_term_count.map(|c| c.to_string()));
+        r.insert("authTermUnit", a.auth_term_unit.clone());
+        r.insert("useType", a.purpose.as_str());
+        r.insert("otherChannels", a.other_channels.as_str());
+        r.insert("contractInfoList", Json::Array(contracts));
+        rows.push(Json::Object(r));
+    }
+    paged(R::LoansFetched, rows, num, size, total)
+}
+
+/// §29 我的借款(每期还款).
+pub fn loan_plan(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let p = paging_fields(&ctx.fields)?;
+    let id = ctx.fields.string("loanProductApplyId")?;
+    ctx.fields.formats()?;
+    let (num, size) = p.check()?;
+    let user_id = ctx.user()?.id.clone();
+    let app = find_user_application(ctx.conn, &user_id, id)?
+        .ok_or_else(|| ApiError::from(Outcome::failed("借款申请不存在")))?;
+    let (rows, total) = list_application_installments(ctx.conn, &app.id, page_request(num, size))?;
+    let today = ctx.today()?;
+    let mut out = Vec::with_capacity(rows.len());
+    for i in rows {
+        let owed = i.amounts(app.penalty()?, today)?;
+        let due = NaiveDate::parse_from_str(&i.due_date, "%Y-%m-%d")
+            .map_err(|_| ApiError::Fault(format!("corrupt due date {}", i.due_date)))?;
+        let mut r = Map::new();
+        r.insert("repayId", i.id.as_str());
+        r.insert("periodNum", i.period.to_string());
+        r.insert(
+            "dueRepayDate",
+            Json::Number(ctx.state.end_of_day_ms(due).to_string()),
+        );
+        r.insert("duePrincipal", owed.principal.to_string());
+        r.insert("dueInterest", owed.interest.to_string());
+        r.insert("fee", owed.fee.to_string());
+        r.insert(
+            "dueAmount",
+            (owed.principal + owed.interest + owed.fee).to_string(),
+        );
+        r.insert("loanProductApplyId", app.id.as_str());
+        out.push(Json::Object(r));
+    }
+    paged(R::LoanPlanFetched, out, num, size, total)
+}
+
+/// §36 还款.
+pub fn repay(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let f = &ctx.fields;
+    let id = f.string("id")?;
+    let kind = f.string("repayType")?;
+    f.formats()?;
+    let payoff = match kind {
+        "current" => false,
+        "all" => true,
+        _ => return Err(bad("repayType")),
+    };
+    let user = ctx.user()?.clone();
+    let today = ctx.today()?;
+    let card = find_bank_card(ctx.conn, &user.id)?
+        .map(|c| c.card_no)
+        .unwrap_or_default();
+    let channel = &ctx.state.providers.payments;
+    let charge = |m: &cashloan_persistence::loans::MoneyMovement<'_>| {
+        if card.is_empty() {
+            return Err("no authenticated bank card".to_owned());
+        }
+        channel.charge(m.payment_ref, &card, m.amount)
+    };
+    let outcome = if payoff {
+        pay_off(ctx.conn, &user.id, id, today, ctx.now, charge)?
+    } else {
+        pay_installment(ctx.conn, &user.id, id, today, ctx.now, charge)?
+    };
+    match outcome {
+        Repayment::Paid { amount, settled } => {
+            tracing::info!(user = %user.id, installment = id, %amount, settled, payoff, "repaid");
+            Reply::empty(R::Repaid)
+        }
+        Repayment::NotFound => Err(R::InstallmentNotFound.into()),
+        Repayment::AlreadyPaid => Err(R::AlreadyPaid.into()),
+        Repayment::EarlierUnpaid => Err(R::EarlierInstallmentUnpaid.into()),
+        Repayment::ChannelRefused(reason) => {
+            tracing::warn!(user = %user.id, installment = id, %reason, "payment channel refused");
+            Err(R::PaymentFailed.into())
+        }
+    }
+}

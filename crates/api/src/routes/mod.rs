@@ -1,0 +1,97 @@
+//! Every endpoint of API.md: its path, whether it needs a session, whether its answer may be
+//! gzip-compressed, and its handler; plus the two H5 pages.
+
+use actix_web::{web, HttpResponse};
+
+use crate::context::AppState;
+use crate::pipeline::{serve, Endpoint, BODY_LIMIT};
+
+pub mod auth;
+pub mod loans;
+pub mod profile;
+
+macro_rules! endpoint {
+    ($section:literal, $path:literal, login: $login:literal, gzip: $gzip:literal, $handler:path) => {
+        Endpoint {
+            section: $section,
+            path: $path,
+            login: $login,
+            gzip: $gzip,
+            handler: $handler,
+        }
+    };
+}
+
+/// The enveloped endpoints (§4, §7–§36), in section order.
+pub static ENDPOINTS: &[Endpoint] = &[
+    endpoint!(4, "/security/login", login: false, gzip: false, auth::login),
+    endpoint!(7, "/openApi/getCode", login: false, gzip: false, auth::get_code),
+    endpoint!(8, "/openApi/getSmsCode", login: false, gzip: false, auth::get_sms_code),
+    endpoint!(9, "/openApi/checkSmsCode", login: false, gzip: false, auth::check_sms),
+    endpoint!(10, "/openApi/userRegister", login: false, gzip: false, auth::register),
+    endpoint!(11, "/openApi/forgetPwdGetSmsCode", login: false, gzip: false, auth::forget_pwd_get_sms_code),
+    endpoint!(12, "/openApi/forgetPwdCheckSmsCode", login: false, gzip: false, auth::forget_pwd_check_sms),
+    endpoint!(13, "/openApi/forgetPwdIdentityAuth", login: false, gzip: false, auth::forget_pwd_identity),
+    endpoint!(14, "/openApi/userResetPwd", login: false, gzip: false, auth::reset_password),
+    endpoint!(15, "/appApi/modifyPwd", login: false, gzip: true, auth::modify_password),
+    endpoint!(16, "/appApi/commitSuggestion", login: false, gzip: true, auth::feedback),
+    endpoint!(17, "/appApi/appVersionDetection", login: false, gzip: true, auth::version),
+    endpoint!(18, "/appApi/quitMobileLogin", login: false, gzip: true, auth::logout),
+    endpoint!(19, "/appCommonApi/getAuthenticationStatus", login: true, gzip: true, profile::auth_status),
+    endpoint!(20, "/openCommonApi/getLoanProductList", login: false, gzip: true, loans::product_list),
+    endpoint!(21, "/openCommonApi/getLoanProductDetails", login: false, gzip: true, loans::product_details),
+    endpoint!(22, "/appCommonApi/getLoanApplyConfirmInfo", login: true, gzip: true, loans::quote_terms),
+    endpoint!(23, "/appCommonApi/loanProductApply", login: true, gzip: true, loans::apply),
+    endpoint!(24, "/appCommonApi/getCustomMessage", login: true, gzip: true, loans::customer_messages),
+    endpoint!(25, "/openCommonApi/getSystemMessage", login: false, gzip: true, loans::system_messages),
+    endpoint!(26, "/appCommonApi/getRepayInfoList", login: true, gzip: true, loans::repay_list),
+    endpoint!(27, "/appCommonApi/getUserCenterInfo", login: true, gzip: true, loans::user_centre),
+    endpoint!(28, "/appCommonApi/getLoanApplyInfoList", login: true, gzip: true, loans::my_loans),
+    endpoint!(29, "/appCommonApi/getLoanApplyRepayList", login: true, gzip: true, loans::loan_plan),
+    endpoint!(30, "/appCommonApi/authUserBankCard", login: true, gzip: true, profile::auth_bank_card),
+    endpoint!(31, "/appCommonApi/authUserMobile", login: true, gzip: true, profile::auth_mobile),
+    endpoint!(32, "/appCommonApi/authRealNameInfo", login: true, gzip: true, profile::auth_real_name),
+    endpoint!(33, "/appCommonApi/getPerfectUserInfo", login: true, gzip: true, profile::personal_info),
+    endpoint!(34, "/appCommonApi/savePerfectUserInfo", login: true, gzip: true, profile::save_personal),
+    endpoint!(35, "/appCommonApi/saveOrUpdateRelShip", login: true, gzip: true, profile::save_contact),
+    endpoint!(36, "/appCommonApi/gotoRepayment", login: true, gzip: true, loans::repay),
+];
+
+/// §5 注册协议.
+async fn registration_protocol(state: web::Data<AppState>) -> HttpResponse {
+    html(&state.pages.registration_protocol)
+}
+
+/// §6 还款帮助.
+async fn loan_help(state: web::Data<AppState>) -> HttpResponse {
+    html(&state.pages.loan_help)
+}
+
+fn html(page: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page.to_owned())
+}
+
+/// Registers every route: POST only for enveloped endpoints (another method gets 405), GET and
+/// POST for the pages.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::PayloadConfig::new(BODY_LIMIT));
+    for ep in ENDPOINTS {
+        cfg.service(web::resource(ep.path).route(web::post().to(
+            move |req: actix_web::HttpRequest, body: web::Bytes, state: web::Data<AppState>| {
+                serve(ep, req, body, state)
+            },
+        )));
+    }
+    cfg.service(
+        web::resource("/open/registrationProtocol")
+            .route(web::get().to(registration_protocol))
+            .route(web::post().to(registration_protocol)),
+    );
+    cfg.service(
+        web::resource("/open/loanHelp")
+            .route(web::get().to(loan_help))
+            .route(web::post().to(loan_help)),
+    );
+}

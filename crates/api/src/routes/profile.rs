@@ -1,0 +1,450 @@
+//! Authentication and profile: status (§19), bank card (§30), carrier (§31), identity (§32),
+//! personal information (§33, §34) and contacts (§35).
+
+use cashloan_domain::{BankCardNo, ContactPhone, IdCardNo, Money, PersonName};
+use cashloan_persistence::accounts::set_mobile_auth;
+use cashloan_persistence::profile::{
+    add_contact, bank_card_owner, find_bank_card, find_identity, find_personal_info,
+    identity_owner, list_contacts, save_bank_card, save_identity, save_personal_info,
+    update_contact, Identity, PersonalInfo, SaveContact, SaveIdentity,
+};
+use cashloan_persistence::site::is_blacklisted;
+use cashloan_protocol::{Json, Map, Outcome, ResponseCode as R};
+
+use crate::context::{bad, ApiError, Ctx, Reply};
+use crate::routes::auth::mobile;
+
+/// Most contacts one user may keep (§35).
+const MAX_CONTACTS: i64 = 10;
+
+fn flag(b: bool) -> &'static str {
+    if b {
+        "1"
+    } else {
+        "0"
+    }
+}
+
+fn failed(message: &str) -> ApiError {
+    Outcome::failed(message).into()
+}
+
+/// §19 获取认证状态信息.
+pub fn auth_status(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    ctx.fields.formats()?;
+    let user = ctx.user()?.clone();
+    let identity = if user.real_name_auth {
+        find_identity(ctx.conn, &user.id)?
+    } else {
+        None
+    };
+    let card = if user.bank_card_auth {
+        find_bank_card(ctx.conn, &user.id)?
+    } else {
+        None
+    };
+    let blacklisted = is_blacklisted(ctx.conn, &user.mobile)?;
+    let mut m = Map::new();
+    m.insert("realNameAuthStatus", flag(user.real_name_auth));
+    m.insert("bankCardAuthStatus", flag(user.bank_card_auth));
+    m.insert("customerInfoStatus", flag(user.customer_info_auth));
+    m.insert("mobileAuthStatus", flag(user.mobile_auth));
+    m.insert("isBlackList", flag(blacklisted));
+    m.insert("isRisk", flag(user.is_risk));
+    m.insert(
+        "authRealName",
+        identity.as_ref().map_or("", |i| i.real_name.as_str()),
+    );
+    m.insert(
+        "authNumber",
+        identity.as_ref().map_or("", |i| i.id_card_no.as_str()),
+    );
+    m.insert(
+        "bankCardNumber",
+        card.as_ref().map_or("", |c| c.card_no.as_str()),
+    );
+    m.insert(
+        "bankCardMobile",
+        card.as_ref().map_or("", |c| c.reserved_mobile.as_str()),
+    );
+    Reply::ok(R::AuthStatusFetched, Json::Object(m))
+}
+
+/// §30 银行卡认证.
+pub fn auth_bank_card(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let f = &ctx.fields;
+    let card_text = f.string("bankCardNo")?;
+    let mobile_text = f.string("mobile")?;
+    f.formats()?;
+    let card = BankCardNo::parse(card_text).ok_or(R::BankCardMalformed)?;
+    let reserved = mobile(mobile_text)?;
+    let user = ctx.user()?.clone();
+    let identity =
+        find_identity(ctx.conn, &user.id)?.ok_or_else(|| failed("请先完成身份信息认证"))?;
+    if bank_card_owner(ctx.conn, card.as_str())?.is_some_and(|owner| owner != user.id) {
+        return Err(failed("该银行卡已被其他账号绑定"));
+    }
+    let verified = ctx
+        .state
+        .providers
+        .bank_card
+        .verify(
+            &identity.real_name,
+            &identity.id_card_no,
+            card.as_str(),
+            reserved.as_str(),
+        )
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "bank-card verifier failed");
+            false
+        });
+    if !verified {
+        return Err(failed("银行卡认证失败"));
+    }
+    let saved = save_bank_card(
+        ctx.conn,
+        &cashloan_persistence::profile::BankCard {
+            user_id: user.id.clone(),
+            card_no: card.as_str().to_owned(),
+            reserved_mobile: reserved.as_str().to_owned(),
+            verified_at: ctx.now,
+        },
+    )?;
+    if !saved {
+        return Err(failed("该银行卡已被其他账号绑定"));
+    }
+    tracing::info!(user = %user.id, card = %card.masked(), "bank card authenticated");
+    Reply::empty(R::BankCardAuthenticated)
+}
+
+/// §31 手机实名认证.
+pub fn auth_mobile(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    ctx.fields.formats()?;
+    let user = ctx.user()?.clone();
+    let identity =
+        find_identity(ctx.conn, &user.id)?.ok_or_else(|| failed("请先完成身份信息认证"))?;
+    if user.mobile_auth {
+        return Reply::empty(R::MobileAuthenticated);
+    }
+    let verified = ctx
+        .state
+        .providers
+        .carrier
+        .verify(&identity.real_name, &identity.id_card_no, &user.mobile)
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "carrier verifier failed");
+            false
+        });
+    if !verified {
+        return Err(failed("手机实名认证失败"));
+    }
+    set_mobile_auth(ctx.conn, &user.id, ctx.now)?;
+    Reply::empty(R::MobileAuthenticated)
+}
+
+/// §32 身份信息认证(实名认证).
+pub fn auth_real_name(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let f = &ctx.fields;
+    let name_text = f.string("realName")?;
+    let id_text = f.string("idCardNo")?;
+    f.formats()?;
+    let name = PersonName::parse(name_text).ok_or(R::NameMalformed)?;
+    let id = IdCardNo::parse(id_text).ok_or(R::IdCardMalformed)?;
+    let user = ctx.user()?.clone();
+    let mobile_status = Json::from(flag(user.mobile_auth));
+    if let Some(known) = find_identity(ctx.conn, &user.id)? {
+        return if known.real_name == name.as_str() && known.id_card_no == id.as_str() {
+            Reply::ok(R::RealNameAuthenticated, mobile_status)
+        } else {
+            Err(failed("已完成实名认证,不可修改"))
+        };
+    }
+    if identity_owner(ctx.conn, id.as_str())?.is_some() {
+        return Err(failed("该身份证号已被其他账号认证"));
+    }
+    if id.age_on(ctx.today()?) < 18 {
+        return Err(failed("身份信息认证失败: 未满18周岁"));
+    }
+    let verified = ctx
+        .state
+        .providers
+        .identity
+        .verify(name.as_str(), id.as_str())
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "identity verifier failed");
+            false
+        });
+    if !verified {
+        return Err(failed("身份信息认证失败"));
+    }
+    let saved = save_identity(
+        ctx.conn,
+        &Identity {
+            user_id: user.id.clone(),
+            real_name: name.as_str().to_owned(),
+            id_card_no: id.as_str().to_owned(),
+            verified_at: ctx.now,
+        },
+    )?;
+    match saved {
+        SaveIdentity::Saved => {
+            tracing::info!(user = %user.id, id = ?id, "identity authenticated");
+            Reply::ok(R::RealNameAuthenticated, mobile_status)
+        }
+        SaveIdentity::AlreadyVerified => Err(failed("已完成实名认证,不可修改")),
+        SaveIdentity::TakenByAnother => Err(failed("该身份证号已被其他账号认证")),
+    }
+}
+
+/// §33 完善信息-查看.
+pub fn personal_info(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    ctx.fields.formats()?;
+    let user_id = ctx.user()?.id.clone();
+    let info = find_personal_info(ctx.conn, &user_id)?;
+    let get = |f: fn(&PersonalInfo) -> &str| info.as_ref().map_or("", f).to_owned();
+    let mut m = Map::new();
+    m.insert("education", get(|i| &i.education));
+    m.insert("martialStatus", get(|i| &i.marital_status));
+    m.insert("registry_province", get(|i| &i.registry_province));
+    m.insert("registry_city", get(|i| &i.registry_city));
+    m.insert("registry_detail", get(|i| &i.registry_detail));
+    m.insert("house_address_province", get(|i| &i.house_province));
+    m.insert("house_address_city", get(|i| &i.house_city));
+    m.insert("house_address_county", get(|i| &i.house_county));
+    m.insert("house_address_detail", get(|i| &i.house_detail));
+    m.insert("residenceLength", get(|i| &i.residence_length));
+    m.insert("industryType", get(|i| &i.industry_type));
+    m.insert("work_address_province", get(|i| &i.work_province));
+    m.insert("work_address_city", get(|i| &i.work_city));
+    m.insert("work_address_county", get(|i| &i.work_county));
+    m.insert("work_address_detail", get(|i| &i.work_detail));
+    m.insert("workingHours", get(|i| &i.working_hours));
+    m.insert("currentWorkInfo", get(|i| &i.employer));
+    m.insert("currentPosition", get(|i| &i.job_position));
+    m.insert(
+        "monthIncome",
+        info.as_ref().map_or_else(String::new, |i| {
+            Money::from_cents(i.month_income_cents).to_string()
+        }),
+    );
+    m.insert(
+        "payrollDay",
+        info.as_ref()
+            .and_then(|i| i.payroll_day)
+            .map_or_else(String::new, |d| d.to_string()),
+    );
+    let contacts: Vec<Json> = list_contacts(ctx.conn, &user_id)?
+        .into_iter()
+        .map(|c| {
+            let mut r = Map::new();
+            r.insert("id", c.id);
+            r.insert("relType", c.rel_type);
+            r.insert("realName", c.real_name);
+            r.insert("phoneNum", c.phone);
+            Json::Object(r)
+        })
+        .collect();
+    m.insert("relShipList", Json::Array(contacts));
+    Reply::ok(R::PersonalInfoFetched, Json::Object(m))
+}
+
+fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<(), ApiError> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(bad(field))
+    }
+}
+
+fn region(field: &str, value: &str) -> Result<(), ApiError> {
+    if value.len() == 6 && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(bad(field))
+    }
+}
+
+fn text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    if (1..=max).contains(&value.chars().count()) && !value.trim().is_empty() {
+        Ok(())
+    } else {
+        Err(bad(field))
+    }
+}
+
+const DURATIONS: [&str; 5] = ["01", "02", "03", "04", "05"];
+
+/// §34 完善信息保存.
+pub fn save_personal(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let f = &ctx.fields;
+    let names = [
+        "education",
+        "martialStatus",
+        "registry_province",
+        "registry_city",
+        "registry_detail",
+        "house_address_province",
+        "house_address_city",
+        "house_address_county",
+        "house_address_detail",
+        "residenceLength",
+        "industryType",
+        "work_address_province",
+        "work_address_city",
+        "work_address_county",
+        "work_address_detail",
+        "workingHours",
+        "currentWorkInfo",
+        "currentPosition",
+        "monthIncome",
+    ];
+    let mut v = Vec::with_capacity(names.len());
+    for name in names {
+        v.push(f.string(name)?);
+    }
+    let payroll = f.opt_string("payrollDay")?;
+    f.formats()?;
+    let education: Vec<String> = (1..=7).map(|n| n.to_string()).collect();
+    let industries: Vec<String> = (1..=14).map(|n| n.to_string()).collect();
+    one_of(
+        "education",
+        v[0],
+        &education.iter().map(String::as_str).collect::<Vec<_>>(),
+    )?;
+    one_of("martialStatus", v[1], &["1", "2", "3", "4"])?;
+    region("registry_province", v[2])?;
+    region("registry_city", v[3])?;
+    text("registry_detail", v[4], 200)?;
+    region("house_address_province", v[5])?;
+    region("house_address_city", v[6])?;
+    region("house_address_county", v[7])?;
+    text("house_address_detail", v[8], 200)?;
+    one_of("residenceLength", v[9], &DURATIONS)?;
+    one_of(
+        "industryType",
+        v[10],
+        &industries.iter().map(String::as_str).collect::<Vec<_>>(),
+    )?;
+    region("work_address_province", v[11])?;
+    region("work_address_city", v[12])?;
+    region("work_address_county", v[13])?;
+    text("work_address_detail", v[14], 200)?;
+    one_of("workingHours", v[15], &DURATIONS)?;
+    text("currentWorkInfo", v[16], 100)?;
+    text("currentPosition", v[17], 50)?;
+    let income = income_cents(v[18]).ok_or_else(|| bad("monthIncome"))?;
+    let payroll_day = match payroll {
+        None => None,
+        Some(d) => Some(
+            (d.len() <= 2 && d.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| d.parse::<i32>().ok())
+                .flatten()
+                .filter(|n| (1..=31).contains(n))
+                .ok_or_else(|| bad("payrollDay"))?,
+        ),
+    };
+    let info = PersonalInfo {
+        user_id: ctx.user()?.id.clone(),
+        education: v[0].into(),
+        marital_status: v[1].into(),
+        registry_province: v[2].into(),
+        registry_city: v[3].into(),
+        registry_detail: v[4].into(),
+        house_province: v[5].into(),
+        house_city: v[6].into(),
+        house_county: v[7].into(),
+        house_detail: v[8].into(),
+        residence_length: v[9].into(),
+        industry_type: v[10].into(),
+        work_province: v[11].into(),
+        work_city: v[12].into(),
+        work_county: v[13].into(),
+        work_detail: v[14].into(),
+        working_hours: v[15].into(),
+        employer: v[16].into(),
+        job_position: v[17].into(),
+        month_income_cents: income,
+        payroll_day,
+        updated_at: ctx.now,
+    };
+    save_personal_info(ctx.conn, &info)?;
+    Reply::empty(R::PersonalInfoSaved)
+}
+
+/// `^\d{1,10}(\.\d{1,2})?$` in 分.
+fn income_cents(text: &str) -> Option<i64> {
+    let (int, frac) = text
+        .split_once('.')
+        .map_or((text, None), |(i, f)| (i, Some(f)));
+    if int.is_empty() || int.len() > 10 || !int.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if let Some(f) = frac {
+        if f.is_empty() || f.len() > 2 || !f.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+    }
+    Money::parse_amount(text).map(Money::cents)
+}
+
+/// §35 新增、修改联系人信息.
+pub fn save_contact(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let f = &ctx.fields;
+    let id = f.opt_string("id")?;
+    let oper = f.string("operType")?;
+    let rel = f.string("relType")?;
+    let name = f.string("realName")?;
+    let phone = f.string("phoneNum")?;
+    f.formats()?;
+    let update = match oper {
+        "add" => false,
+        "update" => true,
+        _ => return Err(bad("operType")),
+    };
+    let id = match (update, id) {
+        (true, Some(id)) if !id.is_empty() => Some(id),
+        (true, _) => return Err(bad("id")),
+        (false, _) => None,
+    };
+    one_of("relType", rel, &["1", "2", "3", "4", "6", "7", "9"])?;
+    let name = PersonName::parse(name).ok_or_else(|| bad("realName"))?;
+    let phone = ContactPhone::parse(phone).ok_or_else(|| bad("phoneNum"))?;
+    let user = ctx.user()?.clone();
+    if let Some(id) = id {
+        if !list_contacts(ctx.conn, &user.id)?
+            .iter()
+            .any(|c| c.id == id)
+        {
+            return Err(failed("联系人不存在"));
+        }
+    }
+    if phone.as_str() == user.mobile {
+        return Err(failed("联系人不能为本人"));
+    }
+    let saved = match id {
+        Some(id) => update_contact(
+            ctx.conn,
+            &user.id,
+            id,
+            rel,
+            name.as_str(),
+            phone.as_str(),
+            ctx.now,
+        )?,
+        None => add_contact(
+            ctx.conn,
+            &user.id,
+            rel,
+            name.as_str(),
+            phone.as_str(),
+            MAX_CONTACTS,
+            ctx.now,
+        )?,
+    };
+    match saved {
+        SaveContact::Saved(_) => Reply::empty(R::ContactSaved),
+        SaveContact::NotFound => Err(failed("联系人不存在")),
+        SaveContact::DuplicatePhone => Err(failed("该联系人电话已存在")),
+        SaveContact::LimitReached => Err(failed("联系人数量已达上限")),
+    }
+}
