@@ -53,6 +53,10 @@ pub struct Config {
     pub login_lock_minutes: i64,
     /// Graphic codes one client address may fetch a minute.
     pub captcha_per_minute: i64,
+    /// Seconds between two SMS to one mobile.
+    pub sms_min_interval_secs: i64,
+    /// SMS to one mobile per business day.
+    pub sms_per_day: i64,
     /// The business time zone as an offset from UTC, hours (Asia/Shanghai: 8).
     pub business_utc_offset_hours: i32,
     /// `local`, `refuse` or `http:URL`.
@@ -93,6 +97,8 @@ impl Default for Config {
             login_max_failures: 5,
             login_lock_minutes: 30,
             captcha_per_minute: 30,
+            sms_min_interval_secs: 60,
+            sms_per_day: 10,
             business_utc_offset_hours: 8,
             identity_verifier: "local".into(),
             bank_card_verifier: "local".into(),
@@ -174,6 +180,8 @@ impl Config {
             "login_max_failures" => self.login_max_failures = parse_num(key, v)?,
             "login_lock_minutes" => self.login_lock_minutes = parse_num(key, v)?,
             "captcha_per_minute" => self.captcha_per_minute = parse_num(key, v)?,
+            "sms_min_interval_secs" => self.sms_min_interval_secs = parse_num(key, v)?,
+            "sms_per_day" => self.sms_per_day = parse_num(key, v)?,
             "business_utc_offset_hours" => self.business_utc_offset_hours = parse_num(key, v)?,
             "identity_verifier" => self.identity_verifier = v.into(),
             "bank_card_verifier" => self.bank_card_verifier = v.into(),

@@ -5,6 +5,8 @@
 //! a database of its own, dropped when the test ends. `.ci/run` starts such a server.
 #![allow(clippy::expect_used, clippy::panic)]
 
+pub mod server;
+
 use std::sync::Once;
 
 use diesel::connection::SimpleConnection;

@@ -30,10 +30,6 @@ const SMS_TTL_MS: i64 = 300_000;
 const GRANT_TTL_MS: i64 = 600_000;
 /// Wrong SMS-code tries before the code dies; identity mismatches before the reset grant dies.
 const MAX_TRIES: i32 = 5;
-/// No SMS sooner than this after the last one to the same mobile.
-const SMS_INTERVAL_MS: i64 = 60_000;
-/// SMS per mobile per business day.
-const SMS_PER_DAY: i64 = 10;
 /// Feedback per mobile per business day.
 const FEEDBACK_PER_DAY: i64 = 10;
 
@@ -150,7 +146,9 @@ fn send_sms_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiErr
     let today = ctx.today()?;
     let day = today.format("%Y-%m-%d").to_string();
     let (last, sent_today) = sms_send_stats(ctx.conn, m.as_str(), &day)?;
-    if last.is_some_and(|t| ctx.now - t < SMS_INTERVAL_MS) || sent_today >= SMS_PER_DAY {
+    let cfg = &ctx.state.config;
+    let interval_ms = cfg.sms_min_interval_secs.saturating_mul(1000);
+    if last.is_some_and(|t| ctx.now - t < interval_ms) || sent_today >= cfg.sms_per_day {
         return Err(R::TooManyRequests.into());
     }
     let sms_code = new_sms_code();

@@ -1,0 +1,286 @@
+//! A real `cashloan` server for black-box tests: started as a child process on port 0 with a
+//! fresh database and an SMS outbox file, driven over HTTP by a client that signs like the
+//! vendor's app, stopped when dropped.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use cashloan_protocol::{sign, Json, Map};
+use rand::Rng;
+use serde_json::Value;
+
+use crate::FreshDb;
+
+/// The app key every test server uses (the vendor's test key).
+pub const APP_KEY: &str = "12345678";
+/// The admin token every test server uses.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// A running server.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// Which backend its database is.
+    pub backend: &'static str,
+    /// The SMS outbox (`CASHLOAN_SMS_SINK=file:…`).
+    pub outbox: PathBuf,
+    child: Child,
+    _dir: tempfile::TempDir,
+    _db: FreshDb,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers, names lower case.
+    pub headers: Vec<(String, String)>,
+    /// The body (decompressed when it came gzip-compressed).
+    pub body: Vec<u8>,
+    /// Whether the body came gzip-compressed.
+    pub gzipped: bool,
+}
+
+impl Answer {
+    /// The body as JSON (`Null` when it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    /// `responseCode`.
+    pub fn code(&self) -> String {
+        self.json()["responseCode"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// `responseMessage`.
+    pub fn message(&self) -> String {
+        self.json()["responseMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// `resultSet`.
+    pub fn result(&self) -> Value {
+        self.json()["resultSet"].clone()
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Now, ms since the epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A fresh 8-digit nonce.
+pub fn nonce() -> String {
+    format!("{:08}", rand::thread_rng().gen_range(0..100_000_000u32))
+}
+
+/// `body` with `timestamp`, `nonce` and `sign` added as the vendor's app adds them.
+pub fn signed(body: &Value) -> Json {
+    let mut map: Map = match Json::from(body.clone()) {
+        Json::Object(m) => m,
+        _ => Map::new(),
+    };
+    if map.get("timestamp").is_none() {
+        map.insert("timestamp", now_ms().to_string());
+    }
+    if map.get("nonce").is_none() {
+        map.insert("nonce", nonce());
+    }
+    let s = sign(APP_KEY, &map);
+    map.insert("sign", s);
+    Json::Object(map)
+}
+
+impl TestServer {
+    /// Starts `bin` on port 0 with the fresh database `db` and the extra environment `env`.
+    pub fn start(bin: &str, db: FreshDb, env: &[(&str, &str)]) -> TestServer {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let outbox = dir.path().join("outbox.jsonl");
+        let mut cmd = Command::new(bin);
+        cmd.current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("CASHLOAN_BIND", "127.0.0.1:0")
+            .env("CASHLOAN_DATABASE_URL", &db.url)
+            .env("CASHLOAN_SMS_SINK", format!("file:{}", outbox.display()))
+            .env("CASHLOAN_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("CASHLOAN_ALLOW_BUSINESS_DATE_OVERRIDE", "true")
+            .env("CASHLOAN_SMS_MIN_INTERVAL_SECS", "0")
+            .env("CASHLOAN_DB_POOL_SIZE", "8")
+            .env("CASHLOAN_WORKERS", "2")
+            .env("CASHLOAN_LOG", "error")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+        let stdout = child.stdout.take().expect("child stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the server's first line");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from the server: {line:?}"))
+            .to_owned();
+        TestServer {
+            url,
+            backend: db.backend,
+            outbox,
+            child,
+            _dir: dir,
+            _db: db,
+        }
+    }
+
+    /// Posts raw bytes with headers.
+    pub fn raw(&self, method: &str, path: &str, body: &[u8], headers: &[(&str, &str)]) -> Answer {
+        let mut req = ureq::request(method, &format!("{}{}", self.url, path))
+            .timeout(Duration::from_secs(60));
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        let res = match if method == "GET" {
+            req.call()
+        } else {
+            req.send_bytes(body)
+        } {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("request to {path} failed: {e}"),
+        };
+        let status = res.status();
+        let headers: Vec<(String, String)> = res
+            .headers_names()
+            .into_iter()
+            .filter_map(|n| {
+                res.header(&n)
+                    .map(|v| (n.to_ascii_lowercase(), v.to_owned()))
+            })
+            .collect();
+        let gzipped = headers
+            .iter()
+            .any(|(n, v)| n == "content-encoding" && v.contains("gzip"));
+        let mut raw = Vec::new();
+        res.into_reader()
+            .take(16 * 1024 * 1024)
+            .read_to_end(&mut raw)
+            .expect("read the body");
+        let body = if gzipped {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&raw[..])
+                .read_to_end(&mut out)
+                .expect("gunzip the body");
+            out
+        } else {
+            raw
+        };
+        Answer {
+            status,
+            headers,
+            body,
+            gzipped,
+        }
+    }
+
+    /// Posts an already signed body.
+    pub fn send(&self, path: &str, body: &Json, session: Option<&str>) -> Answer {
+        let text = body.to_compact_string();
+        let cookie = session.map(|s| format!("JSESSIONID={s}"));
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(c) = cookie.as_deref() {
+            headers.push(("Cookie", c));
+        }
+        self.raw("POST", path, text.as_bytes(), &headers)
+    }
+
+    /// Signs `body` and posts it, with the session's cookie when given.
+    pub fn call(&self, path: &str, body: Value, session: Option<&str>) -> Answer {
+        self.send(path, &signed(&body), session)
+    }
+
+    /// The last SMS code sent to `mobile`, from the outbox.
+    pub fn sms_code(&self, mobile: &str) -> String {
+        let text = std::fs::read_to_string(&self.outbox).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["mobile"] == mobile)
+            .last()
+            .and_then(|v| v["code"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| panic!("no SMS to {mobile} in the outbox"))
+    }
+
+    /// Calls the admin API.
+    pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        let text = body.map(|b| b.to_string()).unwrap_or_default();
+        self.raw(
+            method,
+            path,
+            text.as_bytes(),
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", &auth),
+            ],
+        )
+    }
+
+    /// Writes raw bytes to the server over a plain TCP connection (for malformed HTTP).
+    pub fn tcp(&self, request: &[u8]) -> String {
+        let addr = self.url.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+        s.write_all(request).expect("write");
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// An 18-character ID number with a correct GB 11643 checksum, born on `birth` (`YYYYMMDD`),
+/// serial `seq` (000–999).
+pub fn id_card(birth: &str, seq: u32) -> String {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const C: &[u8; 11] = b"10X98765432";
+    let first = format!("110101{birth}{:03}", seq % 1000);
+    let sum: u32 = first
+        .bytes()
+        .zip(W)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    format!("{first}{}", C[(sum % 11) as usize] as char)
+}
