@@ -1,4 +1,134 @@
-//! The daily job of the loan book (issue #6 fills this crate): marks overdue installments,
-//! accrues penalties and writes reminder and overdue messages for a business date.
+//! The daily job of the loan book (DOMAIN.md "Business date"): for a business date it marks
+//! overdue installments, accrues their penalties to that date, and writes the reminder (15) and
+//! overdue (17) messages, each exactly once per installment and event.
+//!
+//! Everything it writes is derived from (due date, business date) or keyed by the event, so
+//! running it twice for a date changes nothing, and running it after skipped dates catches up.
+//! It streams the unpaid book in id order, a page per transaction, so memory stays flat however
+//! large the book is.
 
-pub use cashloan_persistence as persistence;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use cashloan_domain::message::text;
+use cashloan_domain::penalty::{is_overdue, penalty};
+use cashloan_domain::{MessageType, Money, Rate};
+use cashloan_persistence::loans::{
+    add_customer_message, record_accrual, unpaid_book_page, CustomerMessage,
+};
+use cashloan_persistence::{write_transaction, Db, DbError, DbResult};
+use chrono::{Days, NaiveDate};
+use rust_decimal::Decimal;
+
+/// Installments read and written per transaction.
+pub const PAGE_SIZE: i64 = 1000;
+/// Reminders go out this many days before the due date (and on it).
+pub const REMIND_DAYS_BEFORE: u64 = 3;
+
+/// What one run did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DailyReport {
+    /// Unpaid installments looked at.
+    pub looked_at: u64,
+    /// Installments newly marked overdue.
+    pub marked_overdue: u64,
+    /// Installments whose penalty changed.
+    pub penalties_accrued: u64,
+    /// Reminder messages (15) written.
+    pub reminders: u64,
+    /// Overdue messages (17) written.
+    pub overdue_messages: u64,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// Runs the daily job for `date`; `now` (ms) stamps the messages.
+pub fn run_daily(db: &Db, date: NaiveDate, now: i64) -> DbResult<DailyReport> {
+    let started = Instant::now();
+    let mut report = DailyReport::default();
+    let on = date.format("%Y-%m-%d").to_string();
+    let horizon = date
+        .checked_add_days(Days::new(REMIND_DAYS_BEFORE))
+        .unwrap_or(date)
+        .format("%Y-%m-%d")
+        .to_string();
+    let mut conn = db.conn()?;
+    let mut after: Option<String> = None;
+    loop {
+        let page = write_transaction(&mut conn, |conn| {
+            let rows = unpaid_book_page(conn, &horizon, after.as_deref(), PAGE_SIZE)?;
+            for (row, loan_code, penalty_rate) in &rows {
+                report.looked_at += 1;
+                let inst = row.to_domain()?;
+                let rate = match penalty_rate {
+                    None => Rate::ZERO,
+                    Some(r) => {
+                        Decimal::from_str(r)
+                            .map(Rate::new)
+                            .map_err(|_| DbError::Corrupt {
+                                table: "applications",
+                                column: "penalty_rate",
+                                value: r.clone(),
+                            })?
+                    }
+                };
+                let overdue = is_overdue(inst.due_date, date);
+                let accrued = penalty(inst.principal, rate, inst.due_date, date).cents();
+                if (overdue != row.overdue
+                    || accrued != row.penalty_cents
+                    || row.penalty_date.as_deref() != Some(on.as_str()))
+                    && record_accrual(conn, &row.id, overdue, accrued, &on)?
+                {
+                    if overdue && !row.overdue {
+                        report.marked_overdue += 1;
+                    }
+                    if accrued != row.penalty_cents {
+                        report.penalties_accrued += 1;
+                    }
+                }
+                let owed = inst.total() + Money::from_cents(accrued);
+                // Each event has its own key, so a message is written once however often this runs.
+                let (kind, content, key) = if overdue {
+                    let content = text::overdue(loan_code, inst.period, inst.due_date, owed);
+                    (MessageType::Overdue, content, format!("17:{}", row.id))
+                } else {
+                    let content = text::reminder(loan_code, inst.period, inst.due_date, owed);
+                    let when = if inst.due_date == date {
+                        "due"
+                    } else {
+                        "before"
+                    };
+                    (
+                        MessageType::RepaymentReminder,
+                        content,
+                        format!("15:{when}:{}", row.id),
+                    )
+                };
+                let m = CustomerMessage::new(&row.user_id, kind, content, Some(key), now);
+                if add_customer_message(conn, &m)? {
+                    match kind {
+                        MessageType::Overdue => report.overdue_messages += 1,
+                        _ => report.reminders += 1,
+                    }
+                }
+            }
+            Ok::<_, DbError>(rows.last().map(|(r, _, _)| r.id.clone()))
+        })?;
+        match page {
+            Some(last) => after = Some(last),
+            None => break,
+        }
+    }
+    report.elapsed = started.elapsed();
+    tracing::info!(
+        %date,
+        looked_at = report.looked_at,
+        marked_overdue = report.marked_overdue,
+        penalties_accrued = report.penalties_accrued,
+        reminders = report.reminders,
+        overdue_messages = report.overdue_messages,
+        elapsed_ms = u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
+        "daily job done"
+    );
+    Ok(report)
+}

@@ -237,9 +237,9 @@ impl TestServer {
     pub fn sms_code(&self, mobile: &str) -> String {
         let text = std::fs::read_to_string(&self.outbox).unwrap_or_default();
         text.lines()
+            .rev()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v["mobile"] == mobile)
-            .last()
+            .find(|v| v["mobile"] == mobile)
             .and_then(|v| v["code"].as_str().map(str::to_owned))
             .unwrap_or_else(|| panic!("no SMS to {mobile} in the outbox"))
     }

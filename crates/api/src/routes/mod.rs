@@ -6,6 +6,7 @@ use actix_web::{web, HttpResponse};
 use crate::context::AppState;
 use crate::pipeline::{serve, Endpoint, BODY_LIMIT};
 
+pub mod admin;
 pub mod auth;
 pub mod loans;
 pub mod profile;
@@ -77,6 +78,7 @@ fn html(page: &str) -> HttpResponse {
 /// POST for the pages.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(BODY_LIMIT));
+    admin::configure(cfg);
     for ep in ENDPOINTS {
         cfg.service(web::resource(ep.path).route(web::post().to(
             move |req: actix_web::HttpRequest, body: web::Bytes, state: web::Data<AppState>| {
