@@ -1,5 +1,5 @@
-//! `cashloan`: the server (`serve`, the default), `migrate`, and (with the loan-book issue)
-//! `batch` and `admin`.
+//! `cashloan`: the server (`serve`, the default), `migrate`, `batch` (the daily job) and `admin`
+//! (the operators' API from the shell).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +26,25 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Run the daily job for a business date (or every date of a range, to catch up).
+    Batch {
+        /// The business date, YYYY-MM-DD.
+        #[arg(long)]
+        date: chrono::NaiveDate,
+        /// Last date of a range to catch up, YYYY-MM-DD (inclusive).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+    },
+    /// Call the admin API against the configured database, without a server:
+    /// `cashloan admin POST /admin/applications/ID/approve '{"replyAmount":"1000.00"}'`.
+    Admin {
+        /// GET, POST, PUT or DELETE.
+        method: String,
+        /// A path of the admin API, starting with /admin.
+        path: String,
+        /// The JSON body, if any.
+        body: Option<String>,
+    },
 }
 
 fn init_logs(config: &Config) {
@@ -66,6 +85,64 @@ fn main() -> ExitCode {
             }
         },
         Command::Serve => serve(config),
+        Command::Batch { date, to } => batch(&config, date, to.unwrap_or(date)),
+        Command::Admin { method, path, body } => admin(config, &method, &path, body),
+    }
+}
+
+fn batch(config: &Config, from: chrono::NaiveDate, to: chrono::NaiveDate) -> ExitCode {
+    let db = match cashloan_persistence::Db::open(&config.database_url, 2) {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("cashloan batch: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut date = from;
+    while date <= to {
+        match cashloan_batch::run_daily(&db, date, chrono::Utc::now().timestamp_millis()) {
+            Ok(r) => println!(
+                "{date}: looked at {}, marked overdue {}, penalties accrued {}, reminders {}, overdue messages {}, in {} ms",
+                r.looked_at,
+                r.marked_overdue,
+                r.penalties_accrued,
+                r.reminders,
+                r.overdue_messages,
+                r.elapsed.as_millis()
+            ),
+            Err(e) => {
+                eprintln!("cashloan batch {date}: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+        let Some(next) = date.succ_opt() else { break };
+        date = next;
+    }
+    ExitCode::SUCCESS
+}
+
+#[actix_web::main]
+async fn admin(mut config: Config, method: &str, path: &str, body: Option<String>) -> ExitCode {
+    // The shell user already holds the database; a one-off token lets the request through the
+    // very same admin routes an operator calls over HTTP.
+    let token = uuid::Uuid::new_v4().to_string();
+    config.admin_token = Some(token.clone());
+    match cashloan_api::app::admin_call(config, method, path, body.unwrap_or_default(), &token)
+        .await
+    {
+        Ok((status, text)) => {
+            println!("{text}");
+            if (200..300).contains(&status) {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("cashloan admin: HTTP {status}");
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("cashloan admin: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

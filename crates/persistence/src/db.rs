@@ -175,10 +175,12 @@ fn establish(url: &DatabaseUrl) -> DbResult<DbConnection> {
         Backend::Sqlite => {
             let mut c = SqliteConnection::establish(&url.target)
                 .map_err(|e| DbError::Connect(e.to_string()))?;
-            // WAL lets readers run while one writer writes; NORMAL is durable across crashes of
-            // the process (a power cut may lose the last transactions, never corrupt the file).
+            // busy_timeout first, so that even switching to WAL waits for a lock instead of
+            // failing while the pool opens several connections at once. WAL lets readers run
+            // while one writer writes; NORMAL is durable across crashes of the process (a power
+            // cut may lose the last transactions, never corrupt the file).
             c.batch_execute(&format!(
-                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
                  PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
             ))?;
             Ok(DbConnection::Sqlite(c))
