@@ -965,3 +965,74 @@ fn the_admin_api_needs_its_token_and_is_off_without_one() {
         );
     });
 }
+
+/// A payment provider on loopback speaking the documented HTTP contract: pays out, refuses
+/// every charge. Answers `connections` requests, then stops.
+fn refusing_charges(connections: usize) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/pay", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(connections) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).ok();
+            let answer = if String::from_utf8_lossy(&body).contains("\"op\":\"charge\"") {
+                r#"{"ok":false,"message":"余额不足"}"#
+            } else {
+                r#"{"ok":true,"ref":"p-1"}"#
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn a_refused_charge_answers_20006002_and_changes_nothing() {
+    for db in cashloan_test_support::fresh_databases() {
+        let channel = format!("http:{}", refusing_charges(3));
+        let s = TestServer::start(
+            env!("CARGO_BIN_EXE_cashloan"),
+            db,
+            &[("CASHLOAN_PAYMENT_CHANNEL", &channel)],
+        );
+        set_date(&s, "2026-01-31");
+        let session = verified_borrower(&s, "13709812611", 1);
+        let id = apply(
+            &s,
+            &session,
+            &terms(NEW_CASH_LOAN, "1000", ("7", "1"), ("7", "1"), "1", "0.36"),
+        );
+        approve_and_disburse(&s, &id);
+        let inst = plan(&s, &session, &id)[0]["repayId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            pay(&s, &session, &inst, "current"),
+            "20006002",
+            "{}",
+            s.backend
+        );
+        assert_eq!(pay(&s, &session, &inst, "all"), "20006002");
+        assert_eq!(loan_status(&s, &session, &id), "4");
+        assert_eq!(repay_rows(&s, &session, "2").len(), 1, "still unpaid");
+        assert_eq!(count_type(&messages(&s, &session), "16"), 0);
+    }
+}

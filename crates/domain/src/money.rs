@@ -14,6 +14,23 @@ use rust_decimal::{Decimal, RoundingStrategy};
 /// would only risk overflow.
 pub const MAX_AMOUNT_INTEGER_DIGITS: usize = 15;
 
+/// `^\d+(\.\d{1,max_decimals})?$` with at most `max_integer_digits` significant integer digits,
+/// as a decimal: the only number format clients may send for amounts and rates.
+fn plain_decimal(text: &str, max_decimals: usize, max_integer_digits: usize) -> Option<Decimal> {
+    let (int, frac) = match text.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (text, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || frac.is_some_and(|f| !digits(f) || f.len() > max_decimals) {
+        return None;
+    }
+    if int.trim_start_matches('0').len() > max_integer_digits {
+        return None;
+    }
+    Decimal::from_str(text).ok()
+}
+
 /// An amount of money in yuan (元), always with exactly two decimals (分).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Money(Decimal);
@@ -59,22 +76,7 @@ impl Money {
     /// Parses a client amount: `^\d+(\.\d{1,2})?$` with at most
     /// [`MAX_AMOUNT_INTEGER_DIGITS`] integer digits (leading zeros not counted).
     pub fn parse_amount(text: &str) -> Option<Money> {
-        let (int, frac) = match text.split_once('.') {
-            Some((i, f)) => (i, Some(f)),
-            None => (text, None),
-        };
-        if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        if let Some(f) = frac {
-            if f.is_empty() || f.len() > 2 || !f.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-        }
-        if int.trim_start_matches('0').len() > MAX_AMOUNT_INTEGER_DIGITS {
-            return None;
-        }
-        Decimal::from_str(text).ok().map(Money::round)
+        plain_decimal(text, 2, MAX_AMOUNT_INTEGER_DIGITS).map(Money::round)
     }
 
     /// The smaller of two amounts.
@@ -154,22 +156,7 @@ impl Rate {
 
     /// Parses a client rate: `^\d+(\.\d{1,6})?$`, at most 4 integer digits.
     pub fn parse(text: &str) -> Option<Rate> {
-        let (int, frac) = match text.split_once('.') {
-            Some((i, f)) => (i, Some(f)),
-            None => (text, None),
-        };
-        if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        if let Some(f) = frac {
-            if f.is_empty() || f.len() > 6 || !f.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-        }
-        if int.trim_start_matches('0').len() > 4 {
-            return None;
-        }
-        Decimal::from_str(text).ok().map(Rate::new)
+        plain_decimal(text, 6, 4).map(Rate::new)
     }
 
     /// The rate as a decimal fraction.

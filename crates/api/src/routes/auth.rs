@@ -55,6 +55,26 @@ fn hash(password: &str) -> Result<String, ApiError> {
     hash_password(password).map_err(ApiError::Fault)
 }
 
+/// The hash of a new password given twice (§10, §14): both must decode to the same text, which
+/// must follow the password rule; each failure answers its section's code.
+fn new_password(
+    ctx: &Ctx<'_>,
+    wire: &str,
+    wire_confirm: &str,
+    differ: R,
+    rule: R,
+) -> Result<String, ApiError> {
+    let pw = password(ctx, "password", wire)?;
+    let confirm = password(ctx, "confirmPassword", wire_confirm)?;
+    if pw != confirm {
+        return Err(differ.into());
+    }
+    if !password_acceptable(&pw) {
+        return Err(rule.into());
+    }
+    hash(&pw)
+}
+
 /// §4 登陆接口.
 pub fn login(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let f = &ctx.fields;
@@ -240,17 +260,13 @@ pub fn register(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     if !has_grant(ctx.conn, m.as_str(), GrantKind::Register, ctx.now)? {
         return Err(R::RegisterGrantMissing.into());
     }
-    let (pw, confirm) = (
-        password(ctx, "password", pw)?,
-        password(ctx, "confirmPassword", confirm)?,
-    );
-    if pw != confirm {
-        return Err(R::RegisterPasswordsDiffer.into());
-    }
-    if !password_acceptable(&pw) {
-        return Err(R::RegisterPasswordRule.into());
-    }
-    let hashed = hash(&pw)?;
+    let hashed = new_password(
+        ctx,
+        pw,
+        confirm,
+        R::RegisterPasswordsDiffer,
+        R::RegisterPasswordRule,
+    )?;
     if !take_grants(ctx.conn, m.as_str(), &[GrantKind::Register], ctx.now)? {
         return Err(R::RegisterGrantMissing.into());
     }
@@ -315,17 +331,13 @@ pub fn reset_password(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     {
         return Err(R::ResetGrantMissing.into());
     }
-    let (pw, confirm) = (
-        password(ctx, "password", pw)?,
-        password(ctx, "confirmPassword", confirm)?,
-    );
-    if pw != confirm {
-        return Err(R::ResetPasswordsDiffer.into());
-    }
-    if !password_acceptable(&pw) {
-        return Err(R::ResetPasswordRule.into());
-    }
-    let hashed = hash(&pw)?;
+    let hashed = new_password(
+        ctx,
+        pw,
+        confirm,
+        R::ResetPasswordsDiffer,
+        R::ResetPasswordRule,
+    )?;
     if !take_grants(ctx.conn, m.as_str(), &both, ctx.now)? {
         return Err(R::ResetGrantMissing.into());
     }
