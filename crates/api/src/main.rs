@@ -102,12 +102,13 @@ fn batch(config: &Config, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Exi
     while date <= to {
         match cashloan_batch::run_daily(&db, date, chrono::Utc::now().timestamp_millis()) {
             Ok(r) => println!(
-                "{date}: looked at {}, marked overdue {}, penalties accrued {}, reminders {}, overdue messages {}, in {} ms",
+                "{date}: looked at {}, marked overdue {}, penalties accrued {}, reminders {}, overdue messages {}, swept {}, in {} ms",
                 r.looked_at,
                 r.marked_overdue,
                 r.penalties_accrued,
                 r.reminders,
                 r.overdue_messages,
+                r.swept,
                 r.elapsed.as_millis()
             ),
             Err(e) => {

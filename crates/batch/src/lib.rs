@@ -13,10 +13,12 @@ use std::time::{Duration, Instant};
 use cashloan_domain::message::text;
 use cashloan_domain::penalty::{is_overdue, penalty};
 use cashloan_domain::{MessageType, Money, Rate};
+use cashloan_persistence::accounts::{sweep_nonces, sweep_sessions};
 use cashloan_persistence::loans::{
     add_customer_message, record_accrual, unpaid_book_page, CustomerMessage,
 };
-use cashloan_persistence::{write_transaction, Db, DbError, DbResult};
+use cashloan_persistence::verification::{sweep_captchas, sweep_rate_counters};
+use cashloan_persistence::{write_transaction, Db, DbConnection, DbError, DbResult};
 use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
 
@@ -24,6 +26,9 @@ use rust_decimal::Decimal;
 pub const PAGE_SIZE: i64 = 1000;
 /// Reminders go out this many days before the due date (and on it).
 pub const REMIND_DAYS_BEFORE: u64 = 3;
+/// Replay nonces and graphic codes are kept this long: far beyond any signing window or code
+/// lifetime, so removing them never lets a request be replayed.
+pub const PROTOCOL_RECORDS_KEPT_MS: i64 = 24 * 3_600_000;
 
 /// What one run did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -38,6 +43,8 @@ pub struct DailyReport {
     pub reminders: u64,
     /// Overdue messages (17) written.
     pub overdue_messages: u64,
+    /// Expired protocol records removed (replay nonces, graphic codes, sessions, rate windows).
+    pub swept: u64,
     /// How long it took.
     pub elapsed: Duration,
 }
@@ -119,6 +126,7 @@ pub fn run_daily(db: &Db, date: NaiveDate, now: i64) -> DbResult<DailyReport> {
             None => break,
         }
     }
+    report.swept = sweep(&mut conn, now)?;
     report.elapsed = started.elapsed();
     tracing::info!(
         %date,
@@ -127,8 +135,20 @@ pub fn run_daily(db: &Db, date: NaiveDate, now: i64) -> DbResult<DailyReport> {
         penalties_accrued = report.penalties_accrued,
         reminders = report.reminders,
         overdue_messages = report.overdue_messages,
+        swept = report.swept,
         elapsed_ms = u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
         "daily job done"
     );
     Ok(report)
+}
+
+/// Removes protocol records nobody can use any more: nonces and graphic codes older than a day,
+/// expired sessions, rate-limit windows older than two days.
+fn sweep(conn: &mut DbConnection, now: i64) -> DbResult<u64> {
+    let day_ago = now - PROTOCOL_RECORDS_KEPT_MS;
+    let removed = sweep_nonces(conn, day_ago)?
+        + sweep_captchas(conn, day_ago)?
+        + sweep_sessions(conn, now)?
+        + sweep_rate_counters(conn, now - 2 * PROTOCOL_RECORDS_KEPT_MS)?;
+    Ok(u64::try_from(removed).unwrap_or(u64::MAX))
 }

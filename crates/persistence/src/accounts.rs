@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::{write_transaction, DbConnection, DbError, DbResult};
+use crate::db::{inserted, write_transaction, DbConnection, DbError, DbResult};
 use crate::schema::{nonces, sessions, users};
 
 /// A new random id: a lowercase UUID, as the seed's samples show.
@@ -76,20 +76,12 @@ pub fn create_user(
         created_at: now,
         updated_at: now,
     };
-    match diesel::insert_into(users::table)
-        .values(&user)
-        .execute(conn)
-    {
-        Ok(_) => Ok(Some(user)),
-        Err(e) => {
-            let e = DbError::from(e);
-            if e.is_unique_violation() {
-                Ok(None)
-            } else {
-                Err(e)
-            }
-        }
-    }
+    let written = inserted(
+        diesel::insert_into(users::table)
+            .values(&user)
+            .execute(conn),
+    )?;
+    Ok(written.then_some(user))
 }
 
 /// The user registered with `mobile`.
@@ -307,24 +299,15 @@ pub fn record_nonce(
     timestamp: &str,
     now: i64,
 ) -> DbResult<bool> {
-    let inserted = diesel::insert_into(nonces::table)
-        .values((
-            nonces::nonce.eq(nonce),
-            nonces::request_timestamp.eq(timestamp),
-            nonces::seen_at.eq(now),
-        ))
-        .execute(conn);
-    match inserted {
-        Ok(_) => Ok(true),
-        Err(e) => {
-            let e = DbError::from(e);
-            if e.is_unique_violation() {
-                Ok(false)
-            } else {
-                Err(e)
-            }
-        }
-    }
+    inserted(
+        diesel::insert_into(nonces::table)
+            .values((
+                nonces::nonce.eq(nonce),
+                nonces::request_timestamp.eq(timestamp),
+                nonces::seen_at.eq(now),
+            ))
+            .execute(conn),
+    )
 }
 
 /// Forgets nonces seen before `before` (their timestamps are outside the window by then).

@@ -142,6 +142,22 @@ impl DbError {
 /// Result of the persistence layer.
 pub type DbResult<T> = Result<T, DbError>;
 
+/// The outcome of an insert that a unique constraint may refuse: `Ok(true)` when the row was
+/// written, `Ok(false)` when someone got there first (a concurrent request included).
+pub fn inserted(result: Result<usize, DieselError>) -> DbResult<bool> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            let e = DbError::from(e);
+            if e.is_unique_violation() {
+                Ok(false)
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
 /// Opens connections of one backend for the pool.
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use crate::accounts::new_id;
-use crate::db::{write_transaction, DbConnection, DbError, DbResult};
+use crate::db::{inserted, write_transaction, DbConnection, DbError, DbResult};
 use crate::loans::PageRequest;
 use crate::schema::{app_versions, blacklist, feedback, settings, system_messages};
 
@@ -81,20 +81,11 @@ pub struct AppVersion {
 
 /// Publishes a release; false when that build of that app type already exists.
 pub fn add_app_version(conn: &mut DbConnection, v: &AppVersion) -> DbResult<bool> {
-    match diesel::insert_into(app_versions::table)
-        .values(v)
-        .execute(conn)
-    {
-        Ok(_) => Ok(true),
-        Err(e) => {
-            let e = DbError::from(e);
-            if e.is_unique_violation() {
-                Ok(false)
-            } else {
-                Err(e)
-            }
-        }
-    }
+    inserted(
+        diesel::insert_into(app_versions::table)
+            .values(v)
+            .execute(conn),
+    )
 }
 
 /// The latest release (highest build) of an app type.

@@ -885,7 +885,7 @@ pub fn report_json(date: NaiveDate, r: &cashloan_batch::DailyReport) -> Value {
     json!({
         "date": date.format("%Y-%m-%d").to_string(),
         "lookedAt": r.looked_at, "markedOverdue": r.marked_overdue, "penaltiesAccrued": r.penalties_accrued,
-        "reminders": r.reminders, "overdueMessages": r.overdue_messages,
+        "reminders": r.reminders, "overdueMessages": r.overdue_messages, "swept": r.swept,
         "elapsedMs": u64::try_from(r.elapsed.as_millis()).unwrap_or(u64::MAX),
     })
 }
