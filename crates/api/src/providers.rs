@@ -54,10 +54,13 @@ pub trait BankCardVerifier: Send + Sync {
     ) -> Result<bool, String>;
 }
 
-/// Checks that a mobile is held in a person's name (carrier three elements).
+/// Checks that a mobile is held in a person's name (carrier three elements), and the
+/// carrier-data authorisation the app ran before applying (§23 `orderId`).
 pub trait CarrierVerifier: Send + Sync {
     /// `Ok(true)` when it is.
     fn verify(&self, name: &str, id_card_no: &str, mobile: &str) -> Result<bool, String>;
+    /// `Ok(true)` when `order_id` is a completed authorisation for `mobile`.
+    fn check_order(&self, order_id: &str, mobile: &str) -> Result<bool, String>;
 }
 
 /// Moves money to and from borrowers' bank cards.
@@ -246,6 +249,10 @@ impl CarrierVerifier for Verifier {
         self.ask(
             json!({"check": "carrier", "name": name, "idCardNo": id_card_no, "mobile": mobile}),
         )
+    }
+
+    fn check_order(&self, order_id: &str, mobile: &str) -> Result<bool, String> {
+        self.ask(json!({"check": "carrierOrder", "orderId": order_id, "mobile": mobile}))
     }
 }
 

@@ -966,9 +966,9 @@ fn the_admin_api_needs_its_token_and_is_off_without_one() {
     });
 }
 
-/// A payment provider on loopback speaking the documented HTTP contract: pays out, refuses
-/// every charge. Answers `connections` requests, then stops.
-fn refusing_charges(connections: usize) -> String {
+/// A provider on loopback speaking the documented HTTP contract: accepts every call except
+/// those whose body contains `refused`. Answers `connections` requests, then stops.
+fn picky_provider(refused: &'static str, connections: usize) -> String {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/pay", listener.local_addr().unwrap());
@@ -988,7 +988,7 @@ fn refusing_charges(connections: usize) -> String {
             }
             let mut body = vec![0; length];
             reader.read_exact(&mut body).ok();
-            let answer = if String::from_utf8_lossy(&body).contains("\"op\":\"charge\"") {
+            let answer = if String::from_utf8_lossy(&body).contains(refused) {
                 r#"{"ok":false,"message":"余额不足"}"#
             } else {
                 r#"{"ok":true,"ref":"p-1"}"#
@@ -1006,7 +1006,7 @@ fn refusing_charges(connections: usize) -> String {
 #[test]
 fn a_refused_charge_answers_20006002_and_changes_nothing() {
     for db in cashloan_test_support::fresh_databases() {
-        let channel = format!("http:{}", refusing_charges(3));
+        let channel = format!("http:{}", picky_provider(r#""op":"charge""#, 3));
         let s = TestServer::start(
             env!("CARGO_BIN_EXE_cashloan"),
             db,
@@ -1035,4 +1035,102 @@ fn a_refused_charge_answers_20006002_and_changes_nothing() {
         assert_eq!(repay_rows(&s, &session, "2").len(), 1, "still unpaid");
         assert_eq!(count_type(&messages(&s, &session), "16"), 0);
     }
+}
+
+#[test]
+fn an_application_needs_a_valid_carrier_authorisation_order() {
+    for db in cashloan_test_support::fresh_databases() {
+        // The carrier check of §31 passes; the order check of §23 is refused.
+        let carrier = format!("http:{}", picky_provider(r#""check":"carrierOrder""#, 2));
+        let s = TestServer::start(
+            env!("CARGO_BIN_EXE_cashloan"),
+            db,
+            &[("CASHLOAN_CARRIER_VERIFIER", &carrier)],
+        );
+        let session = verified_borrower(&s, "13709812611", 1);
+        let t = terms(NEW_CASH_LOAN, "1000", ("7", "1"), ("7", "1"), "1", "0.36");
+        let r = s.call(
+            "/appCommonApi/loanProductApply",
+            application(&t),
+            Some(&session),
+        );
+        assert_eq!(
+            (r.code(), r.message()),
+            (
+                "20005001".into(),
+                "贷款申请失败: 运营商授权验证订单无效".into()
+            ),
+            "{}",
+            s.backend
+        );
+    }
+}
+
+#[test]
+fn operators_disable_accounts_and_flag_risk() {
+    on_every_backend(&[], |s| {
+        let session = verified_borrower(s, "13709812611", 1);
+        let st = admin_ok(
+            s,
+            "PUT",
+            "/admin/users/13709812611/status",
+            Some(json!({"risk": true})),
+        );
+        assert_eq!(
+            (st["risk"].as_bool(), st["disabled"].as_bool()),
+            (Some(true), Some(false))
+        );
+        let status = s
+            .call(
+                "/appCommonApi/getAuthenticationStatus",
+                json!({}),
+                Some(&session),
+            )
+            .result();
+        assert_eq!(status["isRisk"], "1");
+        admin_ok(
+            s,
+            "PUT",
+            "/admin/users/13709812611/status",
+            Some(json!({"disabled": true})),
+        );
+        let login = |pw: &str| {
+            s.call("/security/login", json!({"username": "13709812611", "password": des(pw), "appType": "1", "token": ""}), None)
+        };
+        assert_eq!(
+            login("secret123").code(),
+            "90009000",
+            "disabled: refused after the password"
+        );
+        assert_eq!(
+            login("wrong-one").code(),
+            "90002000",
+            "a wrong password reveals nothing more"
+        );
+        admin_ok(
+            s,
+            "PUT",
+            "/admin/users/13709812611/status",
+            Some(json!({"disabled": false})),
+        );
+        assert_eq!(login("secret123").code(), "90000000");
+        assert_eq!(
+            s.admin(
+                "PUT",
+                "/admin/users/13709812699/status",
+                Some(json!({"risk": true}))
+            )
+            .status,
+            404
+        );
+        assert_eq!(
+            s.admin(
+                "PUT",
+                "/admin/users/13709812611/status",
+                Some(json!({"risk": "yes"}))
+            )
+            .status,
+            400
+        );
+    });
 }

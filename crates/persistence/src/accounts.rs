@@ -209,6 +209,14 @@ pub fn set_disabled(
     Ok(n == 1)
 }
 
+/// Flags or unflags an account as a risk customer (§19 `isRisk`); false when no user has that mobile.
+pub fn set_risk(conn: &mut DbConnection, mobile: &str, risk: bool, now: i64) -> DbResult<bool> {
+    let n = diesel::update(users::table.filter(users::mobile.eq(mobile)))
+        .set((users::is_risk.eq(risk), users::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// Sets the 手机认证 (carrier) status.
 pub fn set_mobile_auth(conn: &mut DbConnection, user_id: &str, now: i64) -> DbResult<()> {
     diesel::update(users::table.find(user_id))

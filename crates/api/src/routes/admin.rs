@@ -9,7 +9,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use cashloan_domain::{
     build_plan, ApplyStatus, Limit, LoanProduct, Money, Period, PlanSpec, Rate, RepayType, TermUnit,
 };
-use cashloan_persistence::accounts::{find_user, find_user_by_mobile, new_id, set_total_credit};
+use cashloan_persistence::accounts::{
+    find_user, find_user_by_mobile, new_id, set_disabled, set_risk, set_total_credit,
+};
 use cashloan_persistence::loans::{
     approve, disburse, find_application, list_applications, reject, start_review, Application,
     PageRequest, Transition,
@@ -739,6 +741,47 @@ pub async fn credit(
     .await
 }
 
+/// `PUT /admin/users/{mobile}/status` with `{"disabled": bool, "risk": bool}` (either optional):
+/// a disabled account cannot log in (§4 `90009000`); `risk` is shown as §19's `isRisk`.
+pub async fn user_status(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    mobile: web::Path<String>,
+    bytes: web::Bytes,
+) -> HttpResponse {
+    let mobile = mobile.into_inner();
+    run(req, state, move |st, conn| {
+        let b = body(&bytes)?;
+        let flag = |k: &str| match b.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(v)) => Ok(Some(*v)),
+            Some(_) => Err(err(
+                StatusCode::BAD_REQUEST,
+                format!("{k} must be true or false"),
+            )),
+        };
+        let (disabled, risk) = (flag("disabled")?, flag("risk")?);
+        let user = find_user_by_mobile(conn, &mobile)
+            .map_err(fault)?
+            .ok_or_else(|| err(StatusCode::NOT_FOUND, "no user with this mobile"))?;
+        let now = st.now_ms();
+        if let Some(d) = disabled {
+            set_disabled(conn, &mobile, d, now).map_err(fault)?;
+        }
+        if let Some(r) = risk {
+            set_risk(conn, &mobile, r, now).map_err(fault)?;
+        }
+        let u = find_user(conn, &user.id)
+            .map_err(fault)?
+            .ok_or_else(|| err(StatusCode::NOT_FOUND, "no user"))?;
+        Ok((
+            StatusCode::OK,
+            json!({"mobile": mobile, "disabled": u.disabled, "risk": u.is_risk}),
+        ))
+    })
+    .await
+}
+
 /// `POST /admin/system-messages` with `{"messageType", "title", "content", "eventUrl"?}`.
 pub async fn system_message(
     req: HttpRequest,
@@ -914,6 +957,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/users/{mobile}/blacklist", web::post().to(blacklist))
             .route("/users/{mobile}/blacklist", web::delete().to(unblacklist))
             .route("/users/{mobile}/credit", web::put().to(credit))
+            .route("/users/{mobile}/status", web::put().to(user_status))
             .route("/system-messages", web::post().to(system_message))
             .route("/app-versions", web::post().to(app_version))
             .route("/business-date", web::get().to(get_business_date))

@@ -435,6 +435,18 @@ pub fn apply(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     if is_blacklisted(ctx.conn, &user.mobile)? {
         return Err(Outcome::with_detail(R::ApplicationRefused, "账户已被列入黑名单").into());
     }
+    let order_ok = ctx
+        .state
+        .providers
+        .carrier
+        .check_order(order_id, &user.mobile)
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "carrier order check failed");
+            false
+        });
+    if !order_ok {
+        return Err(Outcome::with_detail(R::ApplicationRefused, "运营商授权验证订单无效").into());
+    }
     let open = Outcome::with_detail(R::ApplicationRefused, "已有未完成的借款申请");
     let (recent, _) = list_user_applications(
         ctx.conn,
