@@ -356,3 +356,94 @@ fn graphic_codes_are_rate_limited_per_client() {
         assert!(fourth == "10000005" || fourth == "0000", "{codes:?}");
     });
 }
+
+#[test]
+fn a_fault_answers_99999999_with_a_request_id_and_no_internals() {
+    on_every_backend(&[], |s| {
+        // A rate no code could have written, put in behind the server's back.
+        cashloan_test_support::server::execute_sql(
+            &s.db_url,
+            "UPDATE products SET rates = 'corrupt' WHERE id = '4feae5b5-0a5f-449a-aa96-9b6584b59440'",
+        );
+        let r = s.call(
+            "/openCommonApi/getLoanProductDetails",
+            json!({"productId": "4feae5b5-0a5f-449a-aa96-9b6584b59440"}),
+            None,
+        );
+        assert_eq!(
+            (r.status, r.code()),
+            (200, "99999999".into()),
+            "{}",
+            r.text()
+        );
+        let id = r.header("x-request-id").unwrap().to_owned();
+        assert_eq!(r.message(), format!("系统繁忙,请稍后再试 (请求编号 {id})"));
+        assert!(
+            !r.text().contains("corrupt") && !r.text().contains("products"),
+            "no internals leak"
+        );
+        assert_eq!(r.json()["exceptionFlag"], "9999");
+        // The other products still answer.
+        let ok = s.call(
+            "/openCommonApi/getLoanProductDetails",
+            json!({"productId": "c4493fbe-23f7-4904-bac1-ff0266b36e2e"}),
+            None,
+        );
+        assert_eq!(ok.code(), "0000");
+    });
+}
+
+#[test]
+fn pages_past_the_end_are_empty_with_true_totals() {
+    on_every_backend(&[], |s| {
+        let r = s.call(
+            "/openCommonApi/getSystemMessage",
+            json!({"pageNum": 5, "pageSize": 1}),
+            None,
+        );
+        let v = r.json();
+        assert_eq!(v["resultSet"], json!([]));
+        assert_eq!(
+            (
+                v["total"].as_i64(),
+                v["pages"].as_i64(),
+                v["pageNum"].as_i64(),
+                v["pageSize"].as_i64()
+            ),
+            (Some(1), Some(1), Some(5), Some(1))
+        );
+        assert_eq!(
+            (v["isFirstPage"].as_bool(), v["isLastPage"].as_bool()),
+            (Some(false), Some(true))
+        );
+        let r = s.call(
+            "/openCommonApi/getSystemMessage",
+            json!({"pageNum": 1}),
+            None,
+        );
+        assert_eq!(r.json()["pageSize"], 10, "default page size");
+        register(s, "13709812611", "secret123");
+        let session = login(s, "13709812611", "secret123");
+        let r = s.call(
+            "/appCommonApi/getRepayInfoList",
+            json!({"pageNum": 1, "condition": "5"}),
+            Some(&session),
+        );
+        assert_eq!(r.message(), "请求报文传输信息有误: condition");
+        let r = s.call(
+            "/appCommonApi/getRepayInfoList",
+            json!({"pageNum": 1, "condition": ""}),
+            Some(&session),
+        );
+        assert_eq!(
+            (r.code(), r.json()["total"].as_i64()),
+            ("0000".into(), Some(0))
+        );
+        let r = s.call(
+            "/appCommonApi/getRepayInfoList",
+            json!({"pageNum": 1}),
+            Some(&session),
+        );
+        assert_eq!(r.code(), "0000", "condition may be absent");
+    });
+}

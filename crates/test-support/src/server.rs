@@ -11,6 +11,8 @@ use cashloan_protocol::{sign, Json, Map};
 use rand::Rng;
 use serde_json::Value;
 
+use diesel::Connection;
+
 use crate::FreshDb;
 
 /// The app key every test server uses (the vendor's test key).
@@ -26,6 +28,8 @@ pub struct TestServer {
     pub backend: &'static str,
     /// The SMS outbox (`CASHLOAN_SMS_SINK=file:…`).
     pub outbox: PathBuf,
+    /// The database URL the server was given.
+    pub db_url: String,
     child: Child,
     _dir: tempfile::TempDir,
     _db: FreshDb,
@@ -160,6 +164,7 @@ impl TestServer {
         TestServer {
             url,
             backend: db.backend,
+            db_url: db.url.clone(),
             outbox,
             child,
             _dir: dir,
@@ -283,4 +288,17 @@ pub fn id_card(birth: &str, seq: u32) -> String {
         .map(|(d, w)| u32::from(d - b'0') * w)
         .sum();
     format!("{first}{}", C[(sum % 11) as usize] as char)
+}
+
+/// Runs raw SQL against a test server's database behind its back (to simulate corruption).
+pub fn execute_sql(db_url: &str, sql: &str) {
+    use diesel::connection::SimpleConnection;
+    if let Some(path) = db_url.strip_prefix("sqlite://") {
+        let mut c =
+            diesel::sqlite::SqliteConnection::establish(path).expect("open the SQLite file");
+        c.batch_execute(sql).expect("run SQL");
+    } else {
+        let mut c = diesel::pg::PgConnection::establish(db_url).expect("connect to PostgreSQL");
+        c.batch_execute(sql).expect("run SQL");
+    }
 }
