@@ -213,6 +213,24 @@ pub fn add_customer_message(conn: &mut DbConnection, m: &CustomerMessage) -> DbR
     Ok(n == 1)
 }
 
+/// Writes message `kind` to the borrower of `app` for the event `event` (an application,
+/// installment or payment id), once: the event key is the type's code and the event id.
+fn notify(
+    conn: &mut DbConnection,
+    app: &Application,
+    kind: MessageType,
+    content: String,
+    event: &str,
+    now: i64,
+) -> DbResult<()> {
+    let key = format!("{}:{event}", kind.code());
+    add_customer_message(
+        conn,
+        &CustomerMessage::new(&app.user_id, kind, content, Some(key), now),
+    )?;
+    Ok(())
+}
+
 /// A user's messages, newest first, and how many there are.
 pub fn list_customer_messages(
     conn: &mut DbConnection,
@@ -300,14 +318,14 @@ pub fn submit_application(
         diesel::insert_into(applications::table)
             .values(&app)
             .execute(conn)?;
-        let msg = CustomerMessage::new(
-            &app.user_id,
+        notify(
+            conn,
+            &app,
             MessageType::Submitted,
             text::submitted(&app.loan_code, Money::from_cents(app.amount_cents)),
-            Some(format!("11:{}", app.id)),
+            &app.id,
             now,
-        );
-        add_customer_message(conn, &msg)?;
+        )?;
         Ok::<_, DbError>(Some(app))
     });
     match stored {
@@ -512,14 +530,14 @@ pub fn approve(
         conn,
         id,
         |conn, app| {
-            let msg = CustomerMessage::new(
-                &app.user_id,
+            notify(
+                conn,
+                app,
                 MessageType::Approved,
                 text::approved(&app.loan_code, reply_amount),
-                Some(format!("12:{}", app.id)),
+                &app.id,
                 now,
-            );
-            add_customer_message(conn, &msg)?;
+            )?;
             Ok(())
         },
         |conn| {
@@ -547,14 +565,14 @@ pub fn reject(conn: &mut DbConnection, id: &str, reason: &str, now: i64) -> DbRe
         conn,
         id,
         |conn, app| {
-            let msg = CustomerMessage::new(
-                &app.user_id,
+            notify(
+                conn,
+                app,
                 MessageType::Rejected,
                 text::rejected(&app.loan_code, reason),
-                Some(format!("13:{}", app.id)),
+                &app.id,
                 now,
-            );
-            add_customer_message(conn, &msg)?;
+            )?;
             Ok(())
         },
         |conn| {
@@ -646,14 +664,14 @@ where
                 .installments
                 .first()
                 .map_or(release_date, |i| i.due_date);
-            let msg = CustomerMessage::new(
-                &app.user_id,
+            notify(
+                conn,
+                app,
                 MessageType::Disbursed,
                 text::disbursed(&app.loan_code, principal, first_due),
-                Some(format!("14:{}", app.id)),
+                &app.id,
                 now,
-            );
-            add_customer_message(conn, &msg)?;
+            )?;
             Ok(())
         },
         |conn| {
@@ -1126,14 +1144,14 @@ fn finish_payment(
         ))
         .execute(conn)?;
     }
-    let msg = CustomerMessage::new(
-        &app.user_id,
+    notify(
+        conn,
+        app,
         MessageType::Repaid,
         text::repaid(&app.loan_code, amount, settled),
-        Some(format!("16:{payment_ref}")),
+        &payment_ref,
         now,
-    );
-    add_customer_message(conn, &msg)?;
+    )?;
     Ok(settled)
 }
 
