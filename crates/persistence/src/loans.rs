@@ -1149,7 +1149,7 @@ fn finish_payment(
         app,
         MessageType::Repaid,
         text::repaid(&app.loan_code, amount, settled),
-        &payment_ref,
+        payment_ref,
         now,
     )?;
     Ok(settled)
