@@ -172,6 +172,22 @@ impl TestServer {
         }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits (up to 40 s) for the server to exit; its exit code.
+    pub fn wait_exit(mut self) -> Option<i32> {
+        for _ in 0..400 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    }
+
     /// Posts raw bytes with headers.
     pub fn raw(&self, method: &str, path: &str, body: &[u8], headers: &[(&str, &str)]) -> Answer {
         let mut req = ureq::request(method, &format!("{}{}", self.url, path))
