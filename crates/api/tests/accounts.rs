@@ -568,3 +568,92 @@ fn feedback_and_versions() {
         );
     });
 }
+
+#[test]
+fn the_fifth_wrong_sms_code_kills_it() {
+    on_every_backend(&[], |s| {
+        assert_eq!(
+            s.call(
+                "/openApi/getSmsCode",
+                json!({"code": captcha(s), "mobile": M}),
+                None
+            )
+            .code(),
+            "20001000"
+        );
+        let sms = s.sms_code(M);
+        let wrong = if sms == "000000" { "111111" } else { "000000" };
+        for _ in 0..4 {
+            let r = s.call(
+                "/openApi/checkSmsCode",
+                json!({"smscode": wrong, "mobile": M}),
+                None,
+            );
+            assert_eq!(r.message(), "手机短信验证码错误");
+        }
+        let r = s.call(
+            "/openApi/checkSmsCode",
+            json!({"smscode": wrong, "mobile": M}),
+            None,
+        );
+        assert_eq!(
+            (r.code(), r.message()),
+            (
+                "20002005".into(),
+                "手机短信验证码错误次数过多,请重新获取".into()
+            )
+        );
+        let r = s.call(
+            "/openApi/checkSmsCode",
+            json!({"smscode": sms, "mobile": M}),
+            None,
+        );
+        assert_eq!(r.code(), "20002005", "dead: even the right code fails now");
+    });
+}
+
+#[test]
+fn a_locked_account_cannot_change_its_password_and_feedback_is_limited_per_day() {
+    on_every_backend(&[("CASHLOAN_LOGIN_MAX_FAILURES", "2")], |s| {
+        register(s, M, "secret123");
+        let change = |old: &str| {
+            s.call(
+                "/appApi/modifyPwd",
+                json!({"newPassword": des("newsecret1"), "oldPassword": des(old), "mobile": M}),
+                None,
+            )
+        };
+        assert_eq!(change("wrong1").code(), "20003015");
+        assert_eq!(
+            change("wrong2").code(),
+            "20003015",
+            "the locking failure answers 20003015 too"
+        );
+        let r = change("secret123");
+        assert_eq!(
+            (r.code(), r.message()),
+            ("20003005".into(), "多次密码错误,账号被锁".into())
+        );
+        let r = s.call(
+            "/security/login",
+            json!({"username": M, "password": des("secret123"), "appType": "1", "token": ""}),
+            None,
+        );
+        assert_eq!(r.code(), "90003000", "§15 failures count toward §4's lock");
+
+        for n in 0..10 {
+            let r = s.call(
+                "/appApi/commitSuggestion",
+                json!({"suggestion": format!("意见{n}"), "source": "1", "mobile": M}),
+                None,
+            );
+            assert_eq!(r.code(), "20003006");
+        }
+        let r = s.call(
+            "/appApi/commitSuggestion",
+            json!({"suggestion": "再来一条", "source": "1", "mobile": M}),
+            None,
+        );
+        assert_eq!(r.code(), "10000005", "more than 10 a business day");
+    });
+}

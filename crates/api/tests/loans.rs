@@ -322,6 +322,32 @@ fn the_quote_shows_the_plan_and_its_cost_and_refuses_with_each_code() {
             assert_eq!(r.code(), code, "{t} → {}", r.text());
             assert_eq!(r.json()["exceptionFlag"], "9999");
         }
+        // A cent of rounding can lift a plan above the cap: 501.00 × 0.36 × 7 / 360 = 3.507 → 3.51,
+        // an APR of 3.51 / 501 × 360 / 7 = 0.3603 > 0.36.
+        let r = q(terms(
+            NEW_CASH_LOAN,
+            "501.00",
+            ("7", "1"),
+            ("7", "1"),
+            "1",
+            "0.36",
+        ));
+        assert_eq!(
+            (r.code(), r.message()),
+            ("20004003".into(), "综合年化成本超过上限".into())
+        );
+        assert_eq!(
+            q(terms(
+                NEW_CASH_LOAN,
+                "500.00",
+                ("7", "1"),
+                ("7", "1"),
+                "1",
+                "0.36"
+            ))
+            .code(),
+            "0000"
+        );
         // Above the available credit (5000.00 by default).
         admin_ok(
             s,
