@@ -142,6 +142,27 @@ impl DbError {
 /// Result of the persistence layer.
 pub type DbResult<T> = Result<T, DbError>;
 
+/// Why a transaction body gave up: a database error, or an answer for the caller (which rolls
+/// the transaction back just the same).
+pub(crate) enum Abort<T> {
+    /// The database failed.
+    Db(DbError),
+    /// The caller's answer.
+    Answer(T),
+}
+
+impl<T> From<DbError> for Abort<T> {
+    fn from(e: DbError) -> Self {
+        Abort::Db(e)
+    }
+}
+
+impl<T> From<DieselError> for Abort<T> {
+    fn from(e: DieselError) -> Self {
+        Abort::Db(e.into())
+    }
+}
+
 /// The outcome of an insert that a unique constraint may refuse: `Ok(true)` when the row was
 /// written, `Ok(false)` when someone got there first (a concurrent request included).
 pub fn inserted(result: Result<usize, DieselError>) -> DbResult<bool> {

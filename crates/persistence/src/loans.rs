@@ -18,7 +18,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use rust_decimal::Decimal;
 
 use crate::accounts::new_id;
-use crate::db::{write_transaction, DbConnection, DbError, DbResult};
+use crate::db::{write_transaction, Abort, DbConnection, DbError, DbResult};
 use crate::schema::{applications, contracts, customer_messages, installments, payments, users};
 
 /// A page of a list: rows to skip and rows to take.
@@ -449,25 +449,10 @@ pub enum Transition {
     ChannelRefused(String),
 }
 
-enum TxAbort {
-    Db(DbError),
-    Outcome(Transition),
-}
+type TxAbort = Abort<Transition>;
 
-impl From<DbError> for TxAbort {
-    fn from(e: DbError) -> Self {
-        TxAbort::Db(e)
-    }
-}
-
-impl From<diesel::result::Error> for TxAbort {
-    fn from(e: diesel::result::Error) -> Self {
-        TxAbort::Db(e.into())
-    }
-}
-
-/// Runs a guarded transition: `update` must change exactly the row in status `from`; otherwise
-/// the transaction rolls back and the caller learns why.
+/// Runs a guarded transition: `update` (whose `WHERE` names the status it leaves) must change
+/// exactly one row; otherwise the transaction rolls back and the caller learns why.
 fn transition(
     conn: &mut DbConnection,
     id: &str,
@@ -476,18 +461,16 @@ fn transition(
 ) -> DbResult<Transition> {
     let outcome = write_transaction(conn, |conn| {
         let n = update(conn)?;
-        let app = find_application(conn, id)?.ok_or(TxAbort::Outcome(Transition::NotFound))?;
+        let app = find_application(conn, id)?.ok_or(Abort::Answer(Transition::NotFound))?;
         if n != 1 {
-            return Err(TxAbort::Outcome(Transition::WrongStatus(
-                app.apply_status()?,
-            )));
+            return Err(Abort::Answer(Transition::WrongStatus(app.apply_status()?)));
         }
         body(conn, &app)
     });
     match outcome {
         Ok(()) => Ok(Transition::Done),
-        Err(TxAbort::Outcome(t)) => Ok(t),
-        Err(TxAbort::Db(e)) => Err(e),
+        Err(Abort::Answer(t)) => Ok(t),
+        Err(Abort::Db(e)) => Err(e),
     }
 }
 
@@ -631,7 +614,7 @@ where
                 application_id: &app.id,
                 amount: principal,
             })
-            .map_err(|reason| TxAbort::Outcome(Transition::ChannelRefused(reason)))?;
+            .map_err(|reason| Abort::Answer(Transition::ChannelRefused(reason)))?;
             let rows: Vec<InstallmentRow> = plan
                 .installments
                 .iter()
@@ -1039,22 +1022,7 @@ pub enum Repayment {
     ChannelRefused(String),
 }
 
-enum PayAbort {
-    Db(DbError),
-    Outcome(Repayment),
-}
-
-impl From<DbError> for PayAbort {
-    fn from(e: DbError) -> Self {
-        PayAbort::Db(e)
-    }
-}
-
-impl From<diesel::result::Error> for PayAbort {
-    fn from(e: diesel::result::Error) -> Self {
-        PayAbort::Db(e.into())
-    }
-}
+type PayAbort = Abort<Repayment>;
 
 /// The installment `id` of `user_id` with its loan, if the loan is disbursed (4) or settled (5).
 fn find_payable(
@@ -1113,7 +1081,7 @@ fn settle_installment(
     if n == 1 {
         Ok(())
     } else {
-        Err(PayAbort::Outcome(Repayment::AlreadyPaid))
+        Err(Abort::Answer(Repayment::AlreadyPaid))
     }
 }
 
@@ -1161,9 +1129,9 @@ fn run_payment(
 ) -> DbResult<Repayment> {
     match write_transaction(conn, body) {
         Ok(r) => Ok(r),
-        Err(PayAbort::Outcome(r)) => Ok(r),
-        Err(PayAbort::Db(e)) if e.is_unique_violation() => Ok(Repayment::AlreadyPaid),
-        Err(PayAbort::Db(e)) => Err(e),
+        Err(Abort::Answer(r)) => Ok(r),
+        Err(Abort::Db(e)) if e.is_unique_violation() => Ok(Repayment::AlreadyPaid),
+        Err(Abort::Db(e)) => Err(e),
     }
 }
 
@@ -1208,7 +1176,7 @@ where
             application_id: &app.id,
             amount,
         })
-        .map_err(|reason| PayAbort::Outcome(Repayment::ChannelRefused(reason)))?;
+        .map_err(|reason| Abort::Answer(Repayment::ChannelRefused(reason)))?;
         insert_payment(
             conn,
             &LedgerEntry {
@@ -1267,7 +1235,7 @@ where
             application_id: &app.id,
             amount,
         })
-        .map_err(|reason| PayAbort::Outcome(Repayment::ChannelRefused(reason)))?;
+        .map_err(|reason| Abort::Answer(Repayment::ChannelRefused(reason)))?;
         for (row, owed) in unpaid.iter().zip(&charges) {
             insert_payment(
                 conn,

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use crate::accounts::new_id;
-use crate::db::{write_transaction, DbConnection, DbError, DbResult};
+use crate::db::{write_transaction, Abort, DbConnection, DbError, DbResult};
 use crate::schema::{captchas, grants, sms_codes, sms_sends};
 
 /// Stores a graphic code issued to `client`.
@@ -306,15 +306,15 @@ pub fn take_grants(
             .execute(conn)?;
             if n == 0 {
                 // Roll back what was taken so far.
-                return Err(GrantMissing::Missing);
+                return Err(Abort::Answer(()));
             }
         }
         Ok(())
     })
     .map_or_else(
         |e| match e {
-            GrantMissing::Missing => Ok(false),
-            GrantMissing::Db(e) => Err(e),
+            Abort::Answer(()) => Ok(false),
+            Abort::Db(e) => Err(e),
         },
         |()| Ok(true),
     )
@@ -342,23 +342,6 @@ pub fn fail_grant(
         }
         Ok::<_, DbError>(dead)
     })
-}
-
-enum GrantMissing {
-    Missing,
-    Db(DbError),
-}
-
-impl From<DbError> for GrantMissing {
-    fn from(e: DbError) -> Self {
-        GrantMissing::Db(e)
-    }
-}
-
-impl From<diesel::result::Error> for GrantMissing {
-    fn from(e: diesel::result::Error) -> Self {
-        GrantMissing::Db(e.into())
-    }
 }
 
 #[derive(QueryableByName)]
