@@ -55,6 +55,10 @@ pub struct Config {
     pub captcha_per_minute: i64,
     /// Seconds between two SMS to one mobile.
     pub sms_min_interval_secs: i64,
+    /// Lifetime of a graphic code (§7), seconds.
+    pub captcha_ttl_secs: i64,
+    /// Lifetime of an SMS code (§8, §11), seconds.
+    pub sms_code_ttl_secs: i64,
     /// SMS to one mobile per business day.
     pub sms_per_day: i64,
     /// The business time zone as an offset from UTC, hours (Asia/Shanghai: 8).
@@ -98,6 +102,8 @@ impl Default for Config {
             login_lock_minutes: 30,
             captcha_per_minute: 30,
             sms_min_interval_secs: 60,
+            captcha_ttl_secs: 120,
+            sms_code_ttl_secs: 300,
             sms_per_day: 10,
             business_utc_offset_hours: 8,
             identity_verifier: "local".into(),
@@ -182,6 +188,8 @@ impl Config {
             "captcha_per_minute" => self.captcha_per_minute = parse_num(key, v)?,
             "sms_min_interval_secs" => self.sms_min_interval_secs = parse_num(key, v)?,
             "sms_per_day" => self.sms_per_day = parse_num(key, v)?,
+            "captcha_ttl_secs" => self.captcha_ttl_secs = parse_num(key, v)?,
+            "sms_code_ttl_secs" => self.sms_code_ttl_secs = parse_num(key, v)?,
             "business_utc_offset_hours" => self.business_utc_offset_hours = parse_num(key, v)?,
             "identity_verifier" => self.identity_verifier = v.into(),
             "bank_card_verifier" => self.bank_card_verifier = v.into(),

@@ -657,3 +657,46 @@ fn a_locked_account_cannot_change_its_password_and_feedback_is_limited_per_day()
         assert_eq!(r.code(), "10000005", "more than 10 a business day");
     });
 }
+
+#[test]
+fn graphic_and_sms_codes_expire() {
+    on_every_backend(
+        &[
+            ("CASHLOAN_CAPTCHA_TTL_SECS", "1"),
+            ("CASHLOAN_SMS_CODE_TTL_SECS", "1"),
+        ],
+        |s| {
+            let code = captcha(s);
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+            let r = s.call(
+                "/openApi/getSmsCode",
+                json!({"code": code, "mobile": M}),
+                None,
+            );
+            assert_eq!(
+                (r.code(), r.message()),
+                ("10002002".into(), "验证码过期".into())
+            );
+            assert_eq!(
+                s.call(
+                    "/openApi/getSmsCode",
+                    json!({"code": captcha(s), "mobile": M}),
+                    None
+                )
+                .code(),
+                "20001000"
+            );
+            let sms = s.sms_code(M);
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+            let r = s.call(
+                "/openApi/checkSmsCode",
+                json!({"smscode": sms, "mobile": M}),
+                None,
+            );
+            assert_eq!(
+                (r.code(), r.message()),
+                ("20002004".into(), "手机短信验证码超时".into())
+            );
+        },
+    );
+}

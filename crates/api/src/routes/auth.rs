@@ -22,10 +22,6 @@ use crate::security::{
     hash_password, new_captcha, new_session_id, new_sms_code, password_acceptable, verify_password,
 };
 
-/// Graphic codes live 120 s (§7).
-const CAPTCHA_TTL_MS: i64 = 120_000;
-/// SMS codes live 300 s (§8).
-const SMS_TTL_MS: i64 = 300_000;
 /// Grants live 600 s (§9, §12, §13).
 const GRANT_TTL_MS: i64 = 600_000;
 /// Wrong SMS-code tries before the code dies; identity mismatches before the reset grant dies.
@@ -152,7 +148,8 @@ fn send_sms_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiErr
     let mobile_text = f.string("mobile")?;
     f.formats()?;
     let m = mobile(mobile_text)?;
-    match consume_captcha(ctx.conn, code, ctx.now, CAPTCHA_TTL_MS)? {
+    let ttl = ctx.state.config.captcha_ttl_secs.saturating_mul(1000);
+    match consume_captcha(ctx.conn, code, ctx.now, ttl)? {
         CaptchaCheck::Consumed => {}
         CaptchaCheck::Wrong => return Err(R::CaptchaWrong.into()),
         CaptchaCheck::Expired => return Err(R::CaptchaExpired.into()),
@@ -214,15 +211,8 @@ fn check_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiError>
         (SmsPurpose::Reset, false) => return Err(R::MobileNotRegistered.into()),
         _ => {}
     }
-    match check_sms_code(
-        ctx.conn,
-        m.as_str(),
-        purpose,
-        sms,
-        ctx.now,
-        SMS_TTL_MS,
-        MAX_TRIES,
-    )? {
+    let ttl = ctx.state.config.sms_code_ttl_secs.saturating_mul(1000);
+    match check_sms_code(ctx.conn, m.as_str(), purpose, sms, ctx.now, ttl, MAX_TRIES)? {
         SmsCheck::Correct => {}
         SmsCheck::NoCode | SmsCheck::Wrong => return Err(R::SmsCodeWrong.into()),
         SmsCheck::Expired => return Err(R::SmsCodeExpired.into()),
