@@ -769,6 +769,22 @@ fn a_twelve_month_annuity_paid_once_then_paid_off() {
             "payoff = 11079.84 + 26.81"
         );
         assert_eq!(count_type(&msgs, "17"), 1);
+        // The ledger adds up: out = the principal; in = 1102.46 (period 1 with its penalty)
+        // + 11106.65 (the payoff), of which 12000.00 principal.
+        let ledger = admin_ok(s, "GET", &format!("/admin/applications/{id}/ledger"), None);
+        assert_eq!(
+            (
+                ledger["out"].as_str(),
+                ledger["in"].as_str(),
+                ledger["principalIn"].as_str()
+            ),
+            (Some("12000.00"), Some("12209.11"), Some("12000.00"))
+        );
+        assert_eq!(
+            ledger["items"].as_array().unwrap().len(),
+            1 + 1 + 11,
+            "payout, one repayment, eleven payoff rows"
+        );
     });
 }
 

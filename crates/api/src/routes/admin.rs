@@ -12,6 +12,7 @@ use cashloan_domain::{
 use cashloan_persistence::accounts::{
     find_user, find_user_by_mobile, new_id, set_disabled, set_risk, set_total_credit,
 };
+use cashloan_persistence::loans::list_payments;
 use cashloan_persistence::loans::{
     approve, disburse, find_application, list_applications, reject, start_review, Application,
     PageRequest, Transition,
@@ -371,6 +372,45 @@ pub async fn disburse_application(
         })
         .map_err(fault)?;
         transition_answer(t, conn, &id)
+    })
+    .await
+}
+
+/// `GET /admin/applications/{id}/ledger`: every money movement of the loan, oldest first, and
+/// its sums (money out at disbursement; money in, and the principal part of it).
+pub async fn ledger(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let id = id.into_inner();
+    run(req, state, move |_, conn| {
+        find_application(conn, &id).map_err(fault)?.ok_or_else(|| err(StatusCode::NOT_FOUND, "no such application"))?;
+        let rows = list_payments(conn, &id).map_err(fault)?;
+        let sum = |out: bool, f: fn(&cashloan_persistence::loans::Payment) -> i64| -> i64 {
+            rows.iter().filter(|p| (p.kind == "disbursement") == out).map(f).sum()
+        };
+        let items: Vec<Value> = rows
+            .iter()
+            .map(|p| {
+                json!({
+                    "kind": p.kind, "paymentRef": p.payment_ref, "installmentId": p.installment_id,
+                    "amount": money(Some(p.amount_cents)), "principal": money(Some(p.principal_cents)),
+                    "interest": money(Some(p.interest_cents)), "fee": money(Some(p.fee_cents)),
+                    "penalty": money(Some(p.penalty_cents)), "businessDate": p.business_date,
+                    "channelRef": p.channel_ref,
+                })
+            })
+            .collect();
+        Ok((
+            StatusCode::OK,
+            json!({
+                "items": items,
+                "out": money(Some(sum(true, |p| p.amount_cents))),
+                "in": money(Some(sum(false, |p| p.amount_cents))),
+                "principalIn": money(Some(sum(false, |p| p.principal_cents))),
+            }),
+        ))
     })
     .await
 }
@@ -951,6 +991,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/applications/{id}/disburse",
                 web::post().to(disburse_application),
             )
+            .route("/applications/{id}/ledger", web::get().to(ledger))
             .route("/products", web::get().to(products))
             .route("/products", web::post().to(create_product))
             .route("/products/{id}", web::put().to(replace_product))
