@@ -87,6 +87,23 @@ async fn run(
     }
 }
 
+/// Today's business date, a failure logged with its cause.
+fn business_date(
+    st: &AppState,
+    conn: &mut DbConnection,
+) -> Result<NaiveDate, (StatusCode, String)> {
+    st.business_date(conn).map_err(|e| match e {
+        crate::context::ApiError::Fault(detail) => fault(detail),
+        crate::context::ApiError::Reply(o) => fault(o.message),
+    })
+}
+
+/// A `YYYY-MM-DD` date from an operator.
+fn date(text: &str) -> Result<NaiveDate, (StatusCode, String)> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| err(StatusCode::UNPROCESSABLE_ENTITY, "date must be YYYY-MM-DD"))
+}
+
 fn body(bytes: &web::Bytes) -> Result<Value, (StatusCode, String)> {
     if bytes.is_empty() {
         return Ok(json!({}));
@@ -281,7 +298,7 @@ pub async fn approve_application(
         approved.reply_amount_cents = Some(reply.cents());
         approved.auth_term_count = Some(count);
         approved.auth_term_unit = Some(unit.to_owned());
-        let start = st.business_date(conn).map_err(|_| fault("business date"))?;
+        let start = business_date(st, conn)?;
         plan_of(&approved, start).map_err(|m| err(StatusCode::UNPROCESSABLE_ENTITY, m))?;
         let t = approve(conn, &id, reply, count, unit, st.now_ms()).map_err(fault)?;
         transition_answer(t, conn, &id)
@@ -355,7 +372,7 @@ pub async fn disburse_application(
         if status != ApplyStatus::Approved {
             return transition_answer(Transition::WrongStatus(status), conn, &id);
         }
-        let start = st.business_date(conn).map_err(|_| fault("business date"))?;
+        let start = business_date(st, conn)?;
         let plan = plan_of(&app, start).map_err(|m| err(StatusCode::UNPROCESSABLE_ENTITY, m))?;
         let card = find_bank_card(conn, &app.user_id)
             .map_err(fault)?
@@ -902,7 +919,7 @@ pub async fn app_version(
 /// `GET /admin/business-date`.
 pub async fn get_business_date(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     run(req, state, |st, conn| {
-        let date = st.business_date(conn).map_err(|_| fault("business date"))?;
+        let date = business_date(st, conn)?;
         let overridden = st.config.allow_business_date_override
             && business_date_override(conn).map_err(fault)?.is_some();
         Ok((
@@ -927,8 +944,7 @@ pub async fn set_business_date(
             ));
         }
         let b = body(&bytes)?;
-        let date = NaiveDate::parse_from_str(required(&b, "date")?, "%Y-%m-%d")
-            .map_err(|_| err(StatusCode::UNPROCESSABLE_ENTITY, "date must be YYYY-MM-DD"))?;
+        let date = date(required(&b, "date")?)?;
         set_setting(
             conn,
             BUSINESS_DATE,
@@ -953,9 +969,8 @@ pub async fn daily(
     run(req, state, move |st, conn| {
         let b = body(&bytes)?;
         let date = match text(&b, "date")? {
-            Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .map_err(|_| err(StatusCode::UNPROCESSABLE_ENTITY, "date must be YYYY-MM-DD"))?,
-            None => st.business_date(conn).map_err(|_| fault("business date"))?,
+            Some(d) => date(d)?,
+            None => business_date(st, conn)?,
         };
         let r = cashloan_batch::run_daily(&st.db, date, st.now_ms()).map_err(fault)?;
         Ok((StatusCode::OK, report_json(date, &r)))

@@ -294,32 +294,35 @@ fn credit(ctx: &mut Ctx<'_>) -> Result<(Money, Money), ApiError> {
     Ok((total, available_credit(total, Money::from_cents(unpaid))))
 }
 
+/// Loan terms that passed every step of §22, with the product they were priced on.
+struct Priced {
+    row: ProductRow,
+    product: LoanProduct,
+    terms: cashloan_domain::LoanTerms,
+    quote: cashloan_domain::Quote,
+}
+
 /// Steps after the fields of §22: product, formats and ranges, APR cap, credit.
-fn priced(
-    ctx: &mut Ctx<'_>,
-    t: &TermFields<'_>,
-) -> Result<
-    (
-        LoanProduct,
-        cashloan_domain::LoanTerms,
-        cashloan_domain::Quote,
-    ),
-    ApiError,
-> {
-    let (_, product) = product_on_sale(ctx, t.product_id)?;
+fn priced(ctx: &mut Ctx<'_>, t: &TermFields<'_>) -> Result<Priced, ApiError> {
+    let (row, product) = product_on_sale(ctx, t.product_id)?;
     let terms = validate_terms(&t.req, &product).map_err(terms_code)?;
     let today = ctx.today()?;
     let q = quote(&product, &terms, today, &ctx.state.policy).map_err(terms_code)?;
     let (_, available) = credit(ctx)?;
     check_credit(terms.amount, available).map_err(terms_code)?;
-    Ok((product, terms, q))
+    Ok(Priced {
+        row,
+        product,
+        terms,
+        quote: q,
+    })
 }
 
 /// §22 获取申请确认页面信息.
 pub fn quote_terms(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let t = term_fields(ctx)?;
     ctx.fields.formats()?;
-    let (_, _, q) = priced(ctx, &t)?;
+    let q = priced(ctx, &t)?.quote;
     let plan: Vec<Json> = q
         .plan
         .installments
@@ -462,11 +465,12 @@ pub fn apply(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     {
         return Err(open.into());
     }
-    let (product_row, product, terms) = {
-        let (product, terms, _) = priced(ctx, &t)?;
-        let row = find_product(ctx.conn, &product.id)?.ok_or(R::ProductNotFound)?;
-        (row, product, terms)
-    };
+    let Priced {
+        row: product_row,
+        product,
+        terms,
+        ..
+    } = priced(ctx, &t)?;
     let today = ctx.today()?;
     let app = Application {
         id: String::new(),
