@@ -25,9 +25,65 @@ pub enum StartError {
     /// The database.
     #[error(transparent)]
     Db(#[from] cashloan_persistence::DbError),
-    /// The listening socket or a template file.
+    /// The configured database cannot be opened or migrated.
+    #[error("database {url} (setting database_url, CASHLOAN_DATABASE_URL): {source}")]
+    Database {
+        /// The URL, password redacted.
+        url: String,
+        /// Why.
+        source: cashloan_persistence::DbError,
+    },
+    /// The listening address cannot be bound.
+    #[error("cannot listen on {0} (setting bind, CASHLOAN_BIND): {1}")]
+    Listen(SocketAddr, std::io::Error),
+    /// The stop signals, a template file, the socket's address.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+}
+
+/// SIGTERM and SIGINT, registered when made.
+struct StopSignals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    #[cfg(unix)]
+    fn install() -> std::io::Result<StopSignals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(StopSignals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn install() -> std::io::Result<StopSignals> {
+        Ok(StopSignals {})
+    }
+
+    /// Resolves at the first SIGTERM or SIGINT; both drain the server.
+    #[cfg(unix)]
+    async fn received(mut self) {
+        let which = std::future::poll_fn(|cx| {
+            if self.term.poll_recv(cx).is_ready() {
+                return std::task::Poll::Ready("SIGTERM");
+            }
+            if self.int.poll_recv(cx).is_ready() {
+                return std::task::Poll::Ready("SIGINT");
+            }
+            std::task::Poll::Pending
+        })
+        .await;
+        tracing::info!("{which}: finishing the requests in flight, then stopping");
+    }
+
+    #[cfg(not(unix))]
+    async fn received(self) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// A server ready to run.
@@ -39,32 +95,38 @@ pub struct Application {
 /// The server's state from its configuration: database migrated (and demo data loaded when
 /// asked), providers chosen, pages read.
 pub fn state(config: Config) -> Result<AppState, StartError> {
-    if config.uses_public_key() {
-        tracing::warn!(
-            "CASHLOAN_APP_KEY is the public test key 12345678 of the vendor document: anyone can sign \
-             requests and read passwords. Set a secret key before real borrowers use this server."
-        );
-    }
-    if !config.verify_sign {
-        tracing::warn!("CASHLOAN_VERIFY_SIGN=false: signatures, freshness and replay are NOT checked (development only)");
-    }
-    let db = Db::open(&config.database_url, config.db_pool_size)?;
+    // Everything that only reads the configuration first, so a mistake there stops the start
+    // before the database is touched.
+    let providers = Providers::from_config(&config)?;
+    let pages = Pages::load(config.templates_dir.as_deref().map(Path::new))?;
+    let codec =
+        PasswordCodec::new(&config.app_key, config.strict_password_encryption).map_err(|e| {
+            crate::config::ConfigError(format!("{}: {e}", crate::config::named("app_key")))
+        })?;
+    let zone = FixedOffset::east_opt(config.business_utc_offset_hours * 3600).ok_or_else(|| {
+        crate::config::ConfigError(format!(
+            "{}: out of range: {}",
+            crate::config::named("business_utc_offset_hours"),
+            config.business_utc_offset_hours
+        ))
+    })?;
+    let db = Db::open(&config.database_url, config.db_pool_size).map_err(|source| {
+        StartError::Database {
+            url: cashloan_persistence::db::redact(&config.database_url),
+            source,
+        }
+    })?;
     if config.demo_data {
         let mut conn = db.conn()?;
         if load_demo_data(&mut conn, chrono::Utc::now().timestamp_millis())? {
             tracing::info!("loaded demo data into an empty database");
         }
     }
-    let codec = PasswordCodec::new(&config.app_key, config.strict_password_encryption)
-        .map_err(|e| crate::config::ConfigError(e.to_string()))?;
-    let zone = FixedOffset::east_opt(config.business_utc_offset_hours * 3600).ok_or_else(|| {
-        crate::config::ConfigError("business_utc_offset_hours out of range".into())
-    })?;
     Ok(AppState {
-        providers: Providers::from_config(&config)?,
+        providers,
         policy: config.policy()?,
         default_credit: config.total_credit()?,
-        pages: Pages::load(config.templates_dir.as_deref().map(Path::new))?,
+        pages,
         zone,
         codec,
         db,
@@ -81,18 +143,32 @@ async fn not_found() -> HttpResponse {
 impl Application {
     /// Binds the listening socket and prepares the server.
     pub fn build(config: Config) -> Result<Application, StartError> {
+        if config.uses_public_key() {
+            tracing::warn!(
+                "CASHLOAN_APP_KEY is the public test key 12345678 of the vendor document: anyone can sign \
+                 requests and read passwords. Set a secret key before real borrowers use this server."
+            );
+        }
+        if !config.verify_sign {
+            tracing::warn!("CASHLOAN_VERIFY_SIGN=false: signatures, freshness and replay are NOT checked (development only)");
+        }
         let workers = config.workers;
-        let bind = config.bind.clone();
+        let bind = config.bind_address()?;
+        // The address first: a port already taken stops the start before the database is touched.
+        let listener = TcpListener::bind(bind).map_err(|e| StartError::Listen(bind, e))?;
         let state = web::Data::new(state(config)?);
-        let listener = TcpListener::bind(&bind)?;
         let address = listener.local_addr()?;
+        // Installed now, before anyone learns the address: a SIGTERM that arrives before the
+        // server is first polled is kept and drains the server instead of killing the process.
+        let stop = StopSignals::install()?;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .configure(routes::configure)
                 .default_service(web::to(not_found))
         })
-        .shutdown_timeout(30);
+        .shutdown_timeout(30)
+        .shutdown_signal(stop.received());
         if workers > 0 {
             server = server.workers(workers);
         }

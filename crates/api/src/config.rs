@@ -11,6 +11,9 @@ use serde::Deserialize;
 /// The public test key of the vendor's document; a deployment must replace it.
 pub const PUBLIC_TEST_APP_KEY: &str = "12345678";
 
+/// The configuration file read when `--config` does not name one, if it exists.
+pub const DEFAULT_FILE: &str = "cashloan.toml";
+
 /// Every setting of the server.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -22,46 +25,64 @@ pub struct Config {
     /// Signing and DES key.
     pub app_key: String,
     /// `false` turns off signature, freshness and replay checks (development only).
+    #[serde(deserialize_with = "bool_or_text")]
     pub verify_sign: bool,
     /// Allowed clock skew of `timestamp`, seconds.
+    #[serde(deserialize_with = "number_or_text")]
     pub sign_window_secs: i64,
     /// `log`, `file:/path/outbox.jsonl` or `http:URL`.
     pub sms_sink: String,
     /// Bearer token of the admin API; unset = admin API off.
     pub admin_token: Option<String>,
     /// Load demo products into an empty database.
+    #[serde(deserialize_with = "bool_or_text")]
     pub demo_data: bool,
     /// Let the admin API set the business date.
+    #[serde(deserialize_with = "bool_or_text")]
     pub allow_business_date_override: bool,
     /// Log filter (`info`, `cashloan_api=debug,info`, …).
     pub log: String,
     /// Log lines as JSON.
+    #[serde(deserialize_with = "bool_or_text")]
     pub log_json: bool,
     /// Refuse passwords that are not DES ciphertext.
+    #[serde(deserialize_with = "bool_or_text")]
     pub strict_password_encryption: bool,
     /// Sessions end after this many idle days.
+    #[serde(deserialize_with = "number_or_text")]
     pub session_idle_days: i64,
     /// Total credit of a new user, yuan.
+    #[serde(deserialize_with = "text_or_number")]
     pub default_total_credit: String,
     /// Highest APR a loan may cost.
+    #[serde(deserialize_with = "text_or_number")]
     pub apr_cap: String,
     /// Allow products with upfront fees (砍头息).
+    #[serde(deserialize_with = "bool_or_text")]
     pub allow_upfront_fee: bool,
     /// Wrong passwords in a row that lock an account.
+    #[serde(deserialize_with = "number_or_text")]
     pub login_max_failures: i32,
     /// How long a lock lasts, minutes.
+    #[serde(deserialize_with = "number_or_text")]
     pub login_lock_minutes: i64,
     /// Graphic codes one client address may fetch a minute.
+    #[serde(deserialize_with = "number_or_text")]
     pub captcha_per_minute: i64,
     /// Seconds between two SMS to one mobile.
+    #[serde(deserialize_with = "number_or_text")]
     pub sms_min_interval_secs: i64,
     /// Lifetime of a graphic code (§7), seconds.
+    #[serde(deserialize_with = "number_or_text")]
     pub captcha_ttl_secs: i64,
     /// Lifetime of an SMS code (§8, §11), seconds.
+    #[serde(deserialize_with = "number_or_text")]
     pub sms_code_ttl_secs: i64,
     /// SMS to one mobile per business day.
+    #[serde(deserialize_with = "number_or_text")]
     pub sms_per_day: i64,
     /// The business time zone as an offset from UTC, hours (Asia/Shanghai: 8).
+    #[serde(deserialize_with = "number_or_text")]
     pub business_utc_offset_hours: i32,
     /// `local`, `refuse` or `http:URL`.
     pub identity_verifier: String,
@@ -74,8 +95,10 @@ pub struct Config {
     /// Folder with `registration_protocol.html` and `loan_help.html` replacing the built-in pages.
     pub templates_dir: Option<String>,
     /// Database connections in the pool.
+    #[serde(deserialize_with = "number_or_text")]
     pub db_pool_size: u32,
     /// HTTP worker threads (0: one per core).
+    #[serde(deserialize_with = "number_or_text")]
     pub workers: usize,
 }
 
@@ -122,42 +145,141 @@ impl Default for Config {
 #[error("configuration: {0}")]
 pub struct ConfigError(pub String);
 
+/// A setting as a reader finds it in both places: `key (CASHLOAN_KEY)`.
+pub fn named(key: &str) -> String {
+    format!("{key} (CASHLOAN_{})", key.to_ascii_uppercase())
+}
+
 fn parse_bool(key: &str, v: &str) -> Result<bool, ConfigError> {
     match v.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
         _ => Err(ConfigError(format!(
-            "{key}: expected true or false, got {v:?}"
+            "{}: expected true or false, got {v:?}",
+            named(key)
         ))),
     }
 }
 
 fn parse_num<T: FromStr>(key: &str, v: &str) -> Result<T, ConfigError> {
-    v.trim()
-        .parse()
-        .map_err(|_| ConfigError(format!("{key}: expected a number, got {v:?}")))
+    v.trim().parse().map_err(|_| {
+        ConfigError(format!(
+            "{}: expected a whole number, got {v:?}",
+            named(key)
+        ))
+    })
+}
+
+/// A whole number in the file, written as a TOML integer or as a string (`300` or `"300"`).
+fn number_or_text<'de, D, N>(d: D) -> Result<N, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    N: FromStr + TryFrom<i64>,
+{
+    struct Whole<N>(std::marker::PhantomData<N>);
+    impl<N: FromStr + TryFrom<i64>> serde::de::Visitor<'_> for Whole<N> {
+        type Value = N;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a whole number (300 or \"300\")")
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<N, E> {
+            N::try_from(v).map_err(|_| E::custom(format!("{v} is out of range")))
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<N, E> {
+            let v = i64::try_from(v).map_err(|_| E::custom(format!("{v} is out of range")))?;
+            self.visit_i64(v)
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<N, E> {
+            v.trim()
+                .parse()
+                .map_err(|_| E::custom(format!("expected a whole number, got {v:?}")))
+        }
+    }
+    d.deserialize_any(Whole(std::marker::PhantomData))
+}
+
+/// A switch in the file, written as a TOML boolean or as a string (`true` or `"true"`).
+fn bool_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    struct Switch;
+    impl serde::de::Visitor<'_> for Switch {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("true or false")
+        }
+        fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<bool, E> {
+            Ok(v)
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<bool, E> {
+            parse_bool("value", v)
+                .map_err(|_| E::custom(format!("expected true or false, got {v:?}")))
+        }
+    }
+    d.deserialize_any(Switch)
+}
+
+/// An amount or a rate in the file, written as a TOML number or as a string (`0.36` or
+/// `"0.36"`); kept as text and parsed exactly as decimal later. A TOML float is read back by its
+/// shortest exact form (`0.36` → "0.36"), so no binary-float error reaches the money.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    struct Decimal;
+    impl serde::de::Visitor<'_> for Decimal {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a decimal number (0.36 or \"0.36\")")
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<String, E> {
+            if v.is_finite() {
+                Ok(v.to_string())
+            } else {
+                Err(E::custom(format!("{v} is not a decimal number")))
+            }
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_owned())
+        }
+    }
+    d.deserialize_any(Decimal)
 }
 
 impl Config {
-    /// Defaults, then the file (if it exists), then the environment.
+    /// The file read when none is named: `./cashloan.toml`, when it exists.
+    pub fn default_file() -> Option<&'static Path> {
+        let path = Path::new(DEFAULT_FILE);
+        path.exists().then_some(path)
+    }
+
+    /// Defaults, then `file` (which must exist: a file named but missing is an error, never a
+    /// silent fall-back to the defaults), then the environment.
     pub fn load(
         file: Option<&Path>,
         env: impl Iterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
         let mut config = match file {
-            Some(path) if path.exists() => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError(format!(
+                        "cannot read the configuration file {} (--config, CASHLOAN_CONFIG): {e}",
+                        path.display()
+                    ))
+                })?;
                 toml::from_str(&text)
                     .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?
             }
-            _ => Config::default(),
+            None => Config::default(),
         };
         for (key, value) in env {
             if let Some(name) = key.strip_prefix("CASHLOAN_") {
                 config.set(&name.to_ascii_lowercase(), &value)?;
             }
         }
+        // A blank token is no token: the admin API stays off.
+        config.admin_token = config.admin_token.filter(|t| !t.trim().is_empty());
         config.validate()?;
         Ok(config)
     }
@@ -200,7 +322,8 @@ impl Config {
             "workers" => self.workers = parse_num(key, v)?,
             // Variables of other tools that share the prefix (the test suite's PostgreSQL URL,
             // the config file's path) are not settings.
-            "test_pg_url" | "config" => {}
+            "config" => {}
+            test if test.starts_with("test_") => {}
             other => {
                 return Err(ConfigError(format!(
                     "unknown setting CASHLOAN_{}",
@@ -213,37 +336,61 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         if self.app_key.len() < 8 {
-            return Err(ConfigError(
-                "app_key must have at least 8 bytes (it is also the DES key)".into(),
-            ));
-        }
-        if self.sign_window_secs <= 0 {
-            return Err(ConfigError("sign_window_secs must be positive".into()));
+            return Err(ConfigError(format!(
+                "{} must have at least 8 bytes (it is also the DES key); it has {}",
+                named("app_key"),
+                self.app_key.len()
+            )));
         }
         if !(-12..=14).contains(&self.business_utc_offset_hours) {
-            return Err(ConfigError(
-                "business_utc_offset_hours must be within -12..14".into(),
-            ));
+            return Err(ConfigError(format!(
+                "{} must be within -12..14, got {}",
+                named("business_utc_offset_hours"),
+                self.business_utc_offset_hours
+            )));
         }
-        if self.session_idle_days <= 0
-            || self.login_max_failures <= 0
-            || self.login_lock_minutes <= 0
-        {
-            return Err(ConfigError(
-                "session_idle_days, login_max_failures and login_lock_minutes must be positive"
-                    .into(),
-            ));
+        for (key, value) in [
+            ("sign_window_secs", self.sign_window_secs),
+            ("session_idle_days", self.session_idle_days),
+            ("login_max_failures", i64::from(self.login_max_failures)),
+            ("login_lock_minutes", self.login_lock_minutes),
+        ] {
+            if value <= 0 {
+                return Err(ConfigError(format!(
+                    "{} must be positive, got {value}",
+                    named(key)
+                )));
+            }
         }
+        self.bind_address()?;
         self.total_credit()?;
         self.policy()?;
         Ok(())
+    }
+
+    /// The listening address (`bind`), resolved: `127.0.0.1:8080`, `[::1]:8080`, `localhost:0`.
+    pub fn bind_address(&self) -> Result<std::net::SocketAddr, ConfigError> {
+        use std::net::ToSocketAddrs;
+        let bad = |why: String| {
+            ConfigError(format!(
+                "{}: {:?} is not a listening address HOST:PORT ({why})",
+                named("bind"),
+                self.bind
+            ))
+        };
+        self.bind
+            .to_socket_addrs()
+            .map_err(|e| bad(e.to_string()))?
+            .next()
+            .ok_or_else(|| bad("it resolves to no address".into()))
     }
 
     /// Total credit of a new user.
     pub fn total_credit(&self) -> Result<Money, ConfigError> {
         Money::parse_amount(&self.default_total_credit).ok_or_else(|| {
             ConfigError(format!(
-                "default_total_credit: not an amount: {:?}",
+                "{}: not an amount in yuan: {:?}",
+                named("default_total_credit"),
                 self.default_total_credit
             ))
         })
@@ -251,8 +398,13 @@ impl Config {
 
     /// The lending policy (APR cap, upfront fees).
     pub fn policy(&self) -> Result<LendingPolicy, ConfigError> {
-        let cap = Rate::parse(&self.apr_cap)
-            .ok_or_else(|| ConfigError(format!("apr_cap: not a rate: {:?}", self.apr_cap)))?;
+        let cap = Rate::parse(&self.apr_cap).ok_or_else(|| {
+            ConfigError(format!(
+                "{}: not a rate (0.36 for 36 %): {:?}",
+                named("apr_cap"),
+                self.apr_cap
+            ))
+        })?;
         Ok(LendingPolicy {
             apr_cap: cap.as_decimal(),
             allow_upfront_fee: self.allow_upfront_fee,
@@ -326,5 +478,75 @@ mod tests {
         assert!(Config::load(None, env(&[("CASHLOAN_APR_CAP", "36%")])).is_err());
         let c = Config::load(None, env(&[("CASHLOAN_ADMIN_TOKEN", "")])).unwrap();
         assert_eq!(c.admin_token, None);
+    }
+
+    fn write_toml(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        (dir, file)
+    }
+
+    #[test]
+    fn a_named_file_that_does_not_exist_is_an_error_naming_it() {
+        let e = Config::load(Some(Path::new("/nonexistent/cashloan.toml")), env(&[])).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("/nonexistent/cashloan.toml"), "{text}");
+        assert!(text.contains("CASHLOAN_CONFIG"), "{text}");
+    }
+
+    #[test]
+    fn money_rates_and_durations_take_numbers_or_strings() {
+        let (_d, numbers) = write_toml(
+            "n.toml",
+            "apr_cap = 0.36\ndefault_total_credit = 5000\nsms_code_ttl_secs = 600\nverify_sign = true\n",
+        );
+        let (_e, strings) = write_toml(
+            "s.toml",
+            "apr_cap = \"0.24\"\ndefault_total_credit = \"3000.50\"\nsms_code_ttl_secs = \"90\"\nverify_sign = \"false\"\n",
+        );
+        let n = Config::load(Some(&numbers), env(&[])).unwrap();
+        assert_eq!(n.apr_cap, "0.36");
+        assert_eq!(n.apr_cap_decimal(), Decimal::new(36, 2));
+        assert_eq!(
+            n.total_credit().unwrap(),
+            Money::parse_amount("5000.00").unwrap()
+        );
+        assert_eq!((n.sms_code_ttl_secs, n.verify_sign), (600, true));
+        let s = Config::load(Some(&strings), env(&[])).unwrap();
+        assert_eq!(s.apr_cap_decimal(), Decimal::new(24, 2));
+        assert_eq!(
+            s.total_credit().unwrap(),
+            Money::parse_amount("3000.50").unwrap()
+        );
+        assert_eq!((s.sms_code_ttl_secs, s.verify_sign), (90, false));
+        let (_f, bad) = write_toml("b.toml", "sms_code_ttl_secs = \"soon\"\n");
+        let e = Config::load(Some(&bad), env(&[])).unwrap_err().to_string();
+        assert!(e.contains("sms_code_ttl_secs") && e.contains("soon"), "{e}");
+    }
+
+    #[test]
+    fn errors_name_the_setting_and_the_value() {
+        let e = Config::load(None, env(&[("CASHLOAN_BIND", "nonsense")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("CASHLOAN_BIND") && e.contains("nonsense"), "{e}");
+        let e = Config::load(None, env(&[("CASHLOAN_SESSION_IDLE_DAYS", "0")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("CASHLOAN_SESSION_IDLE_DAYS") && e.contains('0'),
+            "{e}"
+        );
+        let e = Config::load(None, env(&[("CASHLOAN_APR_CAP", "36%")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("CASHLOAN_APR_CAP") && e.contains("36%"), "{e}");
+        let e = Config::load(None, env(&[("CASHLOAN_WORKERS", "many")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("CASHLOAN_WORKERS") && e.contains("many"), "{e}");
+        let c = Config::load(None, env(&[("CASHLOAN_BIND", "localhost:0")])).unwrap();
+        assert!(c.bind_address().unwrap().ip().is_loopback());
     }
 }

@@ -11,10 +11,11 @@ use tracing_subscriber::EnvFilter;
 
 /// The cash-loan (现金贷) server.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(name = "cashloan", version, about)]
 struct Cli {
-    /// Configuration file (default: ./cashloan.toml when it exists).
-    #[arg(long, env = "CASHLOAN_CONFIG")]
+    /// Configuration file (default: ./cashloan.toml when it exists); before or after the
+    /// subcommand.
+    #[arg(long, env = "CASHLOAN_CONFIG", global = true)]
     config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
@@ -48,9 +49,15 @@ enum Command {
 }
 
 fn init_logs(config: &Config) {
+    use std::io::IsTerminal;
     let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colour only for a person at a terminal: a file, a pipe or a CI log gets plain text, and
+    // NO_COLOR (https://no-color.org) turns it off everywhere.
+    let colour = std::io::stderr().is_terminal()
+        && !matches!(std::env::var_os("NO_COLOR"), Some(v) if !v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     if config.log_json {
         builder.json().init();
@@ -61,8 +68,10 @@ fn init_logs(config: &Config) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let file = cli.config.unwrap_or_else(|| PathBuf::from("cashloan.toml"));
-    let config = match Config::load(Some(&file), std::env::vars()) {
+    let file = cli
+        .config
+        .or_else(|| Config::default_file().map(PathBuf::from));
+    let config = match Config::load(file.as_deref(), std::env::vars()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("cashloan: {e}");
@@ -80,7 +89,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("cashloan migrate: {e}");
+                eprintln!("cashloan migrate: {}: {e}", database(&config));
                 ExitCode::FAILURE
             }
         },
@@ -90,11 +99,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// The configured database as errors name it.
+fn database(config: &Config) -> String {
+    format!(
+        "database {} (setting database_url, CASHLOAN_DATABASE_URL)",
+        cashloan_persistence::db::redact(&config.database_url)
+    )
+}
+
 fn batch(config: &Config, from: chrono::NaiveDate, to: chrono::NaiveDate) -> ExitCode {
     let db = match cashloan_persistence::Db::open(&config.database_url, 2) {
         Ok(db) => db,
         Err(e) => {
-            eprintln!("cashloan batch: {e}");
+            eprintln!("cashloan batch: {}: {e}", database(config));
             return ExitCode::FAILURE;
         }
     };

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use crate::config::{named, ConfigError};
+
 const REGISTRATION_PROTOCOL: &str = include_str!("../templates/registration_protocol.html");
 const LOAN_HELP: &str = include_str!("../templates/loan_help.html");
 
@@ -18,10 +20,23 @@ pub struct Pages {
 impl Pages {
     /// The built-in pages, each replaced by `registration_protocol.html` / `loan_help.html` in
     /// `dir` when that file exists.
-    pub fn load(dir: Option<&Path>) -> std::io::Result<Pages> {
-        let read = |name: &str, default: &str| -> std::io::Result<String> {
+    pub fn load(dir: Option<&Path>) -> Result<Pages, ConfigError> {
+        if let Some(dir) = dir.filter(|d| !d.is_dir()) {
+            return Err(ConfigError(format!(
+                "{}: {} is not a folder",
+                named("templates_dir"),
+                dir.display()
+            )));
+        }
+        let read = |name: &str, default: &str| -> Result<String, ConfigError> {
             match dir.map(|d| d.join(name)) {
-                Some(path) if path.exists() => std::fs::read_to_string(path),
+                Some(path) if path.exists() => std::fs::read_to_string(&path).map_err(|e| {
+                    ConfigError(format!(
+                        "{}: cannot read {}: {e}",
+                        named("templates_dir"),
+                        path.display()
+                    ))
+                }),
                 _ => Ok(default.to_owned()),
             }
         };

@@ -90,7 +90,8 @@ fn kind(name: &str, setting: &str) -> Result<Kind, ConfigError> {
             Ok(Kind::Http(url.to_owned()))
         }
         other => Err(ConfigError(format!(
-            "{name}: expected local, refuse or http:URL, got {other:?}"
+            "{}: expected local, refuse or http:URL, got {other:?}",
+            crate::config::named(name)
         ))),
     }
 }
@@ -121,7 +122,10 @@ pub fn sms_sender(setting: &str) -> Result<Box<dyn SmsSender>, ConfigError> {
     }
     if let Some(path) = setting.strip_prefix("file:") {
         if path.is_empty() {
-            return Err(ConfigError("sms_sink: file: needs a path".into()));
+            return Err(ConfigError(format!(
+                "{}: file: needs a path, got {setting:?}",
+                crate::config::named("sms_sink")
+            )));
         }
         return Ok(Box::new(FileSms {
             path: path.to_owned(),
@@ -134,7 +138,8 @@ pub fn sms_sender(setting: &str) -> Result<Box<dyn SmsSender>, ConfigError> {
     match kind("sms_sink", setting)? {
         Kind::Http(url) => Ok(Box::new(HttpSms { url })),
         _ => Err(ConfigError(format!(
-            "sms_sink: expected log, file:PATH or http:URL, got {setting:?}"
+            "{}: expected log, file:PATH or http:URL, got {setting:?}",
+            crate::config::named("sms_sink")
         ))),
     }
 }

@@ -4,8 +4,11 @@
 mod common;
 
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use cashloan_test_support::fresh_databases;
+use cashloan_test_support::server::StubProvider;
+use serde_json::json;
 
 fn cashloan(db_url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cashloan"))
@@ -68,16 +71,63 @@ fn migrate_batch_and_admin_work_on_an_empty_database() {
     }
 }
 
+fn sigterm(pid: u32) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+}
+
+/// A rolling deploy may stop a server the moment it says it listens: that must drain, not kill.
 #[test]
-fn the_server_stops_cleanly_on_sigterm() {
-    for s in common::servers(&[]) {
-        let pid = s.pid();
-        let killed = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
+fn sigterm_right_after_listening_on_stops_cleanly_every_time() {
+    for db_round in 0..25 {
+        for s in common::servers(&[]) {
+            // A PostgreSQL server per round is slow to make; a few rounds prove the same point.
+            if s.backend == "postgres" && db_round >= 5 {
+                continue;
+            }
+            sigterm(s.pid());
+            let backend = s.backend;
+            assert_eq!(
+                s.wait_exit(),
+                Some(0),
+                "{backend}, round {db_round}: exit code after SIGTERM"
+            );
+        }
+    }
+}
+
+/// A request in flight when SIGTERM arrives gets its answer; then the server exits 0.
+#[test]
+fn sigterm_finishes_the_request_in_flight() {
+    let gateway = StubProvider::start(Duration::from_millis(1500));
+    let sink = format!("http:{}", gateway.url);
+    for s in common::servers(&[("CASHLOAN_SMS_SINK", &sink)]) {
+        let captcha = s.call("/openApi/getCode", json!({}), None).result();
+        let answer = std::thread::scope(|scope| {
+            let in_flight = scope.spawn(|| {
+                s.call(
+                    "/openApi/getSmsCode",
+                    json!({"code": captcha, "mobile": "13800138000"}),
+                    None,
+                )
+            });
+            // Long enough for the request to reach the (slow) SMS gateway.
+            std::thread::sleep(Duration::from_millis(500));
+            sigterm(s.pid());
+            in_flight.join().unwrap()
+        });
+        assert_eq!(
+            answer.code(),
+            "20001000",
+            "{}: {}",
+            s.backend,
+            answer.text()
+        );
         let backend = s.backend;
         assert_eq!(s.wait_exit(), Some(0), "{backend}: exit code after SIGTERM");
     }
+    assert!(!gateway.calls().is_empty(), "the SMS reached the gateway");
 }

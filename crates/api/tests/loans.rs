@@ -548,6 +548,17 @@ fn applying_needs_every_authentication_and_one_open_application_at_a_time() {
             Some(json!({"reason": "资料不全"})),
         );
         assert_eq!(rejected["applyStatus"], 3);
+        let listed = admin_ok(s, "GET", "/admin/applications?status=3", None);
+        let row = listed["items"]
+            .as_array()
+            .and_then(|rows| rows.iter().find(|r| r["id"] == id.as_str()))
+            .cloned()
+            .unwrap_or_else(|| panic!("{listed}"));
+        assert!(row["mobile"].is_string(), "{row}");
+        assert_eq!(
+            rejected["mobile"], row["mobile"],
+            "one application, one shape"
+        );
         assert_eq!(
             s.admin("POST", &format!("/admin/applications/{id}/disburse"), None)
                 .status,

@@ -2,7 +2,8 @@
 //!
 //! SQLite runs always (a file in a temporary folder). PostgreSQL runs when
 //! `CASHLOAN_TEST_PG_URL` names a server where the test user may create databases; each test gets
-//! a database of its own, dropped when the test ends. `.ci/run` starts such a server.
+//! a database of its own, dropped when the test ends. `scripts/with-postgres.sh` starts such a
+//! server for a command (`.ci/run` uses it).
 #![allow(clippy::expect_used, clippy::panic)]
 
 pub mod server;
@@ -87,23 +88,48 @@ fn replace_database(url: &str, name: &str) -> String {
     }
 }
 
-/// Every backend available here: SQLite always, PostgreSQL when configured. Says once, loudly,
-/// when the PostgreSQL tests are skipped; in CI (`CI` set) a missing PostgreSQL is a failure.
+/// Set (by `scripts/with-postgres.sh`) when a missing PostgreSQL must fail the tests instead of
+/// skipping them.
+pub const REQUIRE_PG_VAR: &str = "CASHLOAN_TEST_REQUIRE_PG";
+
+/// Every backend available here: SQLite always, PostgreSQL when configured. When the PostgreSQL
+/// tests are skipped, each test binary says so once on the terminal; with
+/// `CASHLOAN_TEST_REQUIRE_PG` set, a missing PostgreSQL is a failure instead.
 pub fn fresh_databases() -> Vec<FreshDb> {
     let mut dbs = vec![fresh_sqlite()];
     match fresh_postgres() {
         Some(pg) => dbs.push(pg),
         None => {
-            if std::env::var_os("CI").is_some() {
-                panic!("CI must run the PostgreSQL tests: set {PG_URL_VAR}");
+            if std::env::var_os(REQUIRE_PG_VAR).is_some_and(|v| !v.is_empty()) {
+                panic!("{REQUIRE_PG_VAR} is set but {PG_URL_VAR} is not: the PostgreSQL tests cannot run");
             }
             static SKIPPED: Once = Once::new();
-            SKIPPED.call_once(|| {
-                eprintln!("note: {PG_URL_VAR} is not set: PostgreSQL tests SKIPPED, SQLite only");
-            });
+            SKIPPED.call_once(say_postgres_skipped);
         }
     }
     dbs
+}
+
+/// One line straight to the terminal: the test harness captures `eprintln!` of passing tests, and
+/// a skip nobody sees is a skip nobody fixes.
+fn say_postgres_skipped() {
+    use std::io::Write;
+    let binary = std::env::args()
+        .next()
+        .and_then(|a| {
+            std::path::Path::new(&a)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    let binary = binary
+        .rsplit_once('-')
+        .map_or(binary.as_str(), |(name, _hash)| name);
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "note: PostgreSQL tests SKIPPED in {binary} (SQLite only): set {PG_URL_VAR}=postgres://… \
+         or run scripts/with-postgres.sh cargo test --workspace"
+    );
 }
 
 #[cfg(test)]

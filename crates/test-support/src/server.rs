@@ -144,13 +144,23 @@ impl TestServer {
             .env("CASHLOAN_WORKERS", "2")
             .env("CASHLOAN_LOG", "error")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);
         }
         let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+        // The server's log goes through the test's own output, which the harness captures and
+        // shows only when the test fails: error lines a test provokes on purpose stay out of the
+        // CI log. (A spawned thread inherits the test's capture.)
+        if let Some(stderr) = child.stderr.take() {
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    eprintln!("[server] {line}");
+                }
+            });
+        }
         let stdout = child.stdout.take().expect("child stdout");
         let mut line = String::new();
         BufReader::new(stdout)
@@ -317,4 +327,76 @@ pub fn execute_sql(db_url: &str, sql: &str) {
         let mut c = diesel::pg::PgConnection::establish(db_url).expect("connect to PostgreSQL");
         c.batch_execute(sql).expect("run SQL");
     }
+}
+
+/// A third party (SMS gateway, verifier, payment channel) speaking the providers' HTTP contract
+/// on a free port: every call is answered `{"ok": true}` after `delay`. Each call's body is kept.
+pub struct StubProvider {
+    /// `http://127.0.0.1:PORT/`, for `CASHLOAN_SMS_SINK=http:…` and its kind.
+    pub url: String,
+    calls: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+impl StubProvider {
+    /// Starts the stub in a background thread; it lives as long as the test process.
+    pub fn start(delay: Duration) -> StubProvider {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a stub provider");
+        let url = format!("http://{}/", listener.local_addr().expect("stub address"));
+        let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = calls.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let seen = seen.clone();
+                std::thread::spawn(move || answer_one(stream, delay, &seen));
+            }
+        });
+        StubProvider { url, calls }
+    }
+
+    /// The bodies of the calls received so far.
+    pub fn calls(&self) -> Vec<Value> {
+        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+}
+
+fn answer_one(
+    mut stream: std::net::TcpStream,
+    delay: Duration,
+    seen: &std::sync::Mutex<Vec<Value>>,
+) {
+    let mut reader = BufReader::new(match stream.try_clone() {
+        Ok(s) => s,
+        Err(_) => return,
+    });
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut body = vec![0u8; length];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    if let Ok(mut calls) = seen.lock() {
+        calls.push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+    }
+    std::thread::sleep(delay);
+    let answer = br#"{"ok":true}"#;
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        answer.len()
+    );
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(answer);
 }

@@ -157,7 +157,11 @@ fn transition_answer(t: Transition, conn: &mut DbConnection, id: &str) -> Answer
             let a = find_application(conn, id)
                 .map_err(fault)?
                 .ok_or_else(|| err(StatusCode::NOT_FOUND, "no such application"))?;
-            Ok((StatusCode::OK, application_json(&a, None)))
+            // The same shape as the list's rows, the borrower's mobile included.
+            let mobile = find_user(conn, &a.user_id)
+                .map_err(fault)?
+                .map(|u| u.mobile);
+            Ok((StatusCode::OK, application_json(&a, mobile.as_deref())))
         }
         Transition::NotFound => Err(err(StatusCode::NOT_FOUND, "no such application")),
         Transition::WrongStatus(s) => Err(err(
