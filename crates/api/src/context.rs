@@ -1,5 +1,5 @@
 //! What every handler works with: the server's state, the request's context, typed field
-//! extraction (API.md §0.2 steps 7–8) and the one mapping from failures to response codes.
+//! extraction (docs/api.md, "Codes, units and formats") and the one mapping from failures to response codes.
 
 use std::cell::RefCell;
 
@@ -135,7 +135,7 @@ pub struct Fields<'a> {
     format_error: RefCell<Option<String>>,
 }
 
-/// Longest string a field may have unless its section says otherwise (API.md §0.3).
+/// Longest string a field may have unless its section says otherwise (docs/api.md, "Codes, units and formats").
 pub const MAX_STRING: usize = 255;
 
 impl<'a> Fields<'a> {
@@ -275,7 +275,7 @@ impl Ctx<'_> {
     }
 }
 
-/// The paging fields of §0.6 as sent (step 7: presence and type).
+/// The paging fields as sent (step 7: presence and type).
 pub struct PagingFields {
     num: i64,
     size: Option<i64>,

@@ -1,4 +1,4 @@
-//! The request path of every enveloped endpoint, in API.md §0.2's order:
+//! The request path of every enveloped endpoint, in the order docs/api.md gives ("Codes, units and formats"):
 //! HTTP checks (415/413) → gzip decode → JSON object → signature → freshness → replay → session →
 //! the endpoint's handler (fields, formats, use case) → signed envelope → gzip.
 //!
@@ -18,7 +18,7 @@ use flate2::Compression;
 
 use crate::context::{ApiError, AppState, Ctx, Fields, Reply};
 
-/// Largest request body on the wire (PROTOCOL.md: 64 KiB).
+/// Largest request body on the wire (docs/api.md: 64 KiB).
 pub const BODY_LIMIT: usize = 64 * 1024;
 /// Largest body once a gzip request is inflated: a compressed 5000-entry phone book (§23) fits,
 /// a decompression bomb does not.

@@ -25,7 +25,7 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Password rule of §10, §14, §15 (API.md §0.4): 6 to 20 printable ASCII characters.
+/// Password rule of §10, §14, §15 (docs/api.md, "Passwords"): 6 to 20 printable ASCII characters.
 pub fn password_acceptable(password: &str) -> bool {
     (6..=20).contains(&password.len()) && password.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }

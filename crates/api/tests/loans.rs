@@ -1,6 +1,6 @@
 //! Black-box: products (§20, §21), quote (§22), application (§23), lists (§24–§29), repayment
 //! (§36), the admin API and the daily job — whole loans of every repay type through HTTP alone,
-//! every figure checked against DOMAIN.md's rules worked by hand.
+//! every figure checked against docs/loans.md's rules worked by hand.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -218,7 +218,7 @@ fn the_quote_shows_the_plan_and_its_cost_and_refuses_with_each_code() {
         set_date(s, "2017-11-29");
         let session = verified_borrower(s, "13709812611", 1);
         let q = |t: Value| s.call("/appCommonApi/getLoanApplyConfirmInfo", t, Some(&session));
-        // DOMAIN.md's anchor: 500.00 at 36 % for 14 days = 7.00 interest.
+        // docs/loans.md's anchor: 500.00 at 36 % for 14 days = 7.00 interest.
         let r = q(terms(
             NEW_CASH_LOAN,
             "500.00",

@@ -1,4 +1,4 @@
-//! Black-box: the protocol layer of every endpoint (PROTOCOL.md, API.md §0), against the real
+//! Black-box: the protocol layer of every endpoint (docs/api.md, "Protocol"), against the real
 //! binary on every backend.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

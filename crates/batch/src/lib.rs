@@ -1,4 +1,4 @@
-//! The daily job of the loan book (DOMAIN.md "Business date"): for a business date it marks
+//! The daily job of the loan book (docs/loans.md "Business date"): for a business date it marks
 //! overdue installments, accrues their penalties to that date, and writes the reminder (15) and
 //! overdue (17) messages, each exactly once per installment and event.
 //!

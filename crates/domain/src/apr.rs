@@ -1,4 +1,4 @@
-//! The comprehensive annualised cost (综合年化成本) of a plan (DOMAIN.md "Cost disclosure and cap").
+//! The comprehensive annualised cost (综合年化成本) of a plan (docs/loans.md "Cost disclosure and cap").
 //!
 //! The APR is the IRR of the borrower's cash flows (+ the amount paid out at the start, − each
 //! installment at its due date), solved per period and annualised nominally (× periods per

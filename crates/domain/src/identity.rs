@@ -1,4 +1,4 @@
-//! Identity format checks done locally before any third-party call (DOMAIN.md "Identity checks").
+//! Identity format checks done locally before any third-party call (docs/loans.md "Identity checks").
 //!
 //! Each type is parsed once at the edge ("parse, don't validate"). The `Debug` output of ID and
 //! card numbers is masked, so a value that ends up in a log line does not leak.

@@ -1,4 +1,4 @@
-//! The loan domain of the cash-loan app (DOMAIN.md): money and rates, products and their limits,
+//! The loan domain of the cash-loan app (docs/loans.md): money and rates, products and their limits,
 //! validation of loan terms (20004xxx), the four repayment schedules, APR, penalties, payoff,
 //! the application lifecycle, message types and identity formats.
 //!

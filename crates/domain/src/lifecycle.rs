@@ -1,4 +1,4 @@
-//! The application lifecycle (DOMAIN.md "Application lifecycle"): `applyStatus` and its only
+//! The application lifecycle (docs/loans.md "Application lifecycle"): `applyStatus` and its only
 //! allowed transitions.
 
 /// Status of a loan application (借款状态, `applyStatus`).

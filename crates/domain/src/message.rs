@@ -1,4 +1,4 @@
-//! Customer message types (客户消息, `messageType` of §24; DOMAIN.md "Customer messages").
+//! Customer message types (客户消息, `messageType` of §24; docs/loans.md "Customer messages").
 
 /// Why a customer message was written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

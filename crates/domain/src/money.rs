@@ -1,4 +1,4 @@
-//! Money and rates (DOMAIN.md "Numbers").
+//! Money and rates (docs/loans.md "Numbers").
 //!
 //! Every amount is a `Decimal` with exactly two decimals, rounded half away from zero (四舍五入)
 //! once per installment component. Rates are annual nominal rates kept at full precision.

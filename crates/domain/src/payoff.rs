@@ -1,4 +1,4 @@
-//! What a payment charges (DOMAIN.md "Paying"): one installment with its penalty (`current`,
+//! What a payment charges (docs/loans.md "Paying"): one installment with its penalty (`current`,
 //! 按期还款), the payoff of a whole loan at a date (`all`, 一次性还清), and how money is allocated.
 
 use chrono::NaiveDate;

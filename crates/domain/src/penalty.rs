@@ -1,4 +1,4 @@
-//! Overdue penalties (罚息) (DOMAIN.md "Overdue and penalty").
+//! Overdue penalties (罚息) (docs/loans.md "Overdue and penalty").
 //!
 //! A penalty is a pure function of the installment's principal, the penalty rate, its due date
 //! and the business date, so accruing it again for the same date changes nothing.

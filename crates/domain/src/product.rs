@@ -1,5 +1,5 @@
-//! Loan products (贷款产品) and their limits (API.md §20, §21), with the check that a product is
-//! coherent and cannot exceed the APR cap (DOMAIN.md "Cost disclosure and cap").
+//! Loan products (贷款产品) and their limits (docs/api.md §20, §21), with the check that a product is
+//! coherent and cannot exceed the APR cap (docs/loans.md "Cost disclosure and cap").
 
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;

@@ -123,7 +123,7 @@ mod tests {
 
     #[test]
     fn api_md_illustrative_three_day_quote() {
-        // API.md §22: 5000.00 × 0.12 × 3 / 360 = 5.00, due 2017-11-24, apr 0.1200.
+        // docs/api.md §22: 5000.00 × 0.12 × 3 / 360 = 5.00, due 2017-11-24, apr 0.1200.
         let mut p = new_cash_loan();
         p.rate_limit = crate::product::Limit::Fixed(vec![Rate::new(dec!(0.12))]);
         p.days_limit = Some(crate::product::Limit::Range { min: 1, max: 30 });

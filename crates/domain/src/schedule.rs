@@ -1,4 +1,4 @@
-//! Repayment plans (还款计划) for the four repay types (DOMAIN.md "The four repay types").
+//! Repayment plans (还款计划) for the four repay types (docs/loans.md "The four repay types").
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -115,7 +115,7 @@ impl RepaymentPlan {
     }
 }
 
-/// Builds the plan of `spec` exactly as DOMAIN.md says.
+/// Builds the plan of `spec` exactly as docs/loans.md says.
 pub fn build_plan(spec: &PlanSpec) -> Result<RepaymentPlan, PlanError> {
     let p = spec.principal;
     if p.is_negative() || p.is_zero() {
@@ -276,7 +276,7 @@ mod tests {
 
     #[test]
     fn worked_example_bullet_14_days() {
-        // DOMAIN.md: 500 × 0.36 × 14 / 360 = 7.00.
+        // docs/loans.md: 500 × 0.36 × 14 / 360 = 7.00.
         let mut s = spec(
             "500.00",
             Rate::new(dec!(0.36)),

@@ -1,4 +1,4 @@
-//! Loan terms: units, repay types, periods and their calendar (DOMAIN.md "Terms and periods").
+//! Loan terms: units, repay types, periods and their calendar (docs/loans.md "Terms and periods").
 
 use std::fmt;
 

@@ -1,5 +1,5 @@
 //! Validation of a quote or application request against a product: the codes 20004000–20004015
-//! of API.md §22, in the order its Decision gives (formats first, then ranges).
+//! of docs/api.md §22, in the order docs/api.md gives (formats first, then ranges).
 
 use crate::money::{Money, Rate};
 use crate::product::LoanProduct;

@@ -159,7 +159,7 @@ pub fn reset_failed_logins(conn: &mut DbConnection, user_id: &str, now: i64) -> 
 }
 
 /// Stores a new password hash, clears count and lock, and ends every session of the user, in one
-/// transaction (PROTOCOL.md: a password change or reset ends the user's sessions).
+/// transaction (docs/api.md: a password change or reset ends the user's sessions).
 pub fn set_password(
     conn: &mut DbConnection,
     user_id: &str,

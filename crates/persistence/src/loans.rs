@@ -1196,7 +1196,7 @@ where
     })
 }
 
-/// §36 `all`: pays off the loan that installment `id` belongs to at `business_date` (DOMAIN.md's
+/// §36 `all`: pays off the loan that installment `id` belongs to at `business_date` (docs/loans.md's
 /// payoff), through `charge`. All or nothing; of concurrent payoffs one pays.
 pub fn pay_off<F>(
     conn: &mut DbConnection,

@@ -1,5 +1,5 @@
-//! Verification state that lives in the database so every server process shares it (API.md
-//! §0.7): graphic codes, SMS codes and their send log, grants, and rate-limit counters.
+//! Verification state that lives in the database so every server process shares it (docs/api.md,
+//! "Register"): graphic codes, SMS codes and their send log, grants, and rate-limit counters.
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
@@ -213,7 +213,7 @@ pub fn check_sms_code(
     })
 }
 
-/// A proof that a step of registration or password reset passed (API.md §0.7).
+/// A proof that a step of registration or password reset passed (docs/api.md, "Register").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GrantKind {
     /// §9 passed: may register (§10).

@@ -1,4 +1,4 @@
-//! Every response code of API.md and PROTOCOL.md, one variant per (code, meaning).
+//! Every response code of docs/api.md, one variant per (code, meaning).
 //!
 //! The seed gives some codes several meanings (`10001000` is "malformed request", "mobile already
 //! registered", "no such account" …; `20004000` is "identity confirmed" in §13 and "malformed
@@ -41,7 +41,7 @@ macro_rules! response_codes {
 }
 
 response_codes! {
-    // Protocol level (PROTOCOL.md).
+    // Protocol level (docs/api.md).
     /// `sign` missing or wrong.
     SignatureInvalid = ("10000001", "签名校验失败", false);
     /// `timestamp` missing, not a number, or outside the window.

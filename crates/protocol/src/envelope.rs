@@ -1,6 +1,6 @@
-//! Response envelopes (PROTOCOL.md "Envelope"): `exceptionFlag`, `responseCode`,
+//! Response envelopes (docs/api.md "Envelope"): `exceptionFlag`, `responseCode`,
 //! `responseMessage`, `timestamp`, `nonce`, `sign`, `resultSet`, and the paging members of paged
-//! lists (API.md §0.6).
+//! lists (docs/api.md, "Requests and answers").
 
 use rand::Rng;
 
@@ -13,7 +13,7 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 /// `pageSize` when the client sends none.
 pub const DEFAULT_PAGE_SIZE: u32 = 10;
 
-/// Paging of one list response (API.md §0.6).
+/// Paging of one list response (docs/api.md, "Requests and answers").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Paging {
     /// The requested page, from 1.
@@ -76,7 +76,7 @@ impl Envelope {
         }
     }
 
-    /// A failure: `resultSet` is `""` and no paging members are sent (API.md §0.5).
+    /// A failure: `resultSet` is `""` and no paging members are sent (docs/api.md, "Requests and answers").
     pub fn failure(outcome: impl Into<Outcome>) -> Self {
         Self {
             outcome: outcome.into(),

@@ -185,7 +185,7 @@ impl Json {
         }
     }
 
-    /// Canonical form (PROTOCOL.md): members sorted by key bytes at every level, object members
+    /// Canonical form (docs/api.md): members sorted by key bytes at every level, object members
     /// whose value is `null` left out, no whitespace, UTF-8 unescaped, numbers as written.
     pub fn to_canonical_string(&self) -> String {
         let mut out = String::new();

@@ -1,4 +1,4 @@
-//! The wire protocol of the cash-loan app (PROTOCOL.md): canonical JSON, request and response
+//! The wire protocol of the cash-loan app (docs/api.md): canonical JSON, request and response
 //! signatures, response envelopes, the DES password codec and every response code.
 //!
 //! No I/O and no web framework: the API crate feeds it bytes and gets bytes back.

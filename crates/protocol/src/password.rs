@@ -1,4 +1,4 @@
-//! Passwords on the wire (PROTOCOL.md "Passwords on the wire"): DES-CBC, key = the first 8 bytes
+//! Passwords on the wire (docs/api.md "Passwords on the wire"): DES-CBC, key = the first 8 bytes
 //! of the app key, IV `01 02 03 04 05 06 07 08`, PKCS#5 padding, standard base64.
 //!
 //! DES is what the vendor's clients send; it only hides the password from casual eyes on the

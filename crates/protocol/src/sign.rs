@@ -1,4 +1,4 @@
-//! Request and response signatures (PROTOCOL.md "Signature"):
+//! Request and response signatures (docs/api.md "Signature"):
 //! `lowercase_hex(SHA1(app_key + timestamp + nonce + canonical(body without "sign")))`.
 
 use sha1::{Digest, Sha1};
@@ -10,7 +10,7 @@ use crate::json::{write_canonical_object, Json, Map};
 pub const SIGN_FIELD: &str = "sign";
 
 /// The text a signature takes for `timestamp` or `nonce`: a string's content, a number as
-/// written, and the empty string when the member is absent or of another type (API.md §0.2).
+/// written, and the empty string when the member is absent or of another type (docs/api.md, "The signature").
 pub fn envelope_text<'a>(body: &'a Map, key: &str) -> &'a str {
     match body.get(key) {
         Some(Json::String(s)) => s,

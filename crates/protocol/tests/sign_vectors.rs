@@ -1,6 +1,6 @@
 #![allow(clippy::expect_used, clippy::panic)]
 //! Signature vectors computed outside Rust, by an independent Python implementation of
-//! PROTOCOL.md's canonical JSON and SHA-1 signature (`vectors/sign_vectors.py`).
+//! docs/api.md's canonical JSON and SHA-1 signature (`vectors/sign_vectors.py`).
 //!
 //! Produced with:
 //!     python3 crates/protocol/tests/vectors/sign_vectors.py
@@ -80,7 +80,7 @@ fn a_body_carrying_its_vector_signature_verifies_and_a_changed_one_does_not() {
 
 #[test]
 fn the_seed_sample_signatures_do_not_match_their_bodies() {
-    // PROTOCOL.md: the seed's sample `sign` values were copied between sections.
+    // docs/api.md: the seed's sample `sign` values were copied between sections.
     let seed = object(VECTORS[0].0);
     assert!(!verify(APP_KEY, &seed));
 }

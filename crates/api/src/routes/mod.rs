@@ -1,4 +1,4 @@
-//! Every endpoint of API.md: its path, whether it needs a session, whether its answer may be
+//! Every endpoint of docs/api.md: its path, whether it needs a session, whether its answer may be
 //! gzip-compressed, and its handler; plus the two H5 pages.
 
 use actix_web::{web, HttpResponse};

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Signature vectors for cashloan-protocol, computed outside Rust.
 
-An independent implementation of PROTOCOL.md's signature: canonical JSON (members sorted by
+An independent implementation of docs/api.md's signature: canonical JSON (members sorted by
 UTF-8 key bytes at every level, null members dropped, no whitespace, UTF-8 unescaped, numbers as
 written) and lowercase hex SHA-1 of app_key + timestamp + nonce + canonical(body without sign).
 
@@ -68,7 +68,7 @@ def text_of(v):
 
 
 BODIES = [
-    # The seed's §7 request (its sign does not match its body; PROTOCOL.md says so).
+    # The seed's §7 request (its sign does not match its body; docs/api.md says so).
     '{"nonce":"admin","sign":"16c1bb0a5cee2af1632df8ef3a3e4d5b40f530fd","timestamp":"12"}',
     # Nested objects and arrays of objects, Chinese text, "500.00" and 500.00.
     '{"timestamp":"1511232391000","nonce":"30918475","amount":"500.00","raw":500.00,'
