@@ -131,3 +131,145 @@ fn sigterm_finishes_the_request_in_flight() {
     }
     assert!(!gateway.calls().is_empty(), "the SMS reached the gateway");
 }
+
+/// Logs written to a file, a pipe or a CI log are plain text: no colour escape codes.
+#[test]
+fn logs_off_a_terminal_carry_no_colour_codes() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let db = cashloan_test_support::fresh_sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cashloan"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("CASHLOAN_DATABASE_URL", &db.url)
+        .env("CASHLOAN_BIND", "127.0.0.1:0")
+        .env("CASHLOAN_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("listening on "), "{line}");
+    sigterm(child.id());
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert!(log.contains("INFO"), "{log}");
+    assert!(
+        log.contains("public test key"),
+        "serve warns about the test key: {log}"
+    );
+    assert!(
+        !log.contains('\u{1b}'),
+        "colour codes in a piped log: {log:?}"
+    );
+}
+
+/// The test-key warning belongs to the server, not to every command.
+#[test]
+fn only_serve_warns_about_the_public_test_key() {
+    let db = cashloan_test_support::fresh_sqlite();
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_cashloan"))
+            .args(args)
+            .env_clear()
+            .env("CASHLOAN_DATABASE_URL", &db.url)
+            .env("CASHLOAN_LOG", "info")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{args:?}: {o:?}");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    for args in [
+        &["migrate"][..],
+        &["batch", "--date", "2026-03-01"],
+        &["admin", "GET", "/admin/business-date"],
+    ] {
+        let log = run(args);
+        assert!(!log.contains("public test key"), "{args:?}: {log}");
+    }
+}
+
+#[test]
+fn the_version_names_the_command() {
+    let o = Command::new(env!("CARGO_BIN_EXE_cashloan"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        concat!("cashloan ", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+/// A configuration file that is named but missing stops every command, wherever `--config` is
+/// written; the message names the file.
+#[test]
+fn a_missing_config_file_stops_the_command_and_is_named() {
+    for args in [
+        &["--config", "/nonexistent/cashloan.toml", "migrate"][..],
+        &["migrate", "--config", "/nonexistent/cashloan.toml"],
+        &["serve", "--config", "/nonexistent/cashloan.toml"],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_cashloan"))
+            .args(args)
+            .env_clear()
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("/nonexistent/cashloan.toml"),
+            "{args:?}: {err}"
+        );
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_cashloan"))
+        .arg("migrate")
+        .env_clear()
+        .env("CASHLOAN_CONFIG", "/nonexistent/from-env.toml")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/from-env.toml"));
+}
+
+/// A port already taken, a database that cannot be opened: the message names the address or
+/// the database and the setting.
+#[test]
+fn start_up_errors_name_the_setting_and_the_value() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("x.db").display());
+    let start = |env: &[(&str, &str)]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_cashloan"))
+            .current_dir(dir.path())
+            .env_clear()
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{env:?}");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let e = start(&[("CASHLOAN_BIND", &addr), ("CASHLOAN_DATABASE_URL", &db)]);
+    assert!(e.contains(&addr) && e.contains("CASHLOAN_BIND"), "{e}");
+    let e = start(&[
+        ("CASHLOAN_BIND", "127.0.0.1:0"),
+        ("CASHLOAN_DATABASE_URL", "sqlite:///nonexistent/dir/x.db"),
+    ]);
+    assert!(
+        e.contains("/nonexistent/dir/x.db") && e.contains("CASHLOAN_DATABASE_URL"),
+        "{e}"
+    );
+    let e = start(&[("CASHLOAN_BIND", "nonsense")]);
+    assert!(e.contains("nonsense") && e.contains("CASHLOAN_BIND"), "{e}");
+}
