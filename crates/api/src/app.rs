@@ -157,6 +157,15 @@ impl Application {
         // The address first: a port already taken stops the start before the database is touched.
         let listener = TcpListener::bind(bind).map_err(|e| StartError::Listen(bind, e))?;
         let state = web::Data::new(state(config)?);
+        let interval = state.config.reconcile_interval_secs;
+        if interval > 0 {
+            crate::payments::spawn_reconciler(
+                state.db.clone(),
+                state.providers.payments.clone(),
+                crate::payments::ReconcilePolicy::of(&state.config),
+                std::time::Duration::from_secs(interval),
+            );
+        }
         let address = listener.local_addr()?;
         // Installed now, before anyone learns the address: a SIGTERM that arrives before the
         // server is first polled is kept and drains the server instead of killing the process.

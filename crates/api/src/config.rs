@@ -92,6 +92,20 @@ pub struct Config {
     pub carrier_verifier: String,
     /// `local`, `refuse` or `http:URL`.
     pub payment_channel: String,
+    /// How long a call to the payment channel may take before its outcome counts as unknown, s.
+    #[serde(deserialize_with = "number_or_text")]
+    pub payment_timeout_secs: u64,
+    /// Seconds between two passes of the reconciler (0: no background reconciler).
+    #[serde(deserialize_with = "number_or_text")]
+    pub reconcile_interval_secs: u64,
+    /// How old an open payment order must be before the reconciler asks the channel about it, s.
+    #[serde(deserialize_with = "number_or_text")]
+    pub reconcile_after_secs: u64,
+    /// Key of the HMAC-SHA256 signature of the channel's notifications; unset: notifications off.
+    pub payment_channel_secret: Option<String>,
+    /// Let the daily job charge installments due (到期代扣) to the borrowers' cards.
+    #[serde(deserialize_with = "bool_or_text")]
+    pub auto_debit: bool,
     /// Folder with `registration_protocol.html` and `loan_help.html` replacing the built-in pages.
     pub templates_dir: Option<String>,
     /// Database connections in the pool.
@@ -133,6 +147,11 @@ impl Default for Config {
             bank_card_verifier: "local".into(),
             carrier_verifier: "local".into(),
             payment_channel: "local".into(),
+            payment_timeout_secs: 10,
+            reconcile_interval_secs: 10,
+            reconcile_after_secs: 10,
+            payment_channel_secret: None,
+            auto_debit: false,
             templates_dir: None,
             db_pool_size: 16,
             workers: 0,
@@ -278,8 +297,11 @@ impl Config {
                 config.set(&name.to_ascii_lowercase(), &value)?;
             }
         }
-        // A blank token is no token: the admin API stays off.
+        // A blank token is no token: the admin API stays off. Likewise the channel's secret.
         config.admin_token = config.admin_token.filter(|t| !t.trim().is_empty());
+        config.payment_channel_secret = config
+            .payment_channel_secret
+            .filter(|t| !t.trim().is_empty());
         config.validate()?;
         Ok(config)
     }
@@ -317,6 +339,13 @@ impl Config {
             "bank_card_verifier" => self.bank_card_verifier = v.into(),
             "carrier_verifier" => self.carrier_verifier = v.into(),
             "payment_channel" => self.payment_channel = v.into(),
+            "payment_timeout_secs" => self.payment_timeout_secs = parse_num(key, v)?,
+            "reconcile_interval_secs" => self.reconcile_interval_secs = parse_num(key, v)?,
+            "reconcile_after_secs" => self.reconcile_after_secs = parse_num(key, v)?,
+            "payment_channel_secret" => {
+                self.payment_channel_secret = Some(v.to_owned()).filter(|t| !t.trim().is_empty())
+            }
+            "auto_debit" => self.auto_debit = parse_bool(key, v)?,
             "templates_dir" => self.templates_dir = Some(v.to_owned()).filter(|t| !t.is_empty()),
             "db_pool_size" => self.db_pool_size = parse_num(key, v)?,
             "workers" => self.workers = parse_num(key, v)?,
@@ -361,6 +390,12 @@ impl Config {
                     named(key)
                 )));
             }
+        }
+        if self.payment_timeout_secs == 0 {
+            return Err(ConfigError(format!(
+                "{} must be positive, got 0",
+                named("payment_timeout_secs")
+            )));
         }
         self.bind_address()?;
         self.total_credit()?;

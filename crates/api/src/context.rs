@@ -5,13 +5,47 @@ use std::cell::RefCell;
 
 use cashloan_domain::{LendingPolicy, Money};
 use cashloan_persistence::accounts::{Session, User};
-use cashloan_persistence::{site, Db, DbConnection, DbError};
+use cashloan_persistence::{site, Db, DbConnection, DbError, PooledDb};
 use cashloan_protocol::{Envelope, Json, Map, Outcome, PasswordCodec, ResponseCode};
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 
 use crate::config::Config;
 use crate::pages::Pages;
 use crate::providers::Providers;
+
+/// A request's hold on one pooled database connection: taken from the pool at the first
+/// [`Lease::get`], given back by [`Lease::release`] (or at the end of the request). A handler
+/// releases it before it calls a payment channel, an SMS gateway or a verifier, so a slow third
+/// party never keeps a connection (and, on SQLite, never the write lock) from other borrowers.
+pub struct Lease<'a> {
+    db: &'a Db,
+    conn: Option<PooledDb>,
+}
+
+impl<'a> Lease<'a> {
+    /// A lease on `db` that holds nothing yet.
+    pub fn new(db: &'a Db) -> Lease<'a> {
+        Lease { db, conn: None }
+    }
+
+    /// The connection, taken from the pool if not held.
+    pub fn get(&mut self) -> Result<&mut DbConnection, DbError> {
+        match &mut self.conn {
+            Some(conn) => Ok(&mut **conn),
+            slot => Ok(&mut **slot.insert(self.db.conn()?)),
+        }
+    }
+
+    /// Gives the connection back to the pool (a no-op when none is held).
+    pub fn release(&mut self) {
+        self.conn = None;
+    }
+
+    /// Whether a connection is held.
+    pub fn is_held(&self) -> bool {
+        self.conn.is_some()
+    }
+}
 
 /// Everything the server holds for its whole life.
 pub struct AppState {
@@ -247,8 +281,9 @@ pub fn bad(field: &str) -> ApiError {
 pub struct Ctx<'a> {
     /// The server.
     pub state: &'a AppState,
-    /// A database connection for this request.
-    pub conn: &'a mut DbConnection,
+    /// The request's database connection, taken when needed and given back before any call to
+    /// a third party.
+    pub conn: Lease<'a>,
     /// The body's fields.
     pub fields: Fields<'a>,
     /// The live session, on login-required endpoints.
@@ -271,7 +306,7 @@ impl Ctx<'_> {
 
     /// Today's business date.
     pub fn today(&mut self) -> Result<NaiveDate, ApiError> {
-        self.state.business_date(self.conn)
+        self.state.business_date(self.conn.get()?)
     }
 }
 

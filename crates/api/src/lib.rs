@@ -2,9 +2,11 @@
 //! API, and the `cashloan` command's building blocks.
 
 pub mod app;
+pub mod channel;
 pub mod config;
 pub mod context;
 pub mod pages;
+pub mod payments;
 pub mod pipeline;
 pub mod providers;
 pub mod routes;

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cashloan_api::app::Application;
+use cashloan_api::channel::{payment_channel, PaymentChannel};
 use cashloan_api::config::Config;
+use cashloan_api::payments::{self, ReconcileCounts, ReconcilePolicy};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -36,6 +38,9 @@ enum Command {
         #[arg(long)]
         to: Option<chrono::NaiveDate>,
     },
+    /// Ask the payment channel about every open payment order and settle what it says (one
+    /// reconciler pass), then exit.
+    Reconcile,
     /// Call the admin API against the configured database, without a server:
     /// `cashloan admin POST /admin/applications/ID/approve '{"replyAmount":"1000.00"}'`.
     Admin {
@@ -95,6 +100,7 @@ fn main() -> ExitCode {
         },
         Command::Serve => serve(config),
         Command::Batch { date, to } => batch(&config, date, to.unwrap_or(date)),
+        Command::Reconcile => reconcile(&config),
         Command::Admin { method, path, body } => admin(config, &method, &path, body),
     }
 }
@@ -107,27 +113,78 @@ fn database(config: &Config) -> String {
     )
 }
 
-fn batch(config: &Config, from: chrono::NaiveDate, to: chrono::NaiveDate) -> ExitCode {
-    let db = match cashloan_persistence::Db::open(&config.database_url, 2) {
-        Ok(db) => db,
-        Err(e) => {
-            eprintln!("cashloan batch: {}: {e}", database(config));
-            return ExitCode::FAILURE;
+/// The database and the payment channel of a command that moves or settles money.
+fn money_tools(
+    config: &Config,
+    who: &str,
+) -> Result<(cashloan_persistence::Db, Box<dyn PaymentChannel>), ExitCode> {
+    let db = cashloan_persistence::Db::open(&config.database_url, 2).map_err(|e| {
+        eprintln!("cashloan {who}: {}: {e}", database(config));
+        ExitCode::FAILURE
+    })?;
+    let channel = payment_channel(
+        &config.payment_channel,
+        std::time::Duration::from_secs(config.payment_timeout_secs),
+    )
+    .map_err(|e| {
+        eprintln!("cashloan {who}: {e}");
+        ExitCode::from(2)
+    })?;
+    Ok((db, channel))
+}
+
+fn print_reconciled(prefix: &str, c: &ReconcileCounts) {
+    println!(
+        "{prefix}reconciled: asked {}, succeeded {}, failed {}, still unknown {}, flagged {}",
+        c.asked, c.succeeded, c.failed, c.unknown, c.flagged
+    );
+}
+
+fn reconcile(config: &Config) -> ExitCode {
+    let (db, channel) = match money_tools(config, "reconcile") {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    match payments::reconcile(&db, channel.as_ref(), ReconcilePolicy::of(config)) {
+        Ok(c) => {
+            print_reconciled("", &c);
+            ExitCode::SUCCESS
         }
+        Err(e) => {
+            eprintln!("cashloan reconcile: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn batch(config: &Config, from: chrono::NaiveDate, to: chrono::NaiveDate) -> ExitCode {
+    let (db, channel) = match money_tools(config, "batch") {
+        Ok(t) => t,
+        Err(code) => return code,
     };
     let mut date = from;
     while date <= to {
-        match cashloan_batch::run_daily(&db, date, chrono::Utc::now().timestamp_millis()) {
-            Ok(r) => println!(
-                "{date}: looked at {}, marked overdue {}, penalties accrued {}, reminders {}, overdue messages {}, swept {}, in {} ms",
-                r.looked_at,
-                r.marked_overdue,
-                r.penalties_accrued,
-                r.reminders,
-                r.overdue_messages,
-                r.swept,
-                r.elapsed.as_millis()
-            ),
+        match payments::daily_job(&db, channel.as_ref(), config, date) {
+            Ok(o) => {
+                let r = &o.book;
+                println!(
+                    "{date}: looked at {}, marked overdue {}, penalties accrued {}, reminders {}, overdue messages {}, swept {}, in {} ms",
+                    r.looked_at,
+                    r.marked_overdue,
+                    r.penalties_accrued,
+                    r.reminders,
+                    r.overdue_messages,
+                    r.swept,
+                    r.elapsed.as_millis()
+                );
+                if let Some(a) = o.auto_debit {
+                    println!(
+                        "{date}: auto-debit: opened {}, succeeded {}, failed {}, unknown {}",
+                        a.opened, a.succeeded, a.failed, a.unknown
+                    );
+                }
+                print_reconciled(&format!("{date}: "), &o.reconciled);
+            }
             Err(e) => {
                 eprintln!("cashloan batch {date}: {e}");
                 return ExitCode::FAILURE;

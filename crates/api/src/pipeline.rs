@@ -10,13 +10,13 @@ use std::io::Read;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 use cashloan_persistence::accounts::{find_user, record_nonce, touch_session};
-use cashloan_persistence::DbConnection;
+
 use cashloan_protocol::{parse, Json, Outcome, ResponseCode};
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use crate::context::{ApiError, AppState, Ctx, Fields, Reply};
+use crate::context::{ApiError, AppState, Ctx, Fields, Lease, Reply};
 
 /// Largest request body on the wire (docs/api.md: 64 KiB).
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -185,11 +185,8 @@ fn process(
     client: &str,
     request_id: &str,
 ) -> Reply {
-    let mut conn = match state.db.conn() {
-        Ok(c) => c,
-        Err(e) => return fault(request_id, &e.to_string()),
-    };
-    match run(state, ep, &mut conn, body, token, client) {
+    let conn = Lease::new(&state.db);
+    match run(state, ep, conn, body, token, client) {
         Ok(reply) => reply,
         Err(ApiError::Reply(outcome)) => Reply::failure(outcome),
         Err(ApiError::Fault(detail)) => fault(request_id, &detail),
@@ -199,7 +196,7 @@ fn process(
 fn run(
     state: &AppState,
     ep: &'static Endpoint,
-    conn: &mut DbConnection,
+    mut conn: Lease<'_>,
     body: &[u8],
     token: Option<&str>,
     client: &str,
@@ -229,18 +226,18 @@ fn run(
             }
             _ => return Err(Outcome::malformed_field("nonce").into()),
         };
-        if !record_nonce(conn, nonce, ts, now)? {
+        if !record_nonce(conn.get()?, nonce, ts, now)? {
             return Err(ResponseCode::RequestReplayed.into());
         }
     }
     let (session, user) = if ep.login {
         let idle_ms = state.config.session_idle_days.saturating_mul(86_400_000);
         let session = match token {
-            Some(t) => touch_session(conn, t, now, idle_ms)?,
+            Some(t) => touch_session(conn.get()?, t, now, idle_ms)?,
             None => None,
         }
         .ok_or(ResponseCode::NotLoggedIn)?;
-        let user = find_user(conn, &session.user_id)?.ok_or(ResponseCode::NotLoggedIn)?;
+        let user = find_user(conn.get()?, &session.user_id)?.ok_or(ResponseCode::NotLoggedIn)?;
         (Some(session), Some(user))
     } else {
         (None, None)

@@ -10,7 +10,6 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use cashloan_domain::Money;
 use serde_json::{json, Value};
 
 use crate::config::ConfigError;
@@ -63,22 +62,16 @@ pub trait CarrierVerifier: Send + Sync {
     fn check_order(&self, order_id: &str, mobile: &str) -> Result<bool, String>;
 }
 
-/// Moves money to and from borrowers' bank cards.
-pub trait PaymentChannel: Send + Sync {
-    /// Pays `amount` out to the card; the channel's reference, or why it refused.
-    fn payout(&self, reference: &str, card_no: &str, amount: Money) -> Result<String, String>;
-    /// Charges `amount` to the card; the channel's reference, or why it refused.
-    fn charge(&self, reference: &str, card_no: &str, amount: Money) -> Result<String, String>;
-}
+pub use crate::channel::{payment_channel, PaymentChannel, QueryAnswer};
 
 /// What a provider setting names.
-enum Kind {
+pub(crate) enum Kind {
     Local,
     Refuse,
     Http(String),
 }
 
-fn kind(name: &str, setting: &str) -> Result<Kind, ConfigError> {
+pub(crate) fn kind(name: &str, setting: &str) -> Result<Kind, ConfigError> {
     match setting {
         "local" => Ok(Kind::Local),
         "refuse" => Ok(Kind::Refuse),
@@ -282,54 +275,6 @@ pub fn carrier_verifier(setting: &str) -> Result<Box<dyn CarrierVerifier>, Confi
     }))
 }
 
-/// A payment channel: local (always succeeds), refusing, or HTTP.
-struct Channel {
-    kind: Kind,
-}
-
-impl Channel {
-    fn call(
-        &self,
-        op: &str,
-        reference: &str,
-        card_no: &str,
-        amount: Money,
-    ) -> Result<String, String> {
-        match &self.kind {
-            Kind::Local => Ok(format!("local-{op}-{reference}")),
-            Kind::Refuse => Err("支付渠道拒绝交易".into()),
-            Kind::Http(url) => {
-                let answer = post(
-                    url,
-                    &json!({"op": op, "reference": reference, "cardNo": card_no, "amount": amount.to_string()}),
-                )?;
-                Ok(answer
-                    .get("ref")
-                    .and_then(Value::as_str)
-                    .unwrap_or(reference)
-                    .to_owned())
-            }
-        }
-    }
-}
-
-impl PaymentChannel for Channel {
-    fn payout(&self, reference: &str, card_no: &str, amount: Money) -> Result<String, String> {
-        self.call("payout", reference, card_no, amount)
-    }
-
-    fn charge(&self, reference: &str, card_no: &str, amount: Money) -> Result<String, String> {
-        self.call("charge", reference, card_no, amount)
-    }
-}
-
-/// The payment channel of a setting.
-pub fn payment_channel(setting: &str) -> Result<Box<dyn PaymentChannel>, ConfigError> {
-    Ok(Box::new(Channel {
-        kind: kind("payment_channel", setting)?,
-    }))
-}
-
 /// All third parties of one server.
 pub struct Providers {
     /// SMS gateway.
@@ -340,8 +285,8 @@ pub struct Providers {
     pub bank_card: Box<dyn BankCardVerifier>,
     /// Carrier verifier.
     pub carrier: Box<dyn CarrierVerifier>,
-    /// Payment channel.
-    pub payments: Box<dyn PaymentChannel>,
+    /// Payment channel (shared with the reconciler).
+    pub payments: std::sync::Arc<dyn PaymentChannel>,
 }
 
 impl Providers {
@@ -352,7 +297,11 @@ impl Providers {
             identity: identity_verifier(&c.identity_verifier)?,
             bank_card: bank_card_verifier(&c.bank_card_verifier)?,
             carrier: carrier_verifier(&c.carrier_verifier)?,
-            payments: payment_channel(&c.payment_channel)?,
+            payments: payment_channel(
+                &c.payment_channel,
+                Duration::from_secs(c.payment_timeout_secs),
+            )?
+            .into(),
         })
     }
 }
@@ -374,15 +323,7 @@ mod tests {
             .unwrap()
             .verify("张三", "x")
             .unwrap());
-        assert!(payment_channel("refuse")
-            .unwrap()
-            .charge("r", "c", Money::ZERO)
-            .is_err());
-        assert!(payment_channel("local")
-            .unwrap()
-            .payout("r", "c", Money::ZERO)
-            .is_ok());
-        assert!(payment_channel("ftp://x").is_err());
+        assert!(payment_channel("ftp://x", Duration::from_secs(1)).is_err());
     }
 
     #[test]

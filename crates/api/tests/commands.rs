@@ -31,7 +31,7 @@ fn migrate_batch_and_admin_work_on_an_empty_database() {
         let first = cashloan(&db.url, &["migrate"]);
         assert!(first.status.success(), "{}: {first:?}", db.backend);
         assert!(
-            stdout(&first).starts_with("applied 1 migration(s)"),
+            stdout(&first).starts_with("applied 2 migration(s)"),
             "{}",
             stdout(&first)
         );
@@ -44,8 +44,24 @@ fn migrate_batch_and_admin_work_on_an_empty_database() {
         );
         assert!(b.status.success(), "{b:?}");
         let lines: Vec<String> = stdout(&b).lines().map(str::to_owned).collect();
-        assert_eq!(lines.len(), 3, "one line per date");
+        assert_eq!(
+            lines.len(),
+            6,
+            "two lines per date: the book, the reconciler: {lines:?}"
+        );
         assert!(lines[0].starts_with("2026-03-01: looked at 0, marked overdue 0"));
+        assert!(
+            lines[1].starts_with("2026-03-01: reconciled: asked 0"),
+            "{}",
+            lines[1]
+        );
+        let r = cashloan(&db.url, &["reconcile"]);
+        assert!(r.status.success(), "{r:?}");
+        assert!(
+            stdout(&r).starts_with("reconciled: asked 0, succeeded 0"),
+            "{}",
+            stdout(&r)
+        );
 
         let set = cashloan(
             &db.url,

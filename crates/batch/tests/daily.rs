@@ -3,14 +3,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use cashloan_batch::run_daily;
-use cashloan_domain::{build_plan, Money, Period, PlanSpec, Rate, RepayType};
+use cashloan_domain::Money;
 use cashloan_persistence::accounts::{create_session, create_user, record_nonce, Session};
 use cashloan_persistence::demo::load_demo_data;
 use cashloan_persistence::loans::*;
+use cashloan_persistence::payment_orders::{
+    open_charge, open_payout, settle, ChannelOutcome, OpenCharge, OpenPayout, SettledBy, Settlement,
+};
+use cashloan_persistence::profile::{save_bank_card, BankCard};
 use cashloan_persistence::Db;
 use cashloan_test_support::fresh_databases;
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -23,6 +26,16 @@ fn book(db: &Db) -> String {
     let user = create_user(&mut c, "13709812611", "h", 5_000_000, 1)
         .unwrap()
         .unwrap();
+    save_bank_card(
+        &mut c,
+        &BankCard {
+            user_id: user.id.clone(),
+            card_no: "6217000730005000011".into(),
+            reserved_mobile: "13709812611".into(),
+            verified_at: 1,
+        },
+    )
+    .unwrap();
     let app = Application {
         id: String::new(),
         user_id: user.id.clone(),
@@ -67,27 +80,20 @@ fn book(db: &Db) -> String {
     };
     start_review(&mut c, &app.id, 2).unwrap();
     approve(&mut c, &app.id, Money::from_cents(300_000), 3, "2", 3).unwrap();
-    let plan = build_plan(&PlanSpec {
-        principal: Money::from_cents(300_000),
-        annual_rate: Rate::new(Decimal::new(18, 2)),
-        term: Period::months(3),
-        interval: Period::months(1),
-        repay_type: RepayType::Annuity,
-        service_fee_rate: Rate::ZERO,
-        start: d(2026, 1, 31),
-    })
-    .unwrap();
+    // Paid out through a payment order, settled as the channel said it moved.
+    let OpenPayout::Opened(ready) = open_payout(&mut c, &app.id, d(2026, 1, 31), 4).unwrap() else {
+        panic!("payout not opened")
+    };
+    assert_eq!(ready.order.amount_cents, 300_000);
+    let moved = ChannelOutcome::Succeeded {
+        channel_ref: Some("p".into()),
+        amount: None,
+    };
     assert_eq!(
-        disburse(
-            &mut c,
-            &app.id,
-            d(2026, 1, 31),
-            &plan,
-            4,
-            |_| Ok("p".into())
-        )
-        .unwrap(),
-        Transition::Done
+        settle(&mut c, &ready.order.id, &moved, SettledBy::Channel, 4).unwrap(),
+        Settlement::Succeeded {
+            loan_settled: false
+        }
     );
     user.id
 }
@@ -176,16 +182,21 @@ fn once_per_event_idempotent_and_catching_up() {
         assert_eq!((r.penalties_accrued, r.overdue_messages), (1, 0), "{b}");
         assert_eq!(messages_of(&db, &user, "17"), 1);
         // Paid: the job leaves it alone.
-        let paid = pay_installment(&mut c, &user, &first.id, d(2026, 3, 11), 16, |_| {
-            Ok("c".into())
-        })
-        .unwrap();
+        let OpenCharge::Opened(ready) =
+            open_charge(&mut c, &user, &first.id, false, d(2026, 3, 11), 16).unwrap()
+        else {
+            panic!("charge not opened")
+        };
         // Eleven days on 2026-03-11: 1030.15 + 10.89.
+        assert_eq!(ready.order.amount_cents, 104_104);
+        let moved = ChannelOutcome::Succeeded {
+            channel_ref: Some("c".into()),
+            amount: None,
+        };
         assert_eq!(
-            paid,
-            Repayment::Paid {
-                amount: Money::from_cents(104_104),
-                settled: false
+            settle(&mut c, &ready.order.id, &moved, SettledBy::Channel, 16).unwrap(),
+            Settlement::Succeeded {
+                loan_settled: false
             }
         );
         assert_eq!(

@@ -25,6 +25,13 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrati
 /// How long a SQLite writer waits for the write lock before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 
+/// Settings SQLite keeps per connection, applied to every connection the server opens.
+/// `synchronous = FULL`: in WAL mode a commit returns only once the WAL is on the disk, so a
+/// committed payment order, settlement or ledger row survives a power cut. (NORMAL survives a
+/// crash of the process but may lose the last commits to a power cut: money could then have
+/// moved for an order the database forgot.)
+const SQLITE_PER_CONNECTION: &str = "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;";
+
 /// A connection to either backend.
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -214,11 +221,9 @@ fn establish(url: &DatabaseUrl) -> DbResult<DbConnection> {
                 .map_err(|e| DbError::Connect(e.to_string()))?;
             // busy_timeout first, so that even switching to WAL waits for a lock instead of
             // failing while the pool opens several connections at once. WAL lets readers run
-            // while one writer writes; NORMAL is durable across crashes of the process (a power
-            // cut may lose the last transactions, never corrupt the file).
+            // while one writer writes.
             c.batch_execute(&format!(
-                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
-                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; {SQLITE_PER_CONNECTION}"
             ))?;
             Ok(DbConnection::Sqlite(c))
         }
@@ -237,7 +242,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         if let DbConnection::Sqlite(c) = conn {
             c.batch_execute(&format!(
-                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON;"
+                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; {SQLITE_PER_CONNECTION}"
             ))
             .map_err(diesel::r2d2::Error::QueryError)?;
         }
@@ -312,6 +317,24 @@ impl Db {
     /// A connection from the pool.
     pub fn conn(&self) -> DbResult<PooledDb> {
         self.pool.get().map_err(|e| DbError::Pool(e.to_string()))
+    }
+}
+
+/// SQLite's `synchronous` setting of this connection (0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA); `None`
+/// on PostgreSQL, which is durable at commit unless its server is told otherwise.
+pub fn sqlite_synchronous(conn: &mut DbConnection) -> DbResult<Option<i32>> {
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        synchronous: i32,
+    }
+    match conn {
+        DbConnection::Sqlite(c) => {
+            let row: Setting =
+                diesel::RunQueryDsl::get_result(diesel::sql_query("PRAGMA synchronous"), c)?;
+            Ok(Some(row.synchronous))
+        }
+        DbConnection::Pg(_) => Ok(None),
     }
 }
 

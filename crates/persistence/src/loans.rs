@@ -9,8 +9,8 @@ use std::str::FromStr;
 
 use cashloan_domain::message::text;
 use cashloan_domain::{
-    installment_due, payoff, ApplyStatus, Charge, Installment, MessageType, Money, Rate,
-    RepaymentPlan,
+    build_plan, installment_due, ApplyStatus, Charge, Installment, MessageType, Money, Period,
+    PlanSpec, Rate, RepayType, RepaymentPlan, TermUnit,
 };
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -129,6 +129,35 @@ impl Application {
     pub fn penalty(&self) -> DbResult<Rate> {
         parse_rate("applications", "penalty_rate", self.penalty_rate.as_deref())
     }
+
+    /// The repayment plan of the approved terms, starting on `start` (the payout's date); why
+    /// not, when the stored terms cannot make one.
+    pub fn plan(&self, start: NaiveDate) -> Result<RepaymentPlan, String> {
+        let rate = |t: &str| {
+            t.parse::<Decimal>()
+                .map(Rate::new)
+                .map_err(|_| format!("corrupt rate {t}"))
+        };
+        let unit = |u: &str| TermUnit::parse(u).ok_or_else(|| format!("corrupt unit {u}"));
+        let count = |c: i32| u32::try_from(c).map_err(|_| format!("corrupt count {c}"));
+        let term = Period {
+            count: count(self.auth_term_count.unwrap_or(self.term_count))?,
+            unit: unit(self.auth_term_unit.as_deref().unwrap_or(&self.term_unit))?,
+        };
+        let spec = PlanSpec {
+            principal: self.principal(),
+            annual_rate: rate(&self.interest_rate)?,
+            term,
+            interval: Period {
+                count: count(self.repay_term_count)?,
+                unit: unit(&self.repay_term_unit)?,
+            },
+            repay_type: RepayType::parse(&self.repay_type).ok_or("corrupt repay type")?,
+            service_fee_rate: rate(&self.service_fee_rate)?,
+            start,
+        };
+        build_plan(&spec).map_err(|e| format!("no repayment plan for these terms: {e}"))
+    }
 }
 
 fn parse_rate(table: &'static str, column: &'static str, text: Option<&str>) -> DbResult<Rate> {
@@ -215,7 +244,7 @@ pub fn add_customer_message(conn: &mut DbConnection, m: &CustomerMessage) -> DbR
 
 /// Writes message `kind` to the borrower of `app` for the event `event` (an application,
 /// installment or payment id), once: the event key is the type's code and the event id.
-fn notify(
+pub(crate) fn notify(
     conn: &mut DbConnection,
     app: &Application,
     kind: MessageType,
@@ -445,8 +474,6 @@ pub enum Transition {
     NotFound,
     /// The application was not in the status the transition needs (it is in this one).
     WrongStatus(ApplyStatus),
-    /// The payment channel refused the payout (nothing changed).
-    ChannelRefused(String),
 }
 
 type TxAbort = Abort<Transition>;
@@ -474,7 +501,7 @@ fn transition(
     }
 }
 
-fn status_is(s: ApplyStatus) -> i32 {
+pub(crate) fn status_is(s: ApplyStatus) -> i32 {
     i32::from(s.code())
 }
 
@@ -568,105 +595,6 @@ pub fn reject(conn: &mut DbConnection, id: &str, reason: &str, now: i64) -> DbRe
                 applications::status.eq(status_is(ApplyStatus::Rejected)),
                 applications::reject_reason.eq(reason),
                 applications::decided_at.eq(now),
-                applications::updated_at.eq(now),
-            ))
-            .execute(conn)
-        },
-    )
-}
-
-/// What the payment channel is asked to move.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MoneyMovement<'a> {
-    /// Our reference for the movement (the ledger's `payment_ref`).
-    pub payment_ref: &'a str,
-    /// The borrower.
-    pub user_id: &'a str,
-    /// The loan.
-    pub application_id: &'a str,
-    /// How much.
-    pub amount: Money,
-}
-
-/// 2 → 4: pays `plan`'s principal out through `payout` (which returns the channel's reference,
-/// or why it refused), stores the installments, writes the ledger and message 14; all or nothing.
-pub fn disburse<F>(
-    conn: &mut DbConnection,
-    id: &str,
-    release_date: NaiveDate,
-    plan: &RepaymentPlan,
-    now: i64,
-    payout: F,
-) -> DbResult<Transition>
-where
-    F: FnOnce(&MoneyMovement<'_>) -> Result<String, String>,
-{
-    let release = release_date.format("%Y-%m-%d").to_string();
-    transition(
-        conn,
-        id,
-        |conn, app| {
-            let principal = plan.total_principal();
-            let payment_ref = new_id();
-            let channel_ref = payout(&MoneyMovement {
-                payment_ref: &payment_ref,
-                user_id: &app.user_id,
-                application_id: &app.id,
-                amount: principal,
-            })
-            .map_err(|reason| Abort::Answer(Transition::ChannelRefused(reason)))?;
-            let rows: Vec<InstallmentRow> = plan
-                .installments
-                .iter()
-                .map(|i| InstallmentRow::new(app, i))
-                .collect();
-            // One statement per row: MultiConnection has no multi-row insert for SQLite.
-            for row in &rows {
-                diesel::insert_into(installments::table)
-                    .values(row)
-                    .execute(conn)?;
-            }
-            insert_payment(
-                conn,
-                &LedgerEntry {
-                    payment_ref: &payment_ref,
-                    application_id: &app.id,
-                    installment_id: None,
-                    user_id: &app.user_id,
-                    kind: "disbursement",
-                    charge: Charge {
-                        principal,
-                        ..Charge::default()
-                    },
-                    channel_ref: Some(&channel_ref),
-                    business_date: &release,
-                    now,
-                },
-            )?;
-            let first_due = plan
-                .installments
-                .first()
-                .map_or(release_date, |i| i.due_date);
-            notify(
-                conn,
-                app,
-                MessageType::Disbursed,
-                text::disbursed(&app.loan_code, principal, first_due),
-                &app.id,
-                now,
-            )?;
-            Ok(())
-        },
-        |conn| {
-            diesel::update(
-                applications::table
-                    .find(id)
-                    .filter(applications::status.eq(status_is(ApplyStatus::Approved))),
-            )
-            .set((
-                applications::status.eq(status_is(ApplyStatus::Disbursed)),
-                applications::disbursed_at.eq(now),
-                applications::release_date.eq(&release),
                 applications::updated_at.eq(now),
             ))
             .execute(conn)
@@ -925,19 +853,19 @@ pub fn user_disbursed_principal(conn: &mut DbConnection, user_id: &str) -> DbRes
     Ok(amounts.into_iter().map(|(a, r)| r.unwrap_or(a)).sum())
 }
 
-struct LedgerEntry<'a> {
-    payment_ref: &'a str,
-    application_id: &'a str,
-    installment_id: Option<&'a str>,
-    user_id: &'a str,
-    kind: &'static str,
-    charge: Charge,
-    channel_ref: Option<&'a str>,
-    business_date: &'a str,
-    now: i64,
+pub(crate) struct LedgerEntry<'a> {
+    pub(crate) payment_ref: &'a str,
+    pub(crate) application_id: &'a str,
+    pub(crate) installment_id: Option<&'a str>,
+    pub(crate) user_id: &'a str,
+    pub(crate) kind: &'static str,
+    pub(crate) charge: Charge,
+    pub(crate) channel_ref: Option<&'a str>,
+    pub(crate) business_date: &'a str,
+    pub(crate) now: i64,
 }
 
-fn insert_payment(conn: &mut DbConnection, e: &LedgerEntry<'_>) -> DbResult<()> {
+pub(crate) fn insert_payment(conn: &mut DbConnection, e: &LedgerEntry<'_>) -> DbResult<()> {
     diesel::insert_into(payments::table)
         .values((
             payments::id.eq(new_id()),
@@ -1002,259 +930,25 @@ pub fn list_payments(conn: &mut DbConnection, application_id: &str) -> DbResult<
         .load(conn)?)
 }
 
-/// Outcome of a repayment (§36).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Repayment {
-    /// Paid: how much, and whether the loan is now settled (status 5).
-    Paid {
-        /// Amount charged.
-        amount: Money,
-        /// The loan became 已还完.
-        settled: bool,
-    },
-    /// No such installment for this user, or its loan is not disbursed (`20006003`).
-    NotFound,
-    /// Already paid, or (payoff) nothing left (`20006001`); also the loser of a race.
-    AlreadyPaid,
-    /// An earlier installment is unpaid (`20006004`).
-    EarlierUnpaid,
-    /// The payment channel refused; nothing changed (`20006002`).
-    ChannelRefused(String),
-}
-
-type PayAbort = Abort<Repayment>;
-
-/// The installment `id` of `user_id` with its loan, if the loan is disbursed (4) or settled (5).
-fn find_payable(
+/// Ids of unpaid installments of paid-out loans due on or before `date`, after `after_id` in id
+/// order (a keyset page of `page.limit`): what auto-debit looks at.
+pub fn due_unpaid_installments(
     conn: &mut DbConnection,
-    user_id: &str,
-    id: &str,
-) -> DbResult<Option<(InstallmentRow, Application)>> {
+    date: NaiveDate,
+    after_id: &str,
+    page: PageRequest,
+) -> DbResult<Vec<String>> {
     Ok(installments::table
         .inner_join(applications::table)
-        .filter(installments::id.eq(id))
-        .filter(installments::user_id.eq(user_id))
-        .filter(applications::status.eq_any([4, 5]))
-        .select((InstallmentRow::as_select(), Application::as_select()))
-        .first(conn)
-        .optional()?)
-}
-
-fn unpaid_of(conn: &mut DbConnection, application_id: &str) -> DbResult<Vec<InstallmentRow>> {
-    Ok(installments::table
-        .filter(installments::application_id.eq(application_id))
         .filter(installments::status.eq(0))
-        .order(installments::period.asc())
-        .select(InstallmentRow::as_select())
+        .filter(installments::due_date.le(date.format("%Y-%m-%d").to_string()))
+        .filter(installments::id.gt(after_id))
+        .filter(applications::status.eq(status_is(ApplyStatus::Disbursed)))
+        .order(installments::id.asc())
+        .offset(page.offset)
+        .limit(page.limit)
+        .select(installments::id)
         .load(conn)?)
-}
-
-/// Marks an installment paid with what was charged, guarded on it being unpaid.
-fn settle_installment(
-    conn: &mut DbConnection,
-    id: &str,
-    charge: &Charge,
-    settled_by: &str,
-    prepaid: bool,
-    paid_on: &str,
-    now: i64,
-) -> Result<(), PayAbort> {
-    let n = diesel::update(
-        installments::table
-            .find(id)
-            .filter(installments::status.eq(0)),
-    )
-    .set((
-        installments::status.eq(1),
-        installments::penalty_cents.eq(charge.penalty.cents()),
-        installments::penalty_date.eq(paid_on),
-        installments::charged_principal_cents.eq(charge.principal.cents()),
-        installments::charged_interest_cents.eq(charge.interest.cents()),
-        installments::charged_fee_cents.eq(charge.fee.cents()),
-        installments::charged_penalty_cents.eq(charge.penalty.cents()),
-        installments::settled_by.eq(settled_by),
-        installments::prepaid.eq(prepaid),
-        installments::paid_on.eq(paid_on),
-        installments::paid_at.eq(now),
-    ))
-    .execute(conn)?;
-    if n == 1 {
-        Ok(())
-    } else {
-        Err(Abort::Answer(Repayment::AlreadyPaid))
-    }
-}
-
-/// After a payment: the loan becomes 5 when nothing is unpaid; message 16 either way.
-fn finish_payment(
-    conn: &mut DbConnection,
-    app: &Application,
-    amount: Money,
-    payment_ref: &str,
-    now: i64,
-) -> Result<bool, PayAbort> {
-    let left: i64 = installments::table
-        .filter(installments::application_id.eq(&app.id))
-        .filter(installments::status.eq(0))
-        .count()
-        .get_result(conn)?;
-    let settled = left == 0;
-    if settled {
-        diesel::update(
-            applications::table
-                .find(&app.id)
-                .filter(applications::status.eq(status_is(ApplyStatus::Disbursed))),
-        )
-        .set((
-            applications::status.eq(status_is(ApplyStatus::Settled)),
-            applications::settled_at.eq(now),
-            applications::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    }
-    notify(
-        conn,
-        app,
-        MessageType::Repaid,
-        text::repaid(&app.loan_code, amount, settled),
-        payment_ref,
-        now,
-    )?;
-    Ok(settled)
-}
-
-fn run_payment(
-    conn: &mut DbConnection,
-    body: impl FnOnce(&mut DbConnection) -> Result<Repayment, PayAbort>,
-) -> DbResult<Repayment> {
-    match write_transaction(conn, body) {
-        Ok(r) => Ok(r),
-        Err(Abort::Answer(r)) => Ok(r),
-        Err(Abort::Db(e)) if e.is_unique_violation() => Ok(Repayment::AlreadyPaid),
-        Err(Abort::Db(e)) => Err(e),
-    }
-}
-
-/// §36 `current`: pays installment `id` in full with its penalty to `business_date`, through
-/// `charge` (which returns the channel's reference or why it refused). All or nothing; an
-/// installment is never paid twice, whatever the concurrency.
-pub fn pay_installment<F>(
-    conn: &mut DbConnection,
-    user_id: &str,
-    id: &str,
-    business_date: NaiveDate,
-    now: i64,
-    charge: F,
-) -> DbResult<Repayment>
-where
-    F: FnOnce(&MoneyMovement<'_>) -> Result<String, String>,
-{
-    let paid_on = business_date.format("%Y-%m-%d").to_string();
-    run_payment(conn, |conn| {
-        let Some((inst, app)) = find_payable(conn, user_id, id)? else {
-            return Ok(Repayment::NotFound);
-        };
-        if inst.is_paid() {
-            return Ok(Repayment::AlreadyPaid);
-        }
-        let earlier: i64 = installments::table
-            .filter(installments::application_id.eq(&app.id))
-            .filter(installments::status.eq(0))
-            .filter(installments::period.lt(inst.period))
-            .count()
-            .get_result(conn)?;
-        if earlier > 0 {
-            return Ok(Repayment::EarlierUnpaid);
-        }
-        let owed = installment_due(&inst.to_domain()?, app.penalty()?, business_date);
-        settle_installment(conn, &inst.id, &owed, "current", false, &paid_on, now)?;
-        let payment_ref = new_id();
-        let amount = owed.total();
-        let channel_ref = charge(&MoneyMovement {
-            payment_ref: &payment_ref,
-            user_id,
-            application_id: &app.id,
-            amount,
-        })
-        .map_err(|reason| Abort::Answer(Repayment::ChannelRefused(reason)))?;
-        insert_payment(
-            conn,
-            &LedgerEntry {
-                payment_ref: &payment_ref,
-                application_id: &app.id,
-                installment_id: Some(&inst.id),
-                user_id,
-                kind: "repayment",
-                charge: owed,
-                channel_ref: Some(&channel_ref),
-                business_date: &paid_on,
-                now,
-            },
-        )?;
-        let settled = finish_payment(conn, &app, amount, &payment_ref, now)?;
-        Ok(Repayment::Paid { amount, settled })
-    })
-}
-
-/// §36 `all`: pays off the loan that installment `id` belongs to at `business_date` (docs/loans.md's
-/// payoff), through `charge`. All or nothing; of concurrent payoffs one pays.
-pub fn pay_off<F>(
-    conn: &mut DbConnection,
-    user_id: &str,
-    id: &str,
-    business_date: NaiveDate,
-    now: i64,
-    charge: F,
-) -> DbResult<Repayment>
-where
-    F: FnOnce(&MoneyMovement<'_>) -> Result<String, String>,
-{
-    let paid_on = business_date.format("%Y-%m-%d").to_string();
-    run_payment(conn, |conn| {
-        let Some((_, app)) = find_payable(conn, user_id, id)? else {
-            return Ok(Repayment::NotFound);
-        };
-        let unpaid = unpaid_of(conn, &app.id)?;
-        if unpaid.is_empty() {
-            return Ok(Repayment::AlreadyPaid);
-        }
-        let plan: Vec<Installment> = unpaid
-            .iter()
-            .map(InstallmentRow::to_domain)
-            .collect::<DbResult<_>>()?;
-        let charges = payoff(&plan, app.penalty()?, business_date);
-        for ((row, inst), owed) in unpaid.iter().zip(&plan).zip(&charges) {
-            let prepaid = business_date < inst.due_date;
-            settle_installment(conn, &row.id, owed, "payoff", prepaid, &paid_on, now)?;
-        }
-        let payment_ref = new_id();
-        let amount: Money = charges.iter().map(Charge::total).sum();
-        let channel_ref = charge(&MoneyMovement {
-            payment_ref: &payment_ref,
-            user_id,
-            application_id: &app.id,
-            amount,
-        })
-        .map_err(|reason| Abort::Answer(Repayment::ChannelRefused(reason)))?;
-        for (row, owed) in unpaid.iter().zip(&charges) {
-            insert_payment(
-                conn,
-                &LedgerEntry {
-                    payment_ref: &payment_ref,
-                    application_id: &app.id,
-                    installment_id: Some(&row.id),
-                    user_id,
-                    kind: "payoff",
-                    charge: *owed,
-                    channel_ref: Some(&channel_ref),
-                    business_date: &paid_on,
-                    now,
-                },
-            )?;
-        }
-        let settled = finish_payment(conn, &app, amount, &payment_ref, now)?;
-        Ok(Repayment::Paid { amount, settled })
-    })
 }
 
 /// An unpaid installment as the daily job sees it: the row, its loan code and penalty rate.

@@ -291,6 +291,37 @@ diesel::table! {
 }
 
 diesel::table! {
+    payment_orders (id) {
+        id -> Text,
+        kind -> Text,
+        application_id -> Text,
+        user_id -> Text,
+        amount_cents -> BigInt,
+        business_date -> Text,
+        status -> Text,
+        channel_ref -> Nullable<Text>,
+        message -> Nullable<Text>,
+        flag -> Nullable<Text>,
+        settled_by -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        settled_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    payment_order_lines (order_id, installment_id) {
+        order_id -> Text,
+        installment_id -> Text,
+        principal_cents -> BigInt,
+        interest_cents -> BigInt,
+        fee_cents -> BigInt,
+        penalty_cents -> BigInt,
+        prepaid -> Bool,
+    }
+}
+
+diesel::table! {
     customer_messages (id) {
         id -> Text,
         user_id -> Text,
@@ -373,9 +404,14 @@ diesel::joinable!(applications -> products (product_id));
 diesel::joinable!(contracts -> applications (application_id));
 diesel::joinable!(installments -> applications (application_id));
 diesel::joinable!(payments -> applications (application_id));
+diesel::joinable!(payment_orders -> applications (application_id));
+diesel::joinable!(payment_order_lines -> payment_orders (order_id));
+diesel::joinable!(payment_order_lines -> installments (installment_id));
 diesel::joinable!(customer_messages -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    payment_orders,
+    payment_order_lines,
     users,
     identities,
     bank_cards,

@@ -6,11 +6,16 @@ mod common;
 
 use std::sync::{Arc, Barrier};
 
-use cashloan_domain::{build_plan, ApplyStatus, Money, Period, PlanSpec, Rate, RepayType};
+use cashloan_domain::{ApplyStatus, Money, RepayType};
 use cashloan_persistence::accounts::create_user;
 use cashloan_persistence::demo::load_demo_data;
 use cashloan_persistence::loans::*;
+use cashloan_persistence::payment_orders::{
+    open_charge, open_payout, settle, ChannelOutcome, OpenCharge, OpenPayout, PaymentOrder,
+    SettledBy, Settlement,
+};
 use cashloan_persistence::products::{find_product, list_products_on_sale};
+use cashloan_persistence::profile::{save_bank_card, BankCard};
 use cashloan_persistence::{Db, DbConnection};
 use chrono::NaiveDate;
 use common::each_backend;
@@ -64,19 +69,6 @@ fn draft(user_id: &str, amount_cents: i64, months: i32, repay_type: RepayType) -
     }
 }
 
-fn plan(app: &Application, start: NaiveDate) -> cashloan_domain::RepaymentPlan {
-    build_plan(&PlanSpec {
-        principal: app.principal(),
-        annual_rate: Rate::new(app.interest_rate.parse::<Decimal>().unwrap()),
-        term: Period::months(u32::try_from(app.term_count).unwrap()),
-        interval: Period::months(1),
-        repay_type: RepayType::parse(&app.repay_type).unwrap(),
-        service_fee_rate: Rate::ZERO,
-        start,
-    })
-    .unwrap()
-}
-
 /// A user with a disbursed 12-month annuity of 10 000.00 at 18 % paid out on 2026-01-31
 /// (installments of 916.80: 10000 × 0.015 × 1.015^12 / (1.015^12 − 1) = 916.7999…).
 fn disbursed_loan(c: &mut DbConnection, mobile: &str) -> (String, Application) {
@@ -100,15 +92,15 @@ fn disbursed_loan(c: &mut DbConnection, mobile: &str) -> (String, Application) {
         approve(c, &app.id, Money::from_cents(1_000_000), 12, "2", 12).unwrap(),
         Transition::Done
     );
-    let app = find_application(c, &app.id).unwrap().unwrap();
-    let p = plan(&app, d(2026, 1, 31));
+    give_card(c, &user.id, 1);
     assert_eq!(
-        disburse(c, &app.id, d(2026, 1, 31), &p, 13, |m| {
-            assert_eq!(m.amount, Money::from_cents(1_000_000));
-            Ok("payout-1".into())
+        pay_out(c, &app.id, d(2026, 1, 31), 13, |o| {
+            assert_eq!(o.amount(), Money::from_cents(1_000_000));
+            moved("payout-1")
+        }),
+        Ok(Settlement::Succeeded {
+            loan_settled: false
         })
-        .unwrap(),
-        Transition::Done
     );
     (user.id, find_application(c, &app.id).unwrap().unwrap())
 }
@@ -124,6 +116,91 @@ fn first_installment(c: &mut DbConnection, app: &Application) -> InstallmentRow 
     )
     .unwrap();
     rows.into_iter().next().unwrap()
+}
+
+/// What a payment came to: the flow of the server's use cases (order committed, channel asked
+/// with the order alone, settlement), with `channel` standing for the payment channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum PayResult {
+    Paid { amount: Money, settled: bool },
+    NotFound,
+    AlreadyPaid,
+    EarlierUnpaid,
+    InProgress,
+    Refused,
+    Unknown,
+}
+
+fn moved(r: &str) -> ChannelOutcome {
+    ChannelOutcome::Succeeded {
+        channel_ref: Some(r.into()),
+        amount: None,
+    }
+}
+
+fn refused(why: &str) -> ChannelOutcome {
+    ChannelOutcome::Failed {
+        message: why.into(),
+    }
+}
+
+fn pay(
+    c: &mut DbConnection,
+    user_id: &str,
+    id: &str,
+    payoff: bool,
+    date: NaiveDate,
+    now: i64,
+    channel: impl FnOnce(&PaymentOrder) -> ChannelOutcome,
+) -> PayResult {
+    let ready = match open_charge(c, user_id, id, payoff, date, now).unwrap() {
+        OpenCharge::Opened(ready) => ready,
+        OpenCharge::NotFound => return PayResult::NotFound,
+        OpenCharge::AlreadyPaid => return PayResult::AlreadyPaid,
+        OpenCharge::EarlierUnpaid => return PayResult::EarlierUnpaid,
+        OpenCharge::InProgress(_) => return PayResult::InProgress,
+        OpenCharge::NoCard => panic!("no card"),
+    };
+    let outcome = channel(&ready.order);
+    match settle(c, &ready.order.id, &outcome, SettledBy::Channel, now).unwrap() {
+        Settlement::Succeeded { loan_settled } => PayResult::Paid {
+            amount: ready.order.amount(),
+            settled: loan_settled,
+        },
+        Settlement::Failed => PayResult::Refused,
+        Settlement::Unknown => PayResult::Unknown,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Pays `app` out on `date` through `channel`; the settlement.
+fn pay_out(
+    c: &mut DbConnection,
+    app_id: &str,
+    date: NaiveDate,
+    now: i64,
+    channel: impl FnOnce(&PaymentOrder) -> ChannelOutcome,
+) -> Result<Settlement, Box<OpenPayout>> {
+    match open_payout(c, app_id, date, now).unwrap() {
+        OpenPayout::Opened(ready) => {
+            let outcome = channel(&ready.order);
+            Ok(settle(c, &ready.order.id, &outcome, SettledBy::Channel, now).unwrap())
+        }
+        other => Err(Box::new(other)),
+    }
+}
+
+fn give_card(c: &mut DbConnection, user_id: &str, n: u32) {
+    save_bank_card(
+        c,
+        &BankCard {
+            user_id: user_id.into(),
+            card_no: format!("6217000730005{n:06}"),
+            reserved_mobile: "13709812611".into(),
+            verified_at: 1,
+        },
+    )
+    .unwrap();
 }
 
 #[test]
@@ -192,44 +269,66 @@ fn a_loan_lives_its_whole_life() {
         )
         .unwrap();
         assert_eq!(
-            pay_installment(&mut c, &user_id, &all[2].id, d(2026, 2, 20), 20, |_| Ok(
-                "x".into()
-            ))
-            .unwrap(),
-            Repayment::EarlierUnpaid
+            pay(
+                &mut c,
+                &user_id,
+                &all[2].id,
+                false,
+                d(2026, 2, 20),
+                20,
+                |_| moved("x")
+            ),
+            PayResult::EarlierUnpaid
         );
-        let paid = pay_installment(&mut c, &user_id, &all[0].id, d(2026, 2, 20), 21, |m| {
-            assert_eq!(m.amount.to_string(), "916.80");
-            Ok("charge-1".into())
-        })
-        .unwrap();
+        let paid = pay(
+            &mut c,
+            &user_id,
+            &all[0].id,
+            false,
+            d(2026, 2, 20),
+            21,
+            |o| {
+                assert_eq!(o.amount().to_string(), "916.80");
+                moved("charge-1")
+            },
+        );
         assert_eq!(
             paid,
-            Repayment::Paid {
+            PayResult::Paid {
                 amount: Money::from_cents(91_680),
                 settled: false
             }
         );
         assert_eq!(
-            pay_installment(&mut c, &user_id, &all[0].id, d(2026, 2, 20), 22, |_| Ok(
-                "x".into()
-            ))
-            .unwrap(),
-            Repayment::AlreadyPaid
+            pay(
+                &mut c,
+                &user_id,
+                &all[0].id,
+                false,
+                d(2026, 2, 20),
+                22,
+                |_| moved("x")
+            ),
+            PayResult::AlreadyPaid
         );
 
         // Pay the rest off on 2026-03-10: period 2 (02-28 → 03-31) is current, 10 of 31 days.
-        let off = pay_off(&mut c, &user_id, &all[5].id, d(2026, 3, 10), 30, |_| {
-            Ok("charge-2".into())
-        })
-        .unwrap();
+        let off = pay(
+            &mut c,
+            &user_id,
+            &all[5].id,
+            true,
+            d(2026, 3, 10),
+            30,
+            |_| moved("charge-2"),
+        );
         let remaining_principal: i64 = all[1..].iter().map(|i| i.principal_cents).sum();
         let period2_interest = Money::from_cents(all[1].interest_cents)
             .times(Decimal::from(10) / Decimal::from(31))
             .cents();
         assert_eq!(
             off,
-            Repayment::Paid {
+            PayResult::Paid {
                 amount: Money::from_cents(remaining_principal + period2_interest),
                 settled: true
             }
@@ -237,11 +336,16 @@ fn a_loan_lives_its_whole_life() {
         let app = find_application(&mut c, &app.id).unwrap().unwrap();
         assert_eq!(app.apply_status().unwrap(), ApplyStatus::Settled);
         assert_eq!(
-            pay_off(&mut c, &user_id, &all[5].id, d(2026, 3, 10), 31, |_| Ok(
-                "x".into()
-            ))
-            .unwrap(),
-            Repayment::AlreadyPaid
+            pay(
+                &mut c,
+                &user_id,
+                &all[5].id,
+                true,
+                d(2026, 3, 10),
+                31,
+                |_| moved("x")
+            ),
+            PayResult::AlreadyPaid
         );
 
         // The ledger adds up: out = principal, in = what the installments were charged.
@@ -338,13 +442,12 @@ fn wrong_transitions_change_nothing() {
             reject(&mut c, &app.id, "资料不全", 4).unwrap(),
             Transition::Done
         );
-        let p = plan(&app, d(2026, 1, 2));
+        give_card(&mut c, &user.id, 1);
         assert_eq!(
-            disburse(&mut c, &app.id, d(2026, 1, 2), &p, 5, |_| panic!(
+            pay_out(&mut c, &app.id, d(2026, 1, 2), 5, |_| panic!(
                 "no payout for a rejected loan"
-            ))
-            .unwrap(),
-            Transition::WrongStatus(ApplyStatus::Rejected)
+            )),
+            Err(Box::new(OpenPayout::WrongStatus(ApplyStatus::Rejected)))
         );
         assert_eq!(
             start_review(&mut c, "no-such-id", 6).unwrap(),
@@ -398,13 +501,10 @@ fn a_refused_payout_or_charge_changes_nothing() {
         };
         start_review(&mut c, &app.id, 2).unwrap();
         approve(&mut c, &app.id, Money::from_cents(300_000), 3, "2", 3).unwrap();
-        let p = plan(&app, d(2026, 1, 2));
+        give_card(&mut c, &user.id, 1);
         assert_eq!(
-            disburse(&mut c, &app.id, d(2026, 1, 2), &p, 4, |_| Err(
-                "银行维护".into()
-            ))
-            .unwrap(),
-            Transition::ChannelRefused("银行维护".into())
+            pay_out(&mut c, &app.id, d(2026, 1, 2), 4, |_| refused("银行维护")),
+            Ok(Settlement::Failed)
         );
         let still = find_application(&mut c, &app.id).unwrap().unwrap();
         assert_eq!(still.status, 2);
@@ -423,14 +523,19 @@ fn a_refused_payout_or_charge_changes_nothing() {
             0
         );
 
-        disburse(&mut c, &app.id, d(2026, 1, 2), &p, 5, |_| Ok("ok".into())).unwrap();
+        // A failed payout does not block a new one.
+        assert_eq!(
+            pay_out(&mut c, &app.id, d(2026, 1, 2), 5, |_| moved("ok")),
+            Ok(Settlement::Succeeded {
+                loan_settled: false
+            })
+        );
         let first = first_installment(&mut c, &app);
         assert_eq!(
-            pay_installment(&mut c, &user.id, &first.id, d(2026, 2, 2), 6, |_| Err(
-                "余额不足".into()
-            ))
-            .unwrap(),
-            Repayment::ChannelRefused("余额不足".into())
+            pay(&mut c, &user.id, &first.id, false, d(2026, 2, 2), 6, |_| {
+                refused("余额不足")
+            }),
+            PayResult::Refused
         );
         assert_eq!(first_installment(&mut c, &app).status, 0);
         assert_eq!(
@@ -443,18 +548,22 @@ fn a_refused_payout_or_charge_changes_nothing() {
             .unwrap()
             .unwrap();
         assert_eq!(
-            pay_installment(&mut c, &other.id, &first.id, d(2026, 2, 2), 7, |_| Ok(
-                "x".into()
-            ))
-            .unwrap(),
-            Repayment::NotFound
+            pay(
+                &mut c,
+                &other.id,
+                &first.id,
+                false,
+                d(2026, 2, 2),
+                7,
+                |_| moved("x")
+            ),
+            PayResult::NotFound
         );
         assert_eq!(
-            pay_off(&mut c, &other.id, &first.id, d(2026, 2, 2), 7, |_| Ok(
-                "x".into()
-            ))
-            .unwrap(),
-            Repayment::NotFound
+            pay(&mut c, &other.id, &first.id, true, d(2026, 2, 2), 7, |_| {
+                moved("x")
+            }),
+            PayResult::NotFound
         );
     });
 }
@@ -462,8 +571,8 @@ fn a_refused_payout_or_charge_changes_nothing() {
 fn race(
     db: &Db,
     threads: usize,
-    job: impl Fn(&mut DbConnection) -> Repayment + Send + Sync + 'static,
-) -> Vec<Repayment> {
+    job: impl Fn(&mut DbConnection) -> PayResult + Send + Sync + 'static,
+) -> Vec<PayResult> {
     let barrier = Arc::new(Barrier::new(threads));
     let job = Arc::new(job);
     let handles: Vec<_> = (0..threads)
@@ -493,21 +602,21 @@ fn sixteen_threads_pay_the_same_installment_and_it_is_paid_once() {
         let (u, id) = (user_id.clone(), first.id.clone());
         let outcomes = race(db, 16, move |c| {
             let counted = counted.clone();
-            pay_installment(c, &u, &id, d(2026, 2, 20), 50, move |_| {
+            pay(c, &u, &id, false, d(2026, 2, 20), 50, move |_| {
                 counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                Ok("charge".into())
+                moved("charge")
             })
-            .unwrap()
         });
         let paid = outcomes
             .iter()
-            .filter(|o| matches!(o, Repayment::Paid { .. }))
+            .filter(|o| matches!(o, PayResult::Paid { .. }))
             .count();
-        let already = outcomes
+        // The others found the order open, or the installment paid already.
+        let turned_away = outcomes
             .iter()
-            .filter(|o| **o == Repayment::AlreadyPaid)
+            .filter(|o| matches!(o, PayResult::AlreadyPaid | PayResult::InProgress))
             .count();
-        assert_eq!((paid, already), (1, 15), "{backend}: {outcomes:?}");
+        assert_eq!((paid, turned_away), (1, 15), "{backend}: {outcomes:?}");
         assert_eq!(
             charges.load(std::sync::atomic::Ordering::SeqCst),
             1,
@@ -545,11 +654,11 @@ fn sixteen_threads_pay_off_the_same_loan_and_it_is_paid_once() {
         };
         let (u, id) = (user_id.clone(), first.id.clone());
         let outcomes = race(db, 16, move |c| {
-            pay_off(c, &u, &id, d(2026, 2, 1), 50, |_| Ok("c".into())).unwrap()
+            pay(c, &u, &id, true, d(2026, 2, 1), 50, |_| moved("c"))
         });
         let paid = outcomes
             .iter()
-            .filter(|o| matches!(o, Repayment::Paid { settled: true, .. }))
+            .filter(|o| matches!(o, PayResult::Paid { settled: true, .. }))
             .count();
         assert_eq!(paid, 1, "{backend}: {outcomes:?}");
         let mut c = db.conn().unwrap();

@@ -268,6 +268,9 @@ response_codes! {
     InstallmentNotFound = ("20006003", "还款计划不存在", false);
     /// An earlier installment is still unpaid.
     EarlierInstallmentUnpaid = ("20006004", "请先偿还更早一期", false);
+    /// The payment channel has not answered yet; the outcome arrives as a customer message and
+    /// in §26.
+    RepaymentProcessing = ("20006005", "还款处理中", false);
 }
 
 impl ResponseCode {

@@ -6,21 +6,19 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use cashloan_domain::{
-    build_plan, ApplyStatus, Limit, LoanProduct, Money, Period, PlanSpec, Rate, RepayType, TermUnit,
-};
+use cashloan_domain::{ApplyStatus, Limit, LoanProduct, Money, Rate, RepayType, TermUnit};
 use cashloan_persistence::accounts::{
     find_user, find_user_by_mobile, new_id, set_disabled, set_risk, set_total_credit,
 };
 use cashloan_persistence::loans::list_payments;
 use cashloan_persistence::loans::{
-    approve, disburse, find_application, list_applications, reject, start_review, Application,
-    PageRequest, Transition,
+    approve, find_application, list_applications, reject, start_review, Application, PageRequest,
+    Transition,
 };
 use cashloan_persistence::products::{
     find_product, insert_product, list_products, update_product, ProductRow,
 };
-use cashloan_persistence::profile::find_bank_card;
+
 use cashloan_persistence::site::{
     add_app_version, add_system_message, add_to_blacklist, business_date_override,
     remove_from_blacklist, set_setting, AppVersion, SystemMessage, BUSINESS_DATE,
@@ -30,7 +28,12 @@ use chrono::NaiveDate;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
-use crate::context::AppState;
+use crate::context::{AppState, Lease};
+use crate::payments::{self, PayoutOutcome};
+use cashloan_persistence::payment_orders::{
+    find_order, list_orders, settle, ChannelOutcome, OrderStatus, PaymentOrder, SettledBy,
+    Settlement,
+};
 
 /// An admin answer: status and JSON body.
 type Answer = Result<(StatusCode, Value), (StatusCode, String)>;
@@ -78,6 +81,29 @@ async fn run(
     let outcome = web::block(move || {
         let mut conn = st.db.conn().map_err(fault)?;
         job(&st, &mut conn)
+    })
+    .await
+    .unwrap_or_else(|e| Err(fault(e)));
+    match outcome {
+        Ok((status, body)) => HttpResponse::build(status).json(body),
+        Err((status, message)) => HttpResponse::build(status).json(json!({"error": message})),
+    }
+}
+
+/// Checks the token, then runs `job` on the blocking pool with a lease on a connection that it
+/// gives back while a third party answers.
+async fn run_leased(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    job: impl FnOnce(&AppState, &mut Lease<'_>) -> Answer + Send + 'static,
+) -> HttpResponse {
+    if let Some(res) = refusal(&req, &state) {
+        return res;
+    }
+    let st = state.clone();
+    let outcome = web::block(move || {
+        let mut lease = Lease::new(&st.db);
+        job(&st, &mut lease)
     })
     .await
     .unwrap_or_else(|e| Err(fault(e)));
@@ -171,10 +197,6 @@ fn transition_answer(t: Transition, conn: &mut DbConnection, id: &str) -> Answer
                 s.code(),
                 s.label()
             ),
-        )),
-        Transition::ChannelRefused(reason) => Err(err(
-            StatusCode::BAD_GATEWAY,
-            format!("payment channel refused: {reason}"),
         )),
     }
 }
@@ -303,7 +325,9 @@ pub async fn approve_application(
         approved.auth_term_count = Some(count);
         approved.auth_term_unit = Some(unit.to_owned());
         let start = business_date(st, conn)?;
-        plan_of(&approved, start).map_err(|m| err(StatusCode::UNPROCESSABLE_ENTITY, m))?;
+        approved
+            .plan(start)
+            .map_err(|m| err(StatusCode::UNPROCESSABLE_ENTITY, m))?;
         let t = approve(conn, &id, reply, count, unit, st.now_ms()).map_err(fault)?;
         transition_answer(t, conn, &id)
     })
@@ -333,66 +357,167 @@ pub async fn reject_application(
     .await
 }
 
-/// The repayment plan of an approved application from `start`.
-fn plan_of(a: &Application, start: NaiveDate) -> Result<cashloan_domain::RepaymentPlan, String> {
-    let rate = |t: &str| {
-        t.parse::<rust_decimal::Decimal>()
-            .map(Rate::new)
-            .map_err(|_| format!("corrupt rate {t}"))
-    };
-    let unit = |u: &str| TermUnit::parse(u).ok_or_else(|| format!("corrupt unit {u}"));
-    let count = |c: i32| u32::try_from(c).map_err(|_| format!("corrupt count {c}"));
-    let term = Period {
-        count: count(a.auth_term_count.unwrap_or(a.term_count))?,
-        unit: unit(a.auth_term_unit.as_deref().unwrap_or(&a.term_unit))?,
-    };
-    let spec = PlanSpec {
-        principal: a.principal(),
-        annual_rate: rate(&a.interest_rate)?,
-        term,
-        interval: Period {
-            count: count(a.repay_term_count)?,
-            unit: unit(&a.repay_term_unit)?,
-        },
-        repay_type: RepayType::parse(&a.repay_type).ok_or("corrupt repay type")?,
-        service_fee_rate: rate(&a.service_fee_rate)?,
-        start,
-    };
-    build_plan(&spec).map_err(|e| format!("no repayment plan for these terms: {e}"))
-}
-
-/// `POST /admin/applications/{id}/disburse`: 2 → 4 through the payment channel.
+/// `POST /admin/applications/{id}/disburse`: pays the loan out through the payment channel. 200
+/// with the application once the money moved (2 → 4); 202 with the payment order while the
+/// channel has not said; 409 while a payout of the loan is open (never a second one) or when the
+/// application is not approved; 502 when the channel refused (it stays approved).
 pub async fn disburse_application(
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> HttpResponse {
     let id = id.into_inner();
-    run(req, state, move |st, conn| {
-        let app = find_application(conn, &id)
-            .map_err(fault)?
-            .ok_or_else(|| err(StatusCode::NOT_FOUND, "no such application"))?;
-        let status = app.apply_status().map_err(fault)?;
-        if status != ApplyStatus::Approved {
-            return transition_answer(Transition::WrongStatus(status), conn, &id);
+    run_leased(req, state, move |st, lease| {
+        let today = business_date(st, lease.get().map_err(fault)?)?;
+        let outcome = payments::pay_out(st.providers.payments.as_ref(), lease, &id, today)
+            .map_err(fault)?;
+        let conn = lease.get().map_err(fault)?;
+        match outcome {
+            PayoutOutcome::PaidOut(_) => transition_answer(Transition::Done, conn, &id),
+            PayoutOutcome::Processing(order) | PayoutOutcome::Flagged(order, _) => {
+                Ok((StatusCode::ACCEPTED, json!({"payment": order_json(&order)})))
+            }
+            PayoutOutcome::InProgress(order) => Err(err(
+                StatusCode::CONFLICT,
+                format!(
+                    "a payout of this loan is already {} (payment order {}); never a second one",
+                    order.status, order.id
+                ),
+            )),
+            PayoutOutcome::Refused(order, why) => Err(err(
+                StatusCode::BAD_GATEWAY,
+                format!("payment channel refused: {why} (payment order {}); the application stays approved", order.id),
+            )),
+            PayoutOutcome::NotFound => Err(err(StatusCode::NOT_FOUND, "no such application")),
+            PayoutOutcome::WrongStatus(s) => transition_answer(Transition::WrongStatus(s), conn, &id),
+            PayoutOutcome::NoCard => Err(err(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "the borrower has no authenticated bank card",
+            )),
+            PayoutOutcome::NoPlan(why) => Err(err(StatusCode::UNPROCESSABLE_ENTITY, why)),
         }
-        let start = business_date(st, conn)?;
-        let plan = plan_of(&app, start).map_err(|m| err(StatusCode::UNPROCESSABLE_ENTITY, m))?;
-        let card = find_bank_card(conn, &app.user_id)
-            .map_err(fault)?
-            .map(|c| c.card_no)
-            .ok_or_else(|| {
-                err(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "the borrower has no authenticated bank card",
-                )
-            })?;
-        let channel = &st.providers.payments;
-        let t = disburse(conn, &id, start, &plan, st.now_ms(), |m| {
-            channel.payout(m.payment_ref, &card, m.amount)
-        })
+    })
+    .await
+}
+
+/// A payment order as operators see it.
+fn order_json(o: &PaymentOrder) -> Value {
+    json!({
+        "id": o.id, "reference": o.id, "kind": o.kind, "applicationId": o.application_id,
+        "amount": money(Some(o.amount_cents)), "businessDate": o.business_date, "status": o.status,
+        "channelRef": o.channel_ref, "message": o.message, "flag": o.flag, "settledBy": o.settled_by,
+        "createdAt": o.created_at, "updatedAt": o.updated_at, "settledAt": o.settled_at,
+    })
+}
+
+/// `GET /admin/payments?status=&applicationId=&page=&size=`: payment orders, newest first.
+pub async fn list_payment_orders(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<std::collections::HashMap<String, String>>,
+) -> HttpResponse {
+    let q = query.into_inner();
+    run(req, state, move |_, conn| {
+        let status = q
+            .get("status")
+            .map(String::as_str)
+            .filter(|s| !s.is_empty());
+        if let Some(s) = status {
+            if OrderStatus::parse(s).is_none() {
+                return Err(err(
+                    StatusCode::BAD_REQUEST,
+                    "status must be pending, succeeded, failed or unknown",
+                ));
+            }
+        }
+        let application = q
+            .get("applicationId")
+            .map(String::as_str)
+            .filter(|s| !s.is_empty());
+        let number = |key: &str, default: i64, max: i64| -> Result<i64, (StatusCode, String)> {
+            match q.get(key) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or_else(|| err(StatusCode::BAD_REQUEST, format!("{key} must be 1..{max}"))),
+            }
+        };
+        let (page, size) = (
+            number("page", 1, i64::MAX / 1000)?,
+            number("size", 20, 100)?,
+        );
+        let (rows, total) = list_orders(
+            conn,
+            status,
+            application,
+            PageRequest {
+                offset: (page - 1) * size,
+                limit: size,
+            },
+        )
         .map_err(fault)?;
-        transition_answer(t, conn, &id)
+        let items: Vec<Value> = rows.iter().map(order_json).collect();
+        Ok((
+            StatusCode::OK,
+            json!({"page": page, "size": size, "total": total, "items": items}),
+        ))
+    })
+    .await
+}
+
+/// `POST /admin/payments/{id}/resolve` with `{"status": "succeeded"|"failed", "note"}`: settles a
+/// stuck order by hand, after the operator checked the channel's statement. 409 when it is settled.
+pub async fn resolve_payment_order(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    bytes: web::Bytes,
+) -> HttpResponse {
+    let id = id.into_inner();
+    run(req, state, move |st, conn| {
+        let b = body(&bytes)?;
+        let note = required(&b, "note")?.trim().to_owned();
+        if note.is_empty() || note.chars().count() > 500 {
+            return Err(err(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "note must be 1 to 500 characters",
+            ));
+        }
+        let outcome = match required(&b, "status")? {
+            "succeeded" => ChannelOutcome::Succeeded {
+                channel_ref: Some(format!("operator: {note}")),
+                amount: None,
+            },
+            "failed" => ChannelOutcome::Failed {
+                message: format!("operator: {note}"),
+            },
+            _ => {
+                return Err(err(
+                    StatusCode::BAD_REQUEST,
+                    "status must be succeeded or failed",
+                ))
+            }
+        };
+        match settle(conn, &id, &outcome, SettledBy::Operator, st.now_ms()).map_err(fault)? {
+            Settlement::NotFound => {
+                return Err(err(StatusCode::NOT_FOUND, "no such payment order"))
+            }
+            Settlement::AlreadySettled(s) => {
+                return Err(err(
+                    StatusCode::CONFLICT,
+                    format!("the payment order is already {}", s.as_str()),
+                ))
+            }
+            settled => {
+                tracing::info!(order = %id, ?settled, %note, "payment order resolved by hand")
+            }
+        }
+        let order = find_order(conn, &id)
+            .map_err(fault)?
+            .ok_or_else(|| err(StatusCode::NOT_FOUND, "no such payment order"))?;
+        Ok((StatusCode::OK, order_json(&order)))
     })
     .await
 }
@@ -970,25 +1095,36 @@ pub async fn daily(
     state: web::Data<AppState>,
     bytes: web::Bytes,
 ) -> HttpResponse {
-    run(req, state, move |st, conn| {
+    run_leased(req, state, move |st, lease| {
         let b = body(&bytes)?;
         let date = match text(&b, "date")? {
             Some(d) => date(d)?,
-            None => business_date(st, conn)?,
+            None => business_date(st, lease.get().map_err(fault)?)?,
         };
-        let r = cashloan_batch::run_daily(&st.db, date, st.now_ms()).map_err(fault)?;
-        Ok((StatusCode::OK, report_json(date, &r)))
+        lease.release();
+        let outcome = payments::daily_job(&st.db, st.providers.payments.as_ref(), &st.config, date)
+            .map_err(fault)?;
+        Ok((StatusCode::OK, report_json(date, &outcome)))
     })
     .await
 }
 
 /// The daily job's counts as JSON.
-pub fn report_json(date: NaiveDate, r: &cashloan_batch::DailyReport) -> Value {
+pub fn report_json(date: NaiveDate, o: &payments::DailyOutcome) -> Value {
+    let r = &o.book;
+    let c = &o.reconciled;
     json!({
         "date": date.format("%Y-%m-%d").to_string(),
         "lookedAt": r.looked_at, "markedOverdue": r.marked_overdue, "penaltiesAccrued": r.penalties_accrued,
         "reminders": r.reminders, "overdueMessages": r.overdue_messages, "swept": r.swept,
         "elapsedMs": u64::try_from(r.elapsed.as_millis()).unwrap_or(u64::MAX),
+        "autoDebit": o.auto_debit.map(|a| json!({
+            "opened": a.opened, "succeeded": a.succeeded, "failed": a.failed, "unknown": a.unknown,
+        })),
+        "reconciled": {
+            "asked": c.asked, "succeeded": c.succeeded, "failed": c.failed, "unknown": c.unknown,
+            "flagged": c.flagged,
+        },
     })
 }
 
@@ -1011,6 +1147,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(disburse_application),
             )
             .route("/applications/{id}/ledger", web::get().to(ledger))
+            .route("/payments", web::get().to(list_payment_orders))
+            .route(
+                "/payments/{id}/resolve",
+                web::post().to(resolve_payment_order),
+            )
             .route("/products", web::get().to(products))
             .route("/products", web::post().to(create_product))
             .route("/products/{id}", web::put().to(replace_product))

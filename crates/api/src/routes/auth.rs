@@ -81,7 +81,7 @@ pub fn login(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     f.formats()?;
     app_type("appType", app)?;
     let plain = password(ctx, "password", wire_password)?;
-    let user = find_user_by_mobile(ctx.conn, username)?.ok_or(R::LoginNoAccount)?;
+    let user = find_user_by_mobile(ctx.conn.get()?, username)?.ok_or(R::LoginNoAccount)?;
     if user.is_locked(ctx.now) {
         return Err(R::LoginLocked.into());
     }
@@ -91,7 +91,7 @@ pub fn login(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     if user.disabled {
         return Err(R::LoginFailed.into());
     }
-    reset_failed_logins(ctx.conn, &user.id, ctx.now)?;
+    reset_failed_logins(ctx.conn.get()?, &user.id, ctx.now)?;
     let session = Session {
         id: new_session_id(),
         user_id: user.id.clone(),
@@ -106,7 +106,7 @@ pub fn login(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
                 .session_idle_days
                 .saturating_mul(86_400_000),
     };
-    create_session(ctx.conn, &session)?;
+    create_session(ctx.conn.get()?, &session)?;
     tracing::info!(user = %user.id, "login");
     let mut reply = Reply::ok(R::LoginSucceeded, Json::from(session.id.as_str()))?;
     reply.cookie = Some(format!("{SESSION_COOKIE}={}; Path=/; HttpOnly", session.id));
@@ -118,7 +118,13 @@ fn wrong_password(ctx: &mut Ctx<'_>, user: &User, counted: R, locking: R) -> Res
     let cfg = &ctx.state.config;
     let lock_ms = cfg.login_lock_minutes.saturating_mul(60_000);
     Ok(
-        match record_failed_login(ctx.conn, &user.id, cfg.login_max_failures, lock_ms, ctx.now)? {
+        match record_failed_login(
+            ctx.conn.get()?,
+            &user.id,
+            cfg.login_max_failures,
+            lock_ms,
+            ctx.now,
+        )? {
             FailedLogin::Counted(_) => counted,
             FailedLogin::Locked(_) => {
                 tracing::warn!(user = %user.id, "account locked after repeated wrong passwords");
@@ -132,12 +138,12 @@ fn wrong_password(ctx: &mut Ctx<'_>, user: &User, counted: R, locking: R) -> Res
 pub fn get_code(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     ctx.fields.formats()?;
     let window = ctx.now - ctx.now.rem_euclid(60_000);
-    let hits = hit_rate_counter(ctx.conn, &format!("captcha:{}", ctx.client), window)?;
+    let hits = hit_rate_counter(ctx.conn.get()?, &format!("captcha:{}", ctx.client), window)?;
     if hits > ctx.state.config.captcha_per_minute {
         return Err(R::TooManyRequests.into());
     }
     let code = new_captcha();
-    issue_captcha(ctx.conn, &code, ctx.client, ctx.now)?;
+    issue_captcha(ctx.conn.get()?, &code, ctx.client, ctx.now)?;
     Reply::ok(R::CaptchaIssued, Json::from(code.as_str()))
 }
 
@@ -149,12 +155,12 @@ fn send_sms_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiErr
     f.formats()?;
     let m = mobile(mobile_text)?;
     let ttl = ctx.state.config.captcha_ttl_secs.saturating_mul(1000);
-    match consume_captcha(ctx.conn, code, ctx.now, ttl)? {
+    match consume_captcha(ctx.conn.get()?, code, ctx.now, ttl)? {
         CaptchaCheck::Consumed => {}
         CaptchaCheck::Wrong => return Err(R::CaptchaWrong.into()),
         CaptchaCheck::Expired => return Err(R::CaptchaExpired.into()),
     }
-    let registered = find_user_by_mobile(ctx.conn, m.as_str())?.is_some();
+    let registered = find_user_by_mobile(ctx.conn.get()?, m.as_str())?.is_some();
     match (purpose, registered) {
         (SmsPurpose::Register, true) => return Err(R::MobileAlreadyRegistered.into()),
         (SmsPurpose::Reset, false) => return Err(R::MobileNotRegistered.into()),
@@ -162,7 +168,7 @@ fn send_sms_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiErr
     }
     let today = ctx.today()?;
     let day = today.format("%Y-%m-%d").to_string();
-    let (last, sent_today) = sms_send_stats(ctx.conn, m.as_str(), &day)?;
+    let (last, sent_today) = sms_send_stats(ctx.conn.get()?, m.as_str(), &day)?;
     let cfg = &ctx.state.config;
     let interval_ms = cfg.sms_min_interval_secs.saturating_mul(1000);
     if last.is_some_and(|t| ctx.now - t < interval_ms) || sent_today >= cfg.sms_per_day {
@@ -173,6 +179,8 @@ fn send_sms_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiErr
         SmsPurpose::Register => format!("您的注册验证码为{sms_code},5分钟内有效,请勿泄露。"),
         SmsPurpose::Reset => format!("您正在找回密码,验证码为{sms_code},5分钟内有效,请勿泄露。"),
     };
+    // A third party may be slow: no connection is held while it answers.
+    ctx.conn.release();
     let sent = ctx.state.providers.sms.send(&Sms {
         mobile: m.as_str(),
         purpose: purpose.as_str(),
@@ -184,7 +192,14 @@ fn send_sms_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiErr
         tracing::warn!(mobile = %m.masked(), %reason, "SMS gateway refused");
         return Err(R::SmsSendFailed.into());
     }
-    store_sms_code(ctx.conn, m.as_str(), purpose, &sms_code, &day, ctx.now)?;
+    store_sms_code(
+        ctx.conn.get()?,
+        m.as_str(),
+        purpose,
+        &sms_code,
+        &day,
+        ctx.now,
+    )?;
     Reply::empty(R::SmsSent)
 }
 
@@ -205,14 +220,22 @@ fn check_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiError>
     let mobile_text = f.string("mobile")?;
     f.formats()?;
     let m = mobile(mobile_text)?;
-    let registered = find_user_by_mobile(ctx.conn, m.as_str())?.is_some();
+    let registered = find_user_by_mobile(ctx.conn.get()?, m.as_str())?.is_some();
     match (purpose, registered) {
         (SmsPurpose::Register, true) => return Err(R::MobileAlreadyRegistered.into()),
         (SmsPurpose::Reset, false) => return Err(R::MobileNotRegistered.into()),
         _ => {}
     }
     let ttl = ctx.state.config.sms_code_ttl_secs.saturating_mul(1000);
-    match check_sms_code(ctx.conn, m.as_str(), purpose, sms, ctx.now, ttl, MAX_TRIES)? {
+    match check_sms_code(
+        ctx.conn.get()?,
+        m.as_str(),
+        purpose,
+        sms,
+        ctx.now,
+        ttl,
+        MAX_TRIES,
+    )? {
         SmsCheck::Correct => {}
         SmsCheck::NoCode | SmsCheck::Wrong => return Err(R::SmsCodeWrong.into()),
         SmsCheck::Expired => return Err(R::SmsCodeExpired.into()),
@@ -222,7 +245,7 @@ fn check_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiError>
         SmsPurpose::Register => GrantKind::Register,
         SmsPurpose::Reset => GrantKind::ResetSms,
     };
-    give_grant(ctx.conn, m.as_str(), grant, ctx.now, GRANT_TTL_MS)?;
+    give_grant(ctx.conn.get()?, m.as_str(), grant, ctx.now, GRANT_TTL_MS)?;
     Reply::empty(R::SmsCodeCorrect)
 }
 
@@ -244,10 +267,10 @@ pub fn register(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let mobile_text = f.string("mobile")?;
     f.formats()?;
     let m = mobile(mobile_text)?;
-    if find_user_by_mobile(ctx.conn, m.as_str())?.is_some() {
+    if find_user_by_mobile(ctx.conn.get()?, m.as_str())?.is_some() {
         return Err(R::MobileAlreadyRegistered.into());
     }
-    if !has_grant(ctx.conn, m.as_str(), GrantKind::Register, ctx.now)? {
+    if !has_grant(ctx.conn.get()?, m.as_str(), GrantKind::Register, ctx.now)? {
         return Err(R::RegisterGrantMissing.into());
     }
     let hashed = new_password(
@@ -257,11 +280,11 @@ pub fn register(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         R::RegisterPasswordsDiffer,
         R::RegisterPasswordRule,
     )?;
-    if !take_grants(ctx.conn, m.as_str(), &[GrantKind::Register], ctx.now)? {
+    if !take_grants(ctx.conn.get()?, m.as_str(), &[GrantKind::Register], ctx.now)? {
         return Err(R::RegisterGrantMissing.into());
     }
     let credit = ctx.state.default_credit.cents();
-    match create_user(ctx.conn, m.as_str(), &hashed, credit, ctx.now)? {
+    match create_user(ctx.conn.get()?, m.as_str(), &hashed, credit, ctx.now)? {
         Some(user) => {
             tracing::info!(user = %user.id, mobile = %m.masked(), "registered");
             Reply::empty(R::PasswordSet)
@@ -271,7 +294,7 @@ pub fn register(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 fn registered_user(ctx: &mut Ctx<'_>, m: &Mobile, missing: R) -> Result<User, ApiError> {
-    find_user_by_mobile(ctx.conn, m.as_str())?.ok_or_else(|| missing.into())
+    find_user_by_mobile(ctx.conn.get()?, m.as_str())?.ok_or_else(|| missing.into())
 }
 
 /// §13 忘记密码身份认证.
@@ -285,19 +308,19 @@ pub fn forget_pwd_identity(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let user = registered_user(ctx, &m, R::MobileNotRegistered)?;
     let name = PersonName::parse(name).ok_or(R::NameMalformed)?;
     let id = IdCardNo::parse(id_text).ok_or(R::IdCardMalformed)?;
-    if !has_grant(ctx.conn, m.as_str(), GrantKind::ResetSms, ctx.now)? {
+    if !has_grant(ctx.conn.get()?, m.as_str(), GrantKind::ResetSms, ctx.now)? {
         return Err(R::IdentityGrantMissing.into());
     }
-    if let Some(known) = find_identity(ctx.conn, &user.id)? {
+    if let Some(known) = find_identity(ctx.conn.get()?, &user.id)? {
         if known.real_name != name.as_str() || known.id_card_no != id.as_str() {
-            if fail_grant(ctx.conn, m.as_str(), GrantKind::ResetSms, MAX_TRIES)? {
+            if fail_grant(ctx.conn.get()?, m.as_str(), GrantKind::ResetSms, MAX_TRIES)? {
                 tracing::warn!(mobile = %m.masked(), "reset grant killed after repeated identity mismatches");
             }
             return Err(R::IdentityMismatch.into());
         }
     }
     give_grant(
-        ctx.conn,
+        ctx.conn.get()?,
         m.as_str(),
         GrantKind::ResetIdentity,
         ctx.now,
@@ -316,8 +339,8 @@ pub fn reset_password(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let m = mobile(mobile_text)?;
     let user = registered_user(ctx, &m, R::MobileNotRegistered)?;
     let both = [GrantKind::ResetSms, GrantKind::ResetIdentity];
-    if !has_grant(ctx.conn, m.as_str(), both[0], ctx.now)?
-        || !has_grant(ctx.conn, m.as_str(), both[1], ctx.now)?
+    if !has_grant(ctx.conn.get()?, m.as_str(), both[0], ctx.now)?
+        || !has_grant(ctx.conn.get()?, m.as_str(), both[1], ctx.now)?
     {
         return Err(R::ResetGrantMissing.into());
     }
@@ -328,10 +351,10 @@ pub fn reset_password(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         R::ResetPasswordsDiffer,
         R::ResetPasswordRule,
     )?;
-    if !take_grants(ctx.conn, m.as_str(), &both, ctx.now)? {
+    if !take_grants(ctx.conn.get()?, m.as_str(), &both, ctx.now)? {
         return Err(R::ResetGrantMissing.into());
     }
-    set_password(ctx.conn, &user.id, &hashed, ctx.now)?;
+    set_password(ctx.conn.get()?, &user.id, &hashed, ctx.now)?;
     tracing::info!(user = %user.id, "password reset; sessions ended");
     Reply::empty(R::PasswordReset)
 }
@@ -359,7 +382,7 @@ pub fn modify_password(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     if !password_acceptable(&new_pw) {
         return Err(R::ChangePasswordRule.into());
     }
-    set_password(ctx.conn, &user.id, &hash(&new_pw)?, ctx.now)?;
+    set_password(ctx.conn.get()?, &user.id, &hash(&new_pw)?, ctx.now)?;
     tracing::info!(user = %user.id, "password changed; sessions ended");
     Reply::empty(R::PasswordChanged)
 }
@@ -379,11 +402,11 @@ pub fn feedback(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         return Err(R::FeedbackLength.into());
     }
     let today = ctx.today()?;
-    if count_feedback(ctx.conn, m.as_str(), today)? >= FEEDBACK_PER_DAY {
+    if count_feedback(ctx.conn.get()?, m.as_str(), today)? >= FEEDBACK_PER_DAY {
         return Err(R::TooManyRequests.into());
     }
     add_feedback(
-        ctx.conn,
+        ctx.conn.get()?,
         &user.id,
         m.as_str(),
         source,
@@ -400,7 +423,7 @@ pub fn version(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let app = f.string("appType")?;
     f.formats()?;
     app_type("appType", app)?;
-    let v = latest_app_version(ctx.conn, app)?.ok_or(R::VersionNone)?;
+    let v = latest_app_version(ctx.conn.get()?, app)?.ok_or(R::VersionNone)?;
     let mut m = Map::new();
     m.insert("appType", app);
     m.insert("versionCode", v.version_code.to_string());
@@ -416,7 +439,7 @@ pub fn logout(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let f = &ctx.fields;
     let id = f.string("sessionId")?;
     f.formats()?;
-    end_session(ctx.conn, id)?;
+    end_session(ctx.conn.get()?, id)?;
     let mut reply = Reply::empty(R::LoggedOut)?;
     reply.cookie = Some(format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly"));
     Ok(reply)

@@ -9,17 +9,17 @@ use cashloan_domain::{
 };
 use cashloan_persistence::loans::{
     find_user_application, list_application_installments, list_contracts, list_customer_messages,
-    list_user_applications, list_user_installments, pay_installment, pay_off, submit_application,
-    user_disbursed_principal, user_unpaid_installments, Application, PageRequest, RepayFilter,
-    Repayment, Submitted,
+    list_user_applications, list_user_installments, submit_application, user_disbursed_principal,
+    user_unpaid_installments, Application, PageRequest, RepayFilter, Submitted,
 };
 use cashloan_persistence::products::{find_product, list_products_on_sale, ProductRow};
-use cashloan_persistence::profile::{find_bank_card, find_identity};
+use cashloan_persistence::profile::find_identity;
 use cashloan_persistence::site::{is_blacklisted, list_system_messages};
 use cashloan_protocol::{Envelope, Json, Map, Outcome, Paging, ResponseCode as R};
 use chrono::NaiveDate;
 
 use crate::context::{bad, paging_fields, ApiError, Ctx, Reply};
+use crate::payments::{self, RepayOutcome};
 
 fn money(cents: i64) -> String {
     Money::from_cents(cents).to_string()
@@ -49,7 +49,7 @@ fn paged(code: R, rows: Vec<Json>, num: u32, size: u32, total: i64) -> Result<Re
 
 /// The product `id` if it is on sale, as row and domain product.
 fn product_on_sale(ctx: &mut Ctx<'_>, id: &str) -> Result<(ProductRow, LoanProduct), ApiError> {
-    let row = find_product(ctx.conn, id)?
+    let row = find_product(ctx.conn.get()?, id)?
         .filter(|p| p.on_sale)
         .ok_or(R::ProductNotFound)?;
     let product = row.to_domain()?;
@@ -146,7 +146,7 @@ fn product_members(p: &ProductRow, all: bool) -> Map {
 /// §20 产品展示接口.
 pub fn product_list(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     ctx.fields.formats()?;
-    let rows: Vec<Json> = list_products_on_sale(ctx.conn)?
+    let rows: Vec<Json> = list_products_on_sale(ctx.conn.get()?)?
         .iter()
         .map(|p| Json::Object(product_members(p, false)))
         .collect();
@@ -286,7 +286,7 @@ fn term_fields<'a>(ctx: &Ctx<'a>) -> Result<TermFields<'a>, ApiError> {
 /// What the user may still borrow: total credit less the unpaid principal of disbursed loans.
 fn credit(ctx: &mut Ctx<'_>) -> Result<(Money, Money), ApiError> {
     let user = ctx.user()?.clone();
-    let unpaid: i64 = user_unpaid_installments(ctx.conn, &user.id)?
+    let unpaid: i64 = user_unpaid_installments(ctx.conn.get()?, &user.id)?
         .iter()
         .map(|i| i.installment.principal_cents)
         .sum();
@@ -435,9 +435,11 @@ pub fn apply(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         )
         .into());
     }
-    if is_blacklisted(ctx.conn, &user.mobile)? {
+    if is_blacklisted(ctx.conn.get()?, &user.mobile)? {
         return Err(Outcome::with_detail(R::ApplicationRefused, "账户已被列入黑名单").into());
     }
+    // A third party may be slow: no connection is held while it answers.
+    ctx.conn.release();
     let order_ok = ctx
         .state
         .providers
@@ -452,7 +454,7 @@ pub fn apply(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     }
     let open = Outcome::with_detail(R::ApplicationRefused, "已有未完成的借款申请");
     let (recent, _) = list_user_applications(
-        ctx.conn,
+        ctx.conn.get()?,
         &user.id,
         PageRequest {
             offset: 0,
@@ -511,7 +513,7 @@ pub fn apply(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         settled_at: None,
         updated_at: 0,
     };
-    match submit_application(ctx.conn, app, today, ctx.now)? {
+    match submit_application(ctx.conn.get()?, app, today, ctx.now)? {
         Submitted::Stored(app) => {
             tracing::info!(user = %user.id, application = %app.id, code = %app.loan_code, "application submitted");
             Reply::ok(R::ApplicationSubmitted, Json::from(app.id.as_str()))
@@ -526,7 +528,7 @@ pub fn customer_messages(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     ctx.fields.formats()?;
     let (num, size) = p.check()?;
     let user_id = ctx.user()?.id.clone();
-    let (rows, total) = list_customer_messages(ctx.conn, &user_id, page_request(num, size))?;
+    let (rows, total) = list_customer_messages(ctx.conn.get()?, &user_id, page_request(num, size))?;
     let rows = rows
         .into_iter()
         .map(|m| {
@@ -547,7 +549,7 @@ pub fn system_messages(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let p = paging_fields(&ctx.fields)?;
     ctx.fields.formats()?;
     let (num, size) = p.check()?;
-    let (rows, total) = list_system_messages(ctx.conn, ctx.now, page_request(num, size))?;
+    let (rows, total) = list_system_messages(ctx.conn.get()?, ctx.now, page_request(num, size))?;
     let rows = rows
         .into_iter()
         .map(|m| {
@@ -580,8 +582,13 @@ pub fn repay_list(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     };
     let user_id = ctx.user()?.id.clone();
     let today = ctx.today()?;
-    let (rows, total) =
-        list_user_installments(ctx.conn, &user_id, filter, today, page_request(num, size))?;
+    let (rows, total) = list_user_installments(
+        ctx.conn.get()?,
+        &user_id,
+        filter,
+        today,
+        page_request(num, size),
+    )?;
     let mut contracts: HashMap<String, Option<String>> = HashMap::new();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
@@ -590,7 +597,7 @@ pub fn repay_list(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         let contract = match contracts.get(&i.application_id) {
             Some(c) => c.clone(),
             None => {
-                let c = list_contracts(ctx.conn, &i.application_id)?
+                let c = list_contracts(ctx.conn.get()?, &i.application_id)?
                     .into_iter()
                     .next()
                     .map(|(_, path)| path);
@@ -629,10 +636,10 @@ pub fn user_centre(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     ctx.fields.formats()?;
     let user = ctx.user()?.clone();
     let today = ctx.today()?;
-    let identity = find_identity(ctx.conn, &user.id)?;
+    let identity = find_identity(ctx.conn.get()?, &user.id)?;
     let (total, available) = credit(ctx)?;
     let mut need_pay = Money::ZERO;
-    for row in user_unpaid_installments(ctx.conn, &user.id)? {
+    for row in user_unpaid_installments(ctx.conn.get()?, &user.id)? {
         need_pay += row.installment.amounts(row.penalty()?, today)?.total();
     }
     let mut m = Map::new();
@@ -645,7 +652,7 @@ pub fn user_centre(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     m.insert("totalCredit", total.to_string());
     m.insert(
         "totalApplyAmount",
-        money(user_disbursed_principal(ctx.conn, &user.id)?),
+        money(user_disbursed_principal(ctx.conn.get()?, &user.id)?),
     );
     m.insert("totalNeedPayAmount", need_pay.to_string());
     Reply::ok(R::UserCenterFetched, Json::Object(m))
@@ -657,10 +664,10 @@ pub fn my_loans(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     ctx.fields.formats()?;
     let (num, size) = p.check()?;
     let user_id = ctx.user()?.id.clone();
-    let (apps, total) = list_user_applications(ctx.conn, &user_id, page_request(num, size))?;
+    let (apps, total) = list_user_applications(ctx.conn.get()?, &user_id, page_request(num, size))?;
     let mut rows = Vec::with_capacity(apps.len());
     for a in apps {
-        let contracts: Vec<Json> = list_contracts(ctx.conn, &a.id)?
+        let contracts: Vec<Json> = list_contracts(ctx.conn.get()?, &a.id)?
             .into_iter()
             .map(|(name, path)| {
                 let mut c = Map::new();
@@ -704,9 +711,10 @@ pub fn loan_plan(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     ctx.fields.formats()?;
     let (num, size) = p.check()?;
     let user_id = ctx.user()?.id.clone();
-    let app = find_user_application(ctx.conn, &user_id, id)?
+    let app = find_user_application(ctx.conn.get()?, &user_id, id)?
         .ok_or_else(|| ApiError::from(Outcome::failed("借款申请不存在")))?;
-    let (rows, total) = list_application_installments(ctx.conn, &app.id, page_request(num, size))?;
+    let (rows, total) =
+        list_application_installments(ctx.conn.get()?, &app.id, page_request(num, size))?;
     let today = ctx.today()?;
     let mut out = Vec::with_capacity(rows.len());
     for i in rows {
@@ -746,30 +754,20 @@ pub fn repay(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     };
     let user = ctx.user()?.clone();
     let today = ctx.today()?;
-    let card = find_bank_card(ctx.conn, &user.id)?
-        .map(|c| c.card_no)
-        .unwrap_or_default();
-    let channel = &ctx.state.providers.payments;
-    let charge = |m: &cashloan_persistence::loans::MoneyMovement<'_>| {
-        if card.is_empty() {
-            return Err("no authenticated bank card".to_owned());
-        }
-        channel.charge(m.payment_ref, &card, m.amount)
-    };
-    let outcome = if payoff {
-        pay_off(ctx.conn, &user.id, id, today, ctx.now, charge)?
-    } else {
-        pay_installment(ctx.conn, &user.id, id, today, ctx.now, charge)?
-    };
-    match outcome {
-        Repayment::Paid { amount, settled } => {
+    let channel = ctx.state.providers.payments.as_ref();
+    match payments::repay(channel, &mut ctx.conn, &user.id, id, payoff, today)? {
+        RepayOutcome::Paid { amount, settled } => {
             tracing::info!(user = %user.id, installment = id, %amount, settled, payoff, "repaid");
             Reply::empty(R::Repaid)
         }
-        Repayment::NotFound => Err(R::InstallmentNotFound.into()),
-        Repayment::AlreadyPaid => Err(R::AlreadyPaid.into()),
-        Repayment::EarlierUnpaid => Err(R::EarlierInstallmentUnpaid.into()),
-        Repayment::ChannelRefused(reason) => {
+        RepayOutcome::Processing => {
+            tracing::info!(user = %user.id, installment = id, payoff, "repayment awaits the channel");
+            Err(R::RepaymentProcessing.into())
+        }
+        RepayOutcome::NotFound => Err(R::InstallmentNotFound.into()),
+        RepayOutcome::AlreadyPaid => Err(R::AlreadyPaid.into()),
+        RepayOutcome::EarlierUnpaid => Err(R::EarlierInstallmentUnpaid.into()),
+        RepayOutcome::Refused(reason) => {
             tracing::warn!(user = %user.id, installment = id, %reason, "payment channel refused");
             Err(R::PaymentFailed.into())
         }

@@ -8,6 +8,7 @@ use crate::pipeline::{serve, Endpoint, BODY_LIMIT};
 
 pub mod admin;
 pub mod auth;
+pub mod channel;
 pub mod loans;
 pub mod profile;
 
@@ -79,6 +80,7 @@ fn html(page: &str) -> HttpResponse {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(BODY_LIMIT));
     admin::configure(cfg);
+    cfg.service(web::resource("/channel/notify").route(web::post().to(channel::notify)));
     for ep in ENDPOINTS {
         cfg.service(web::resource(ep.path).route(web::post().to(
             move |req: actix_web::HttpRequest, body: web::Bytes, state: web::Data<AppState>| {

@@ -34,16 +34,16 @@ pub fn auth_status(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     ctx.fields.formats()?;
     let user = ctx.user()?.clone();
     let identity = if user.real_name_auth {
-        find_identity(ctx.conn, &user.id)?
+        find_identity(ctx.conn.get()?, &user.id)?
     } else {
         None
     };
     let card = if user.bank_card_auth {
-        find_bank_card(ctx.conn, &user.id)?
+        find_bank_card(ctx.conn.get()?, &user.id)?
     } else {
         None
     };
-    let blacklisted = is_blacklisted(ctx.conn, &user.mobile)?;
+    let blacklisted = is_blacklisted(ctx.conn.get()?, &user.mobile)?;
     let mut m = Map::new();
     m.insert("realNameAuthStatus", flag(user.real_name_auth));
     m.insert("bankCardAuthStatus", flag(user.bank_card_auth));
@@ -80,10 +80,12 @@ pub fn auth_bank_card(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let reserved = mobile(mobile_text)?;
     let user = ctx.user()?.clone();
     let identity =
-        find_identity(ctx.conn, &user.id)?.ok_or_else(|| failed("请先完成身份信息认证"))?;
-    if bank_card_owner(ctx.conn, card.as_str())?.is_some_and(|owner| owner != user.id) {
+        find_identity(ctx.conn.get()?, &user.id)?.ok_or_else(|| failed("请先完成身份信息认证"))?;
+    if bank_card_owner(ctx.conn.get()?, card.as_str())?.is_some_and(|owner| owner != user.id) {
         return Err(failed("该银行卡已被其他账号绑定"));
     }
+    // A third party may be slow: no connection is held while it answers.
+    ctx.conn.release();
     let verified = ctx
         .state
         .providers
@@ -102,7 +104,7 @@ pub fn auth_bank_card(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         return Err(failed("银行卡认证失败"));
     }
     let saved = save_bank_card(
-        ctx.conn,
+        ctx.conn.get()?,
         &cashloan_persistence::profile::BankCard {
             user_id: user.id.clone(),
             card_no: card.as_str().to_owned(),
@@ -122,10 +124,12 @@ pub fn auth_mobile(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     ctx.fields.formats()?;
     let user = ctx.user()?.clone();
     let identity =
-        find_identity(ctx.conn, &user.id)?.ok_or_else(|| failed("请先完成身份信息认证"))?;
+        find_identity(ctx.conn.get()?, &user.id)?.ok_or_else(|| failed("请先完成身份信息认证"))?;
     if user.mobile_auth {
         return Reply::empty(R::MobileAuthenticated);
     }
+    // A third party may be slow: no connection is held while it answers.
+    ctx.conn.release();
     let verified = ctx
         .state
         .providers
@@ -138,7 +142,7 @@ pub fn auth_mobile(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     if !verified {
         return Err(failed("手机实名认证失败"));
     }
-    set_mobile_auth(ctx.conn, &user.id, ctx.now)?;
+    set_mobile_auth(ctx.conn.get()?, &user.id, ctx.now)?;
     Reply::empty(R::MobileAuthenticated)
 }
 
@@ -152,19 +156,21 @@ pub fn auth_real_name(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let id = IdCardNo::parse(id_text).ok_or(R::IdCardMalformed)?;
     let user = ctx.user()?.clone();
     let mobile_status = Json::from(flag(user.mobile_auth));
-    if let Some(known) = find_identity(ctx.conn, &user.id)? {
+    if let Some(known) = find_identity(ctx.conn.get()?, &user.id)? {
         return if known.real_name == name.as_str() && known.id_card_no == id.as_str() {
             Reply::ok(R::RealNameAuthenticated, mobile_status)
         } else {
             Err(failed("已完成实名认证,不可修改"))
         };
     }
-    if identity_owner(ctx.conn, id.as_str())?.is_some() {
+    if identity_owner(ctx.conn.get()?, id.as_str())?.is_some() {
         return Err(failed("该身份证号已被其他账号认证"));
     }
     if id.age_on(ctx.today()?) < 18 {
         return Err(failed("身份信息认证失败: 未满18周岁"));
     }
+    // A third party may be slow: no connection is held while it answers.
+    ctx.conn.release();
     let verified = ctx
         .state
         .providers
@@ -178,7 +184,7 @@ pub fn auth_real_name(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         return Err(failed("身份信息认证失败"));
     }
     let saved = save_identity(
-        ctx.conn,
+        ctx.conn.get()?,
         &Identity {
             user_id: user.id.clone(),
             real_name: name.as_str().to_owned(),
@@ -200,7 +206,7 @@ pub fn auth_real_name(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
 pub fn personal_info(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     ctx.fields.formats()?;
     let user_id = ctx.user()?.id.clone();
-    let info = find_personal_info(ctx.conn, &user_id)?;
+    let info = find_personal_info(ctx.conn.get()?, &user_id)?;
     let get = |f: fn(&PersonalInfo) -> &str| info.as_ref().map_or("", f).to_owned();
     let mut m = Map::new();
     m.insert("education", get(|i| &i.education));
@@ -233,7 +239,7 @@ pub fn personal_info(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
             .and_then(|i| i.payroll_day)
             .map_or_else(String::new, |d| d.to_string()),
     );
-    let contacts: Vec<Json> = list_contacts(ctx.conn, &user_id)?
+    let contacts: Vec<Json> = list_contacts(ctx.conn.get()?, &user_id)?
         .into_iter()
         .map(|c| {
             let mut r = Map::new();
@@ -367,7 +373,7 @@ pub fn save_personal(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         payroll_day,
         updated_at: ctx.now,
     };
-    save_personal_info(ctx.conn, &info)?;
+    save_personal_info(ctx.conn.get()?, &info)?;
     Reply::empty(R::PersonalInfoSaved)
 }
 
@@ -411,7 +417,7 @@ pub fn save_contact(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let phone = ContactPhone::parse(phone).ok_or_else(|| bad("phoneNum"))?;
     let user = ctx.user()?.clone();
     if let Some(id) = id {
-        if !list_contacts(ctx.conn, &user.id)?
+        if !list_contacts(ctx.conn.get()?, &user.id)?
             .iter()
             .any(|c| c.id == id)
         {
@@ -423,7 +429,7 @@ pub fn save_contact(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     }
     let saved = match id {
         Some(id) => update_contact(
-            ctx.conn,
+            ctx.conn.get()?,
             &user.id,
             id,
             rel,
@@ -432,7 +438,7 @@ pub fn save_contact(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
             ctx.now,
         )?,
         None => add_contact(
-            ctx.conn,
+            ctx.conn.get()?,
             &user.id,
             rel,
             name.as_str(),

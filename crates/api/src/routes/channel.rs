@@ -1,0 +1,173 @@
+//! `POST /channel/notify`: the payment channel tells us what became of a movement.
+//!
+//! Authenticated by `X-Channel-Signature`, the lowercase hex HMAC-SHA256 of the raw body under
+//! `CASHLOAN_PAYMENT_CHANNEL_SECRET` (401 when it is unset or the signature is wrong). A duplicate
+//! answers 200 and changes nothing; an amount that differs from the order's is never applied: the
+//! order is flagged for operators.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use cashloan_domain::Money;
+use cashloan_persistence::payment_orders::{settle, ChannelOutcome, SettledBy, Settlement};
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::context::AppState;
+
+/// The header carrying the notification's signature.
+pub const SIGNATURE_HEADER: &str = "X-Channel-Signature";
+
+/// Whether `signature` (hex) is the HMAC-SHA256 of `body` under `secret`, compared in constant
+/// time.
+pub fn signature_is_valid(secret: &str, body: &[u8], signature: &str) -> bool {
+    let Ok(given) = hex::decode(signature.trim()) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        return false;
+    };
+    mac.update(body);
+    mac.verify_slice(&given).is_ok()
+}
+
+fn answer(status: StatusCode, body: Value) -> HttpResponse {
+    HttpResponse::build(status).json(body)
+}
+
+/// `POST /channel/notify` with `{"reference", "status": "succeeded"|"failed", "channelRef",
+/// "amount"}`.
+pub async fn notify(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let Some(secret) = state.config.payment_channel_secret.clone() else {
+        return answer(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "notifications are not configured"}),
+        );
+    };
+    let signature = req
+        .headers()
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !signature_is_valid(&secret, &body, signature) {
+        tracing::warn!("channel notification with a missing or wrong signature refused");
+        return answer(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "missing or wrong signature"}),
+        );
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "body must be a JSON object"}),
+        );
+    };
+    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    let Some(reference) = text("reference") else {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "reference is required"}),
+        );
+    };
+    let amount = match v.get("amount") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(a)) => match Money::parse_amount(a) {
+            Some(m) => Some(m),
+            None => {
+                return answer(
+                    StatusCode::BAD_REQUEST,
+                    json!({"error": "amount is not an amount"}),
+                )
+            }
+        },
+        Some(_) => {
+            return answer(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "amount must be a string like \"1014.00\""}),
+            )
+        }
+    };
+    let outcome = match text("status").as_deref() {
+        Some("succeeded") => ChannelOutcome::Succeeded {
+            channel_ref: text("channelRef"),
+            amount,
+        },
+        Some("failed") => ChannelOutcome::Failed {
+            message: text("message").unwrap_or_else(|| "支付渠道拒绝交易".into()),
+        },
+        _ => {
+            return answer(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "status must be succeeded or failed"}),
+            )
+        }
+    };
+    let st = state.clone();
+    let settled = web::block(move || {
+        let mut conn = st.db.conn()?;
+        settle(
+            &mut conn,
+            &reference,
+            &outcome,
+            SettledBy::Notification,
+            st.now_ms(),
+        )
+    })
+    .await;
+    match settled {
+        Ok(Ok(Settlement::NotFound)) => {
+            answer(StatusCode::NOT_FOUND, json!({"error": "no such reference"}))
+        }
+        Ok(Ok(Settlement::AlreadySettled(s))) => answer(
+            StatusCode::OK,
+            json!({"ok": true, "applied": false, "status": s.as_str()}),
+        ),
+        Ok(Ok(Settlement::Flagged(why))) => {
+            tracing::error!(%why, "channel notification flagged for operators");
+            answer(
+                StatusCode::OK,
+                json!({"ok": true, "applied": false, "flagged": why}),
+            )
+        }
+        Ok(Ok(s)) => {
+            tracing::info!(settlement = ?s, "payment order settled by the channel's notification");
+            answer(StatusCode::OK, json!({"ok": true, "applied": true}))
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "channel notification failed");
+            answer(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error": "internal error"}),
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "channel notification failed");
+            answer(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error": "internal error"}),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_hmac_sha256_of_the_raw_body() {
+        let body = br#"{"reference":"r1","status":"succeeded"}"#;
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"s3cret").unwrap();
+        mac.update(body);
+        let good = hex::encode(mac.finalize().into_bytes());
+        assert!(signature_is_valid("s3cret", body, &good));
+        assert!(!signature_is_valid("other", body, &good));
+        assert!(!signature_is_valid("s3cret", b"{}", &good));
+        assert!(!signature_is_valid("s3cret", body, "zz"));
+        assert!(!signature_is_valid("s3cret", body, ""));
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE payment_order_lines;
+DROP TABLE payment_orders;
