@@ -31,7 +31,9 @@ pub struct TestServer {
     /// The database URL the server was given.
     pub db_url: String,
     child: Child,
-    _dir: tempfile::TempDir,
+    bin: String,
+    env: Vec<(String, String)>,
+    dir: tempfile::TempDir,
     _db: FreshDb,
 }
 
@@ -130,56 +132,37 @@ impl TestServer {
     pub fn start(bin: &str, db: FreshDb, env: &[(&str, &str)]) -> TestServer {
         let dir = tempfile::tempdir().expect("temporary folder");
         let outbox = dir.path().join("outbox.jsonl");
-        let mut cmd = Command::new(bin);
-        cmd.current_dir(dir.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("CASHLOAN_BIND", "127.0.0.1:0")
-            .env("CASHLOAN_DATABASE_URL", &db.url)
-            .env("CASHLOAN_SMS_SINK", format!("file:{}", outbox.display()))
-            .env("CASHLOAN_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("CASHLOAN_ALLOW_BUSINESS_DATE_OVERRIDE", "true")
-            .env("CASHLOAN_SMS_MIN_INTERVAL_SECS", "0")
-            .env("CASHLOAN_DB_POOL_SIZE", "8")
-            .env("CASHLOAN_WORKERS", "2")
-            .env("CASHLOAN_LOG", "error")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
-        // The server's log goes through the test's own output, which the harness captures and
-        // shows only when the test fails: error lines a test provokes on purpose stay out of the
-        // CI log. (A spawned thread inherits the test's capture.)
-        if let Some(stderr) = child.stderr.take() {
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    eprintln!("[server] {line}");
-                }
-            });
-        }
-        let stdout = child.stdout.take().expect("child stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the server's first line");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from the server: {line:?}"))
-            .to_owned();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let (child, url) = spawn(bin, &dir, &db.url, &outbox, &env);
         TestServer {
             url,
             backend: db.backend,
             db_url: db.url.clone(),
             outbox,
             child,
-            _dir: dir,
+            bin: bin.to_owned(),
+            env,
+            dir,
             _db: db,
         }
+    }
+
+    /// `kill -9`: the process dies mid-request, with nothing flushed or finished.
+    pub fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same database and settings (after [`Self::kill_hard`]);
+    /// it listens on a new port.
+    pub fn restart(&mut self) {
+        self.kill_hard();
+        let (child, url) = spawn(&self.bin, &self.dir, &self.db_url, &self.outbox, &self.env);
+        self.child = child;
+        self.url = url;
     }
 
     /// The server's process id.
@@ -200,6 +183,19 @@ impl TestServer {
 
     /// Posts raw bytes with headers.
     pub fn raw(&self, method: &str, path: &str, body: &[u8], headers: &[(&str, &str)]) -> Answer {
+        self.try_raw(method, path, body, headers)
+            .unwrap_or_else(|e| panic!("request to {path} failed: {e}"))
+    }
+
+    /// Like [`Self::raw`], but a connection that fails (a server killed mid-request) is an
+    /// `Err`, not a panic.
+    pub fn try_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        headers: &[(&str, &str)],
+    ) -> Result<Answer, String> {
         let mut req = ureq::request(method, &format!("{}{}", self.url, path))
             .timeout(Duration::from_secs(60));
         for (k, v) in headers {
@@ -212,7 +208,7 @@ impl TestServer {
         } {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("request to {path} failed: {e}"),
+            Err(e) => return Err(e.to_string()),
         };
         let status = res.status();
         let headers: Vec<(String, String)> = res
@@ -230,22 +226,22 @@ impl TestServer {
         res.into_reader()
             .take(16 * 1024 * 1024)
             .read_to_end(&mut raw)
-            .expect("read the body");
+            .map_err(|e| e.to_string())?;
         let body = if gzipped {
             let mut out = Vec::new();
             flate2::read::GzDecoder::new(&raw[..])
                 .read_to_end(&mut out)
-                .expect("gunzip the body");
+                .map_err(|e| e.to_string())?;
             out
         } else {
             raw
         };
-        Answer {
+        Ok(Answer {
             status,
             headers,
             body,
             gzipped,
-        }
+        })
     }
 
     /// Posts an already signed body.
@@ -262,6 +258,42 @@ impl TestServer {
     /// Signs `body` and posts it, with the session's cookie when given.
     pub fn call(&self, path: &str, body: Value, session: Option<&str>) -> Answer {
         self.send(path, &signed(&body), session)
+    }
+
+    /// Like [`Self::call`], but a failed connection is an `Err`.
+    pub fn try_call(
+        &self,
+        path: &str,
+        body: Value,
+        session: Option<&str>,
+    ) -> Result<Answer, String> {
+        let text = signed(&body).to_compact_string();
+        let cookie = session.map(|s| format!("JSESSIONID={s}"));
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(c) = cookie.as_deref() {
+            headers.push(("Cookie", c));
+        }
+        self.try_raw("POST", path, text.as_bytes(), &headers)
+    }
+
+    /// Like [`Self::admin`], but a failed connection is an `Err`.
+    pub fn try_admin(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Answer, String> {
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        let text = body.map(|b| b.to_string()).unwrap_or_default();
+        self.try_raw(
+            method,
+            path,
+            text.as_bytes(),
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", &auth),
+            ],
+        )
     }
 
     /// The last SMS code sent to `mobile`, from the outbox.
@@ -300,6 +332,57 @@ impl TestServer {
         let _ = s.read_to_end(&mut out);
         String::from_utf8_lossy(&out).into_owned()
     }
+}
+
+fn spawn(
+    bin: &str,
+    dir: &tempfile::TempDir,
+    db_url: &str,
+    outbox: &std::path::Path,
+    env: &[(String, String)],
+) -> (Child, String) {
+    let mut cmd = Command::new(bin);
+    cmd.current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("CASHLOAN_BIND", "127.0.0.1:0")
+        .env("CASHLOAN_DATABASE_URL", db_url)
+        .env("CASHLOAN_SMS_SINK", format!("file:{}", outbox.display()))
+        .env("CASHLOAN_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("CASHLOAN_ALLOW_BUSINESS_DATE_OVERRIDE", "true")
+        .env("CASHLOAN_SMS_MIN_INTERVAL_SECS", "0")
+        .env("CASHLOAN_DB_POOL_SIZE", "8")
+        .env("CASHLOAN_WORKERS", "2")
+        .env("CASHLOAN_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+    // The server's log goes through the test's own output, which the harness captures and
+    // shows only when the test fails: error lines a test provokes on purpose stay out of the
+    // CI log. (A spawned thread inherits the test's capture.)
+    if let Some(stderr) = child.stderr.take() {
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[server] {line}");
+            }
+        });
+    }
+    let stdout = child.stdout.take().expect("child stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the server's first line");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line from the server: {line:?}"))
+        .to_owned();
+    (child, url)
 }
 
 /// An 18-character ID number with a correct GB 11643 checksum, born on `birth` (`YYYYMMDD`),
@@ -399,4 +482,187 @@ fn answer_one(
     );
     let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(answer);
+}
+
+/// What the fake payment channel does with a movement it is asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChannelMode {
+    /// Moves the money and says so.
+    Succeed,
+    /// Refuses; no money moves.
+    Refuse,
+    /// Moves the money but answers `pending`; a query later says succeeded.
+    Pending,
+}
+
+/// One movement on the fake channel's statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Movement {
+    /// The order's reference.
+    pub reference: String,
+    /// `payout` or `charge`.
+    pub op: String,
+    /// The amount as sent, e.g. `"1014.00"`.
+    pub amount: String,
+}
+
+#[derive(Default)]
+struct ChannelBook {
+    /// What each reference became: `succeeded` or `failed`, with its movement when it moved.
+    seen: std::collections::HashMap<String, (String, Option<Movement>)>,
+    calls: usize,
+}
+
+/// A payment channel speaking the server's HTTP contract on a free port, like a real one: it
+/// moves money once per reference (a repeated reference is the same movement), answers queries,
+/// and keeps a statement to compare the ledger with. Its answers can be slowed down past the
+/// server's timeout (the money still moves, as at a real bank).
+pub struct FakeChannel {
+    /// `http://127.0.0.1:PORT/`.
+    pub url: String,
+    book: std::sync::Arc<std::sync::Mutex<ChannelBook>>,
+    delay_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    mode: std::sync::Arc<std::sync::Mutex<ChannelMode>>,
+}
+
+impl FakeChannel {
+    /// Starts the channel; it lives as long as the test process.
+    pub fn start() -> FakeChannel {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a fake channel");
+        let url = format!(
+            "http://{}/",
+            listener.local_addr().expect("channel address")
+        );
+        let channel = FakeChannel {
+            url,
+            book: Default::default(),
+            delay_ms: Default::default(),
+            mode: std::sync::Arc::new(std::sync::Mutex::new(ChannelMode::Succeed)),
+        };
+        let (book, delay, mode) = (
+            channel.book.clone(),
+            channel.delay_ms.clone(),
+            channel.mode.clone(),
+        );
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (book, delay, mode) = (book.clone(), delay.clone(), mode.clone());
+                std::thread::spawn(move || {
+                    let Some(body) = read_request(&stream) else {
+                        return;
+                    };
+                    let answer = channel_answer(&body, &book, &mode);
+                    let ms = delay.load(std::sync::atomic::Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(ms));
+                    write_json(stream, &answer);
+                });
+            }
+        });
+        channel
+    }
+
+    /// `CASHLOAN_PAYMENT_CHANNEL` for a server using this channel.
+    pub fn setting(&self) -> String {
+        format!("http:{}", self.url)
+    }
+
+    /// Every answer waits this long first (the movement itself happens at once).
+    pub fn set_delay(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.delay_ms.store(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// What the channel does with the next movements.
+    pub fn set_mode(&self, mode: ChannelMode) {
+        if let Ok(mut m) = self.mode.lock() {
+            *m = mode;
+        }
+    }
+
+    /// The movements, once each, in no particular order.
+    pub fn statement(&self) -> Vec<Movement> {
+        self.book
+            .lock()
+            .map(|b| b.seen.values().filter_map(|(_, m)| m.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// How many calls (movements and queries) it received.
+    pub fn calls(&self) -> usize {
+        self.book.lock().map(|b| b.calls).unwrap_or(0)
+    }
+}
+
+fn channel_answer(
+    body: &Value,
+    book: &std::sync::Mutex<ChannelBook>,
+    mode: &std::sync::Mutex<ChannelMode>,
+) -> Value {
+    let text = |k: &str| body[k].as_str().unwrap_or_default().to_owned();
+    let reference = text("reference");
+    let Ok(mut book) = book.lock() else {
+        return serde_json::json!({"status": "pending"});
+    };
+    book.calls += 1;
+    let op = text("op");
+    if op == "query" {
+        return match book.seen.get(&reference) {
+            Some((status, _)) => {
+                serde_json::json!({"status": status, "channelRef": format!("fake-{reference}")})
+            }
+            None => serde_json::json!({"status": "unknown"}),
+        };
+    }
+    if let Some((status, _)) = book.seen.get(&reference) {
+        // The same reference is the same movement: answer what it became, move nothing.
+        return serde_json::json!({"status": status, "channelRef": format!("fake-{reference}")});
+    }
+    let mode = mode.lock().map(|m| *m).unwrap_or(ChannelMode::Succeed);
+    let movement = Movement {
+        reference: reference.clone(),
+        op,
+        amount: text("amount"),
+    };
+    let (status, answer) = match mode {
+        ChannelMode::Succeed => ("succeeded", "succeeded"),
+        ChannelMode::Refuse => ("failed", "failed"),
+        ChannelMode::Pending => ("succeeded", "pending"),
+    };
+    let moved = (status == "succeeded").then_some(movement);
+    book.seen
+        .insert(reference.clone(), (status.to_owned(), moved));
+    serde_json::json!({"status": answer, "channelRef": format!("fake-{reference}"), "message": if answer == "failed" { "余额不足" } else { "" }})
+}
+
+fn read_request(stream: &std::net::TcpStream) -> Option<Value> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut body = vec![0u8; length];
+    reader.read_exact(&mut body).ok()?;
+    serde_json::from_slice(&body).ok()
+}
+
+fn write_json(mut stream: std::net::TcpStream, answer: &Value) {
+    let body = answer.to_string();
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body.as_bytes());
 }
