@@ -144,14 +144,16 @@ pub enum PayoutOutcome {
     NoPlan(String),
 }
 
-/// An operator's 放款: pays application `id` out at `today` (the plan's start).
+/// An operator's 放款: pays application `id` out at `today` (the plan's start), its plan within
+/// `apr_cap`.
 pub fn pay_out(
     channel: &dyn PaymentChannel,
     lease: &mut Lease<'_>,
     id: &str,
     today: NaiveDate,
+    apr_cap: rust_decimal::Decimal,
 ) -> DbResult<PayoutOutcome> {
-    let ready = match open_payout(lease.get()?, id, today, now_ms())? {
+    let ready = match open_payout(lease.get()?, id, today, apr_cap, now_ms())? {
         OpenPayout::Opened(ready) => ready,
         OpenPayout::NotFound => return Ok(PayoutOutcome::NotFound),
         OpenPayout::WrongStatus(s) => return Ok(PayoutOutcome::WrongStatus(s)),

@@ -322,8 +322,9 @@ fn the_quote_shows_the_plan_and_its_cost_and_refuses_with_each_code() {
             assert_eq!(r.code(), code, "{t} → {}", r.text());
             assert_eq!(r.json()["exceptionFlag"], "9999");
         }
-        // A cent of rounding can lift a plan above the cap: 501.00 × 0.36 × 7 / 360 = 3.507 → 3.51,
-        // an APR of 3.51 / 501 × 360 / 7 = 0.3603 > 0.36.
+        // Cent rounding never refuses what the exact arithmetic allows: 501.00 × 0.36 × 7 / 360 =
+        // 3.507 → 3.51 would disclose 3.51 / 501 × 360 / 7 = 0.3603 > 0.36, so the interest is
+        // rounded toward the borrower: 3.50, an APR of 0.3593.
         let r = q(terms(
             NEW_CASH_LOAN,
             "501.00",
@@ -332,9 +333,25 @@ fn the_quote_shows_the_plan_and_its_cost_and_refuses_with_each_code() {
             "1",
             "0.36",
         ));
+        assert_eq!(r.code(), "0000", "{}", r.text());
+        assert_eq!(r.result()["totalDueInterest"], "3.50");
+        assert_eq!(r.result()["apr"], "0.3593");
+        // 2,918.00 for 7 days: 20.426 → 20.42 (0.3599), not 20.43 (0.3601).
+        let r = q(terms(
+            NEW_CASH_LOAN,
+            "2918.00",
+            ("7", "1"),
+            ("7", "1"),
+            "1",
+            "0.36",
+        ));
+        assert_eq!(r.code(), "0000", "{}", r.text());
         assert_eq!(
-            (r.code(), r.message()),
-            ("20004003".into(), "综合年化成本超过上限".into())
+            (
+                r.result()["totalDueInterest"].clone(),
+                r.result()["apr"].clone()
+            ),
+            (json!("20.42"), json!("0.3599"))
         );
         assert_eq!(
             q(terms(
@@ -623,7 +640,8 @@ fn a_fourteen_day_bullet_loan_from_application_to_settlement() {
         assert_eq!(daily(s, "2026-02-11")["reminders"], 1);
         assert_eq!(daily(s, "2026-02-11")["reminders"], 0, "idempotent");
         assert_eq!(daily(s, "2026-02-14")["reminders"], 1);
-        // Two days late: overdue, 1000 × 0.36 / 360 = 1.00 a day.
+        // Two days late: overdue; the penalty is on the overdue principal and interest (逾期本息):
+        // 1014.00 × 0.36 / 360 = 1.014 → 1.01 a day.
         set_date(s, "2026-02-16");
         let r = daily(s, "2026-02-16");
         assert_eq!(
@@ -646,7 +664,7 @@ fn a_fourteen_day_bullet_loan_from_application_to_settlement() {
                 overdue[0]["duePenalty"].as_str(),
                 overdue[0]["dueTotalAmount"].as_str()
             ),
-            (Some("2.00"), Some("1016.00"))
+            (Some("2.02"), Some("1016.02"))
         );
         assert_eq!(overdue[0]["dueRepayDate"], "2026-02-14 23:59:59");
         assert!(overdue[0]["code"]
@@ -667,7 +685,7 @@ fn a_fourteen_day_bullet_loan_from_application_to_settlement() {
                 paid[0]["needPayTotalAmount"].as_str(),
                 paid[0]["repayStatus"].as_str()
             ),
-            (Some("2.00"), Some("0.00"), Some("1"))
+            (Some("2.02"), Some("0.00"), Some("1"))
         );
         let msgs = messages(s, &session);
         for (t, n) in [
@@ -681,7 +699,7 @@ fn a_fourteen_day_bullet_loan_from_application_to_settlement() {
             assert_eq!(count_type(&msgs, t), n, "messages of type {t}");
         }
         assert!(msgs.iter().any(|m| m["messageType"] == "16"
-            && m["messageContent"].as_str().unwrap().contains("1016.00")));
+            && m["messageContent"].as_str().unwrap().contains("1016.02")));
         let centre = s
             .call("/appCommonApi/getUserCenterInfo", json!({}), Some(&session))
             .result();
@@ -737,7 +755,8 @@ fn a_twelve_month_annuity_paid_once_then_paid_off() {
             .sum();
         assert!((principal - 12000.0).abs() < 1e-6);
 
-        // 2026-03-05: period 1 (due 02-28) is 5 days late: 920.16 × 0.18 / 360 = 0.46 a day → 2.30.
+        // 2026-03-05: period 1 (due 02-28) is 5 days late, penalised on its principal and
+        // interest: 1100.16 × 0.18 / 360 = 0.55008 → 0.55 a day → 2.75.
         set_date(s, "2026-03-05");
         daily(s, "2026-03-05");
         let overdue = repay_rows(s, &session, "3");
@@ -747,7 +766,7 @@ fn a_twelve_month_annuity_paid_once_then_paid_off() {
                 overdue[0]["duePenalty"].as_str(),
                 overdue[0]["dueTotalAmount"].as_str()
             ),
-            (Some("2.30"), Some("1102.46"))
+            (Some("2.75"), Some("1102.91"))
         );
         let second = p[1]["repayId"].as_str().unwrap();
         assert_eq!(
@@ -780,7 +799,7 @@ fn a_twelve_month_annuity_paid_once_then_paid_off() {
             "payoff = 11079.84 + 26.81"
         );
         assert_eq!(count_type(&msgs, "17"), 1);
-        // The ledger adds up: out = the principal; in = 1102.46 (period 1 with its penalty)
+        // The ledger adds up: out = the principal; in = 1102.91 (period 1 with its penalty)
         // + 11106.65 (the payoff), of which 12000.00 principal.
         let ledger = admin_ok(s, "GET", &format!("/admin/applications/{id}/ledger"), None);
         assert_eq!(
@@ -789,7 +808,7 @@ fn a_twelve_month_annuity_paid_once_then_paid_off() {
                 ledger["in"].as_str(),
                 ledger["principalIn"].as_str()
             ),
-            (Some("12000.00"), Some("12209.11"), Some("12000.00"))
+            (Some("12000.00"), Some("12209.56"), Some("12000.00"))
         );
         assert_eq!(
             ledger["items"].as_array().unwrap().len(),

@@ -24,12 +24,23 @@ fn admin_ok(s: &TestServer, method: &str, path: &str, body: Option<Value>) -> Va
 
 /// A verified borrower's application for 1000.00 over 14 days at 36 %, approved; its id.
 fn approved_loan(s: &TestServer, mobile: &str, seq: u32) -> (String, String) {
+    approved_loan_of(s, mobile, seq, "1000.00", "14")
+}
+
+/// A verified borrower's application for `amount` over `days` at 36 %, approved.
+fn approved_loan_of(
+    s: &TestServer,
+    mobile: &str,
+    seq: u32,
+    amount: &str,
+    days: &str,
+) -> (String, String) {
     let session = verified_borrower(s, mobile, seq);
     let r = s.call(
         "/appCommonApi/loanProductApply",
         json!({
-            "productId": NEW_CASH_LOAN, "amount": "1000.00", "termCount": "14", "termUnit": "1",
-            "repayTermCount": "14", "repayTermUnit": "1", "repayType": "1", "interestRate": "0.36",
+            "productId": NEW_CASH_LOAN, "amount": amount, "termCount": days, "termUnit": "1",
+            "repayTermCount": days, "repayTermUnit": "1", "repayType": "1", "interestRate": "0.36",
             "longitude": "116.31", "latitude": "39.98", "orderId": "201701012236523", "purpose": "21",
             "otherChannels": "01", "phonebookList": [{"contactName": "木木", "contactPhone": "13940460755"}],
         }),
@@ -602,4 +613,33 @@ fn auto_debit_charges_due_and_overdue_installments_once() {
             assert_eq!(charges[0]["status"], "succeeded");
         }
     }
+}
+
+#[test]
+fn at_the_cap_the_plan_paid_out_is_the_plan_quoted() {
+    on_every_backend(&[], |s| {
+        // 2,918.00 for 7 days at 0.36: the quote rounds 20.426 toward the borrower, and so does
+        // the plan created at the payout.
+        let (session, id) = approved_loan_of(s, "13709812611", 1, "2918.00", "7");
+        let d = admin_ok(
+            s,
+            "POST",
+            &format!("/admin/applications/{id}/disburse"),
+            None,
+        );
+        assert_eq!(d["applyStatus"], 4, "{d}");
+        let plan = s.call(
+            "/appCommonApi/getLoanApplyRepayList",
+            json!({"pageNum": 1, "loanProductApplyId": id}),
+            Some(&session),
+        );
+        assert_eq!(
+            plan.result()[0]["dueInterest"],
+            "20.42",
+            "{}: {}",
+            s.backend,
+            plan.text()
+        );
+        assert_eq!(plan.result()[0]["dueAmount"], "2938.42");
+    });
 }

@@ -80,7 +80,9 @@ pub fn run_daily(db: &Db, date: NaiveDate, now: i64) -> DbResult<DailyReport> {
                     }
                 };
                 let overdue = is_overdue(inst.due_date, date);
-                let accrued = penalty(inst.principal, rate, inst.due_date, date).cents();
+                // On the overdue principal and interest (逾期本息), as every payment charges it.
+                let overdue_amount = inst.principal + inst.interest;
+                let accrued = penalty(overdue_amount, rate, inst.due_date, date).cents();
                 if (overdue != row.overdue
                     || accrued != row.penalty_cents
                     || row.penalty_date.as_deref() != Some(on.as_str()))

@@ -81,7 +81,14 @@ fn book(db: &Db) -> String {
     start_review(&mut c, &app.id, 2).unwrap();
     approve(&mut c, &app.id, Money::from_cents(300_000), 3, "2", 3).unwrap();
     // Paid out through a payment order, settled as the channel said it moved.
-    let OpenPayout::Opened(ready) = open_payout(&mut c, &app.id, d(2026, 1, 31), 4).unwrap() else {
+    let OpenPayout::Opened(ready) = open_payout(
+        &mut c,
+        &app.id,
+        d(2026, 1, 31),
+        rust_decimal::Decimal::new(36, 2),
+        4,
+    )
+    .unwrap() else {
         panic!("payout not opened")
     };
     assert_eq!(ready.order.amount_cents, 300_000);
@@ -171,10 +178,10 @@ fn once_per_event_idempotent_and_catching_up() {
         .unwrap();
         let first = &rows[0].installment;
         // A = 3000 × 0.015 × 1.015³ / (1.015³ − 1) = 1030.15; period 1: 45.00 interest,
-        // 985.15 principal; 985.15 × 0.36 / 360 = 0.99 a day, ten days: 9.90.
+        // 985.15 principal; on both (逾期本息): 1030.15 × 0.36 / 360 = 1.03 a day, ten days: 10.30.
         assert_eq!(
             (first.principal_cents, first.overdue, first.penalty_cents),
-            (98_515, true, 990)
+            (98_515, true, 1030)
         );
         assert_eq!(first.penalty_date.as_deref(), Some("2026-03-10"));
         // The next day the penalty grows; no new message.
@@ -187,8 +194,8 @@ fn once_per_event_idempotent_and_catching_up() {
         else {
             panic!("charge not opened")
         };
-        // Eleven days on 2026-03-11: 1030.15 + 10.89.
-        assert_eq!(ready.order.amount_cents, 104_104);
+        // Eleven days on 2026-03-11: 1030.15 + 11.33.
+        assert_eq!(ready.order.amount_cents, 104_148);
         let moved = ChannelOutcome::Succeeded {
             channel_ref: Some("c".into()),
             amount: None,

@@ -5,6 +5,7 @@
 //! No I/O, no database, no web framework, no clock: time comes in as a business date.
 
 pub mod apr;
+pub mod cap;
 pub mod identity;
 pub mod lifecycle;
 pub mod message;
@@ -20,15 +21,18 @@ pub mod validate;
 use rust_decimal::Decimal;
 
 pub use apr::apr;
+pub use cap::{exact_apr, plan_within_cap, CapError, CappedPlan};
 pub use identity::{BankCardNo, ContactPhone, IdCardNo, Mobile, PersonName};
 pub use lifecycle::{ApplyStatus, LoanAction, TransitionError};
 pub use message::MessageType;
-pub use money::{Money, Rate};
+pub use money::{Money, Rate, Rounding};
 pub use payoff::{allocate, installment_due, payoff, Allocation, Charge, Standing};
 pub use penalty::penalty;
 pub use product::{Limit, LoanProduct, ProductError};
 pub use quote::{quote, Quote};
-pub use schedule::{build_plan, Installment, PlanError, PlanSpec, RepaymentPlan};
+pub use schedule::{
+    build_plan, build_plan_rounded, Installment, PlanError, PlanSpec, RepaymentPlan,
+};
 pub use terms::{Period, RepayType, TermUnit};
 pub use validate::{
     available_credit, check_credit, validate_terms, LoanTerms, TermsError, TermsRequest,

@@ -101,6 +101,57 @@ impl Money {
     pub fn times(self, factor: Decimal) -> Money {
         Money::round(self.0 * factor)
     }
+
+    /// Rounds `value` to 分 the way `rounding` says.
+    pub fn round_with(value: Decimal, rounding: Rounding) -> Money {
+        let strategy = match rounding {
+            Rounding::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+            Rounding::Down => RoundingStrategy::ToZero,
+        };
+        let mut d = value.round_dp_with_strategy(2, strategy);
+        d.rescale(2);
+        Money(d)
+    }
+
+    /// `self × num / den`, multiplied first and rounded once at the end: a result that is an
+    /// exact half cent (659.175) is one exactly, never a 28-digit quotient truncated just under
+    /// it. `den` must not be zero (zero gives ¥0.00).
+    pub fn ratio(self, num: Decimal, den: Decimal, rounding: Rounding) -> Money {
+        match (self.0 * num).checked_div(den) {
+            Some(q) => Money::round_with(q, rounding),
+            None => Money::ZERO,
+        }
+    }
+}
+
+/// How an amount is rounded to the cent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Rounding {
+    /// Half away from zero (四舍五入): the rule.
+    #[default]
+    HalfUp,
+    /// Toward zero: toward the borrower, when half-up alone would lift a loan's cost above
+    /// the cap (docs/loans.md "The true annual cost").
+    Down,
+}
+
+impl Rounding {
+    /// As stored: `half_up` or `down`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rounding::HalfUp => "half_up",
+            Rounding::Down => "down",
+        }
+    }
+
+    /// From its stored text.
+    pub fn parse(s: &str) -> Option<Rounding> {
+        match s {
+            "half_up" => Some(Rounding::HalfUp),
+            "down" => Some(Rounding::Down),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Money {
@@ -186,6 +237,35 @@ impl fmt::Display for Rate {
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;
+
+    #[test]
+    fn ratios_multiply_first_and_round_once() {
+        // 24,750.00 × 0.0799 × 4 / 12 = 659.175 exactly: half up is 659.18.
+        let p = Money::from_cents(2_475_000);
+        let num = dec!(0.0799) * Decimal::from(4);
+        assert_eq!(
+            p.ratio(num, Decimal::from(12), Rounding::HalfUp)
+                .to_string(),
+            "659.18"
+        );
+        assert_eq!(
+            p.ratio(num, Decimal::from(12), Rounding::Down).to_string(),
+            "659.17"
+        );
+        // Dividing the rate first truncates the quotient and loses the half.
+        assert_eq!(p.times(num / Decimal::from(12)).to_string(), "659.17");
+        // 569.85 × 25 / 30 = 474.875.
+        let i = Money::from_cents(56_985);
+        assert_eq!(
+            i.ratio(Decimal::from(25), Decimal::from(30), Rounding::HalfUp)
+                .to_string(),
+            "474.88"
+        );
+        assert_eq!(
+            i.ratio(Decimal::ONE, Decimal::ZERO, Rounding::HalfUp),
+            Money::ZERO
+        );
+    }
 
     #[test]
     fn rounds_half_away_from_zero() {

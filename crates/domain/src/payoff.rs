@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::money::{Money, Rate};
+use crate::money::{Money, Rate, Rounding};
 use crate::penalty::{is_overdue, penalty};
 use crate::schedule::Installment;
 
@@ -57,7 +57,12 @@ pub fn installment_due(inst: &Installment, penalty_rate: Rate, on: NaiveDate) ->
         principal: inst.principal,
         interest: inst.interest,
         fee: inst.fee,
-        penalty: penalty(inst.principal, penalty_rate, inst.due_date, on),
+        penalty: penalty(
+            inst.principal + inst.interest,
+            penalty_rate,
+            inst.due_date,
+            on,
+        ),
     }
 }
 
@@ -90,8 +95,11 @@ fn pro_rata_interest(inst: &Installment, on: NaiveDate) -> Money {
     if period_days <= 0 {
         return inst.interest;
     }
-    inst.interest
-        .times(Decimal::from(elapsed) / Decimal::from(period_days))
+    inst.interest.ratio(
+        Decimal::from(elapsed),
+        Decimal::from(period_days),
+        Rounding::HalfUp,
+    )
 }
 
 /// How a payment is split over what an installment owes: penalty, then fee, then interest, then
@@ -160,11 +168,47 @@ mod tests {
     fn current_payment_adds_the_penalty() {
         let plan = annuity();
         let c = installment_due(&plan[0], Rate::new(dec!(0.36)), d(2026, 3, 10));
-        // 788.49 × 0.36 / 360 = 0.78849 → 0.79 a day, 10 days overdue.
-        assert_eq!(c.penalty.to_string(), "7.90");
-        assert_eq!(c.total().to_string(), "896.39");
+        // On the overdue principal and interest (逾期本息): (788.49 + 100.00) × 0.36 / 360 =
+        // 0.88849 → 0.89 a day, 10 days overdue.
+        assert_eq!(c.penalty.to_string(), "8.90");
+        assert_eq!(c.total().to_string(), "897.39");
         let on_time = installment_due(&plan[0], Rate::new(dec!(0.36)), d(2026, 2, 28));
         assert_eq!(on_time.total().to_string(), "888.49");
+    }
+
+    #[test]
+    fn an_overdue_interest_only_installment_is_penalised_too() {
+        // Interest-only: period 1 owes 100.00 interest and no principal.
+        let plan = build_plan(&PlanSpec {
+            principal: Money::from_cents(1_000_000),
+            annual_rate: Rate::new(dec!(0.12)),
+            term: Period::months(3),
+            interval: Period::months(1),
+            repay_type: RepayType::InterestOnly,
+            service_fee_rate: Rate::ZERO,
+            start: d(2026, 1, 31),
+        })
+        .unwrap()
+        .installments;
+        assert!(plan[0].principal.is_zero());
+        let c = installment_due(&plan[0], Rate::new(dec!(0.36)), d(2026, 3, 10));
+        // 100.00 × 0.36 / 360 = 0.10 a day, 10 days.
+        assert_eq!(c.penalty.to_string(), "1.00");
+    }
+
+    #[test]
+    fn pro_rata_interest_multiplies_before_dividing() {
+        // 569.85 × 25 / 30 = 474.875 exactly: 474.88, not 474.87.
+        let inst = Installment {
+            period: 1,
+            start_date: d(2026, 4, 1),
+            due_date: d(2026, 5, 1),
+            principal: Money::from_cents(100_000),
+            interest: Money::from_cents(56_985),
+            fee: Money::ZERO,
+        };
+        let charges = payoff(&[inst], Rate::ZERO, d(2026, 4, 26));
+        assert_eq!(charges[0].interest.to_string(), "474.88");
     }
 
     #[test]
@@ -193,7 +237,7 @@ mod tests {
         let plan = annuity();
         // 2026-03-10: period 1 (due 02-28) 10 days overdue; period 2 (02-28 → 03-31) current, 10 of 31 days.
         let charges = payoff(&plan, Rate::new(dec!(0.36)), d(2026, 3, 10));
-        assert_eq!(charges[0].total().to_string(), "896.39");
+        assert_eq!(charges[0].total().to_string(), "897.39");
         // Period 2 interest: round(9211.51 × 0.01) = 92.12; × 10/31 = 29.716… → 29.72.
         assert_eq!(plan[1].interest.to_string(), "92.12");
         assert_eq!(charges[1].interest.to_string(), "29.72");

@@ -1,12 +1,14 @@
 //! Overdue penalties (罚息) (docs/loans.md "Overdue and penalty").
 //!
-//! A penalty is a pure function of the installment's principal, the penalty rate, its due date
-//! and the business date, so accruing it again for the same date changes nothing.
+//! A penalty is a pure function of the installment's overdue amount (its unpaid principal and
+//! interest, 逾期本息), the penalty rate, its due date and the business date, so accruing it
+//! again for the same date changes nothing. Charging it on the interest too means an overdue
+//! interest-only installment (principal 0) is penalised like any other.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::money::{Money, Rate};
+use crate::money::{Money, Rate, Rounding};
 
 /// Whole days `on` is past `due` (an installment is overdue from the day after its due date).
 pub fn overdue_days(due: NaiveDate, on: NaiveDate) -> u32 {
@@ -18,20 +20,25 @@ pub fn is_overdue(due: NaiveDate, on: NaiveDate) -> bool {
     on > due
 }
 
-/// Penalty of one overdue day: round(principal × penalty rate / 360).
-pub fn daily_penalty(principal: Money, penalty_rate: Rate) -> Money {
-    principal.times(penalty_rate.as_decimal() / Decimal::from(360))
+/// Penalty of one overdue day: round(overdue amount × penalty rate / 360), multiplied first.
+pub fn daily_penalty(overdue: Money, penalty_rate: Rate) -> Money {
+    overdue.ratio(
+        penalty_rate.as_decimal(),
+        Decimal::from(360),
+        Rounding::HalfUp,
+    )
 }
 
-/// Penalty accrued on `on` by an unpaid installment of `principal` due on `due`: the daily
-/// penalty for every whole overdue day, capped at the principal.
-pub fn penalty(principal: Money, penalty_rate: Rate, due: NaiveDate, on: NaiveDate) -> Money {
+/// Penalty accrued on `on` by an unpaid installment due on `due` whose overdue amount (unpaid
+/// principal + interest) is `overdue`: the daily penalty for every whole overdue day, capped at
+/// the overdue amount.
+pub fn penalty(overdue: Money, penalty_rate: Rate, due: NaiveDate, on: NaiveDate) -> Money {
     let days = overdue_days(due, on);
     if days == 0 {
         return Money::ZERO;
     }
-    let daily = daily_penalty(principal, penalty_rate);
-    Money::round(daily.as_decimal() * Decimal::from(days)).min(principal)
+    let daily = daily_penalty(overdue, penalty_rate);
+    Money::round(daily.as_decimal() * Decimal::from(days)).min(overdue)
 }
 
 #[cfg(test)]

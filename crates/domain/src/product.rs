@@ -269,7 +269,7 @@ impl LoanProduct {
 /// Per-period IRR of one unit of principal repaid by type `t` over `n` periods of rate `i` with a
 /// fee `f` per period, when `paid_out` was received; closed forms, so a product with thousands of
 /// possible terms is checked quickly.
-fn ideal_irr(t: RepayType, n: u32, i: f64, f: f64, paid_out: f64) -> f64 {
+pub(crate) fn ideal_irr(t: RepayType, n: u32, i: f64, f: f64, paid_out: f64) -> f64 {
     let nf = f64::from(n);
     let annuity_factor = |x: f64| {
         if x == 0.0 {

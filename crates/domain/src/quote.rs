@@ -4,10 +4,10 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::apr::apr;
+use crate::cap::{plan_within_cap, CapError, CappedPlan};
 use crate::money::Money;
 use crate::product::LoanProduct;
-use crate::schedule::{build_plan, PlanSpec, RepaymentPlan};
+use crate::schedule::{PlanSpec, RepaymentPlan};
 use crate::validate::{LoanTerms, TermsError};
 use crate::LendingPolicy;
 
@@ -56,18 +56,21 @@ pub fn quote(
     start: NaiveDate,
     policy: &LendingPolicy,
 ) -> Result<Quote, TermsError> {
-    let plan = build_plan(&plan_spec(product, terms, start))
-        .map_err(|_| TermsError::IntervalNotAllowed)?;
     let upfront = if policy.allow_upfront_fee {
         terms.amount.times(product.upfront_fee_rate.as_decimal())
     } else {
         Money::ZERO
     };
     let reply_amount = terms.amount - upfront;
-    let apr = apr(reply_amount, &plan);
-    if apr > policy.apr_cap {
-        return Err(TermsError::AprAboveCap);
-    }
+    let CappedPlan { plan, apr, .. } = plan_within_cap(
+        &plan_spec(product, terms, start),
+        reply_amount,
+        policy.apr_cap,
+    )
+    .map_err(|e| match e {
+        CapError::AboveCap => TermsError::AprAboveCap,
+        CapError::Plan(_) => TermsError::IntervalNotAllowed,
+    })?;
     let repay_time = plan.last_due_date().ok_or(TermsError::IntervalNotAllowed)?;
     Ok(Quote {
         apply_amount: terms.amount,

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::money::{Money, Rate};
+use crate::money::{Money, Rate, Rounding};
 use crate::terms::{Period, RepayType};
 
 /// Most installments one plan may have; the term and interval formats (4 digits each) allow no more.
@@ -115,8 +115,15 @@ impl RepaymentPlan {
     }
 }
 
-/// Builds the plan of `spec` exactly as docs/loans.md says.
+/// Builds the plan of `spec` exactly as docs/loans.md says, interest rounded half up.
 pub fn build_plan(spec: &PlanSpec) -> Result<RepaymentPlan, PlanError> {
+    build_plan_rounded(spec, Rounding::HalfUp)
+}
+
+/// Builds the plan of `spec` with every interest (and an annuity's payment) rounded as
+/// `rounding` says: half up by the rule, down (toward the borrower) where half up alone would
+/// lift the cost above the cap ([`crate::cap::plan_within_cap`]).
+pub fn build_plan_rounded(spec: &PlanSpec, rounding: Rounding) -> Result<RepaymentPlan, PlanError> {
     let p = spec.principal;
     if p.is_negative() || p.is_zero() {
         return Err(PlanError::NonPositivePrincipal);
@@ -128,7 +135,7 @@ pub fn build_plan(spec: &PlanSpec) -> Result<RepaymentPlan, PlanError> {
             .term
             .after(spec.start, 1)
             .ok_or(PlanError::DateOutOfRange)?;
-        let interest = p.times(spec.term.rate(spec.annual_rate));
+        let interest = spec.term.interest_on(p, spec.annual_rate, rounding);
         return Ok(RepaymentPlan {
             installments: vec![Installment {
                 period: 1,
@@ -143,22 +150,28 @@ pub fn build_plan(spec: &PlanSpec) -> Result<RepaymentPlan, PlanError> {
     }
 
     let n = period_count(spec)?;
-    let i = spec.interval.rate(spec.annual_rate);
+    let interest_on = |amount: Money| {
+        spec.interval
+            .interest_on(amount, spec.annual_rate, rounding)
+    };
     let mut parts: Vec<(Money, Money)> = Vec::with_capacity(n as usize);
     match spec.repay_type {
         RepayType::Bullet => {}
         RepayType::InterestOnly => {
-            let interest = p.times(i);
+            let interest = interest_on(p);
             parts.extend((1..n).map(|_| (Money::ZERO, interest)));
             parts.push((p, interest));
         }
-        RepayType::Annuity => annuity(p, i, n, &mut parts)?,
+        RepayType::Annuity => {
+            let i = spec.interval.rate(spec.annual_rate);
+            annuity(p, i, n, rounding, &interest_on, &mut parts)?;
+        }
         RepayType::Flat => {
             let each = Money::round(p.as_decimal() / Decimal::from(n));
             if each.is_zero() {
                 return Err(PlanError::AmountTooSmall);
             }
-            let interest = p.times(i);
+            let interest = interest_on(p);
             parts.extend((1..n).map(|_| (each, interest)));
             let paid_before = Money::round(each.as_decimal() * Decimal::from(n - 1));
             let last = p - paid_before;
@@ -213,7 +226,14 @@ fn period_count(spec: &PlanSpec) -> Result<u32, PlanError> {
 
 /// 等额本息: A = P·i·(1+i)^n / ((1+i)^n − 1) (P/n when i = 0); period k's interest is
 /// round(outstanding × i), its principal round(A) − interest; the last period takes what remains.
-fn annuity(p: Money, i: Decimal, n: u32, parts: &mut Vec<(Money, Money)>) -> Result<(), PlanError> {
+fn annuity(
+    p: Money,
+    i: Decimal,
+    n: u32,
+    rounding: Rounding,
+    interest_on: &dyn Fn(Money) -> Money,
+    parts: &mut Vec<(Money, Money)>,
+) -> Result<(), PlanError> {
     let pd = p.as_decimal();
     let payment = if i.is_zero() {
         Money::round(pd / Decimal::from(n))
@@ -230,11 +250,11 @@ fn annuity(p: Money, i: Decimal, n: u32, parts: &mut Vec<(Money, Money)>) -> Res
         let a = numerator
             .checked_div(q - Decimal::ONE)
             .ok_or(PlanError::TooManyPeriods)?;
-        Money::round(a)
+        Money::round_with(a, rounding)
     };
     let mut outstanding = p;
     for k in 1..=n {
-        let interest = outstanding.times(i);
+        let interest = interest_on(outstanding);
         let principal = if k == n {
             outstanding
         } else {
@@ -272,6 +292,42 @@ mod tests {
             service_fee_rate: Rate::ZERO,
             start: d(2026, 1, 31),
         }
+    }
+
+    #[test]
+    fn exact_half_cents_round_up_in_every_type() {
+        // 24,750.00 × 0.0799 × 4 / 12 = 659.175: the period rate is never divided first.
+        let mut s = spec(
+            "24750.00",
+            Rate::new(dec!(0.0799)),
+            Period::months(12),
+            Period::months(4),
+            RepayType::InterestOnly,
+        );
+        let plan = build_plan(&s).unwrap();
+        assert!(plan
+            .installments
+            .iter()
+            .all(|i| i.interest.to_string() == "659.18"));
+        s.repay_type = RepayType::Flat;
+        assert_eq!(
+            build_plan(&s).unwrap().installments[0].interest.to_string(),
+            "659.18"
+        );
+        s.repay_type = RepayType::Bullet;
+        s.term = Period::months(4);
+        s.interval = Period::months(4);
+        assert_eq!(
+            build_plan(&s).unwrap().installments[0].interest.to_string(),
+            "659.18"
+        );
+        // Down rounds toward the borrower.
+        assert_eq!(
+            build_plan_rounded(&s, Rounding::Down).unwrap().installments[0]
+                .interest
+                .to_string(),
+            "659.17"
+        );
     }
 
     #[test]

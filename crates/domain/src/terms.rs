@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::{Days, Months, NaiveDate};
 use rust_decimal::Decimal;
 
-use crate::money::Rate;
+use crate::money::{Money, Rate, Rounding};
 
 /// Unit of a loan term or repayment interval (借贷期限单位): `1` 日 day, `2` 月 month.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -134,6 +134,20 @@ impl Period {
             TermUnit::Day => r * Decimal::from(self.count) / Decimal::from(360),
             TermUnit::Month => r * Decimal::from(self.count) / Decimal::from(12),
         }
+    }
+
+    /// The interest of `principal` over one such period at `annual`: `P × r × count / 360` (days)
+    /// or `P × r × count / 12` (months), multiplied first and rounded once.
+    pub fn interest_on(self, principal: Money, annual: Rate, rounding: Rounding) -> Money {
+        let basis = match self.unit {
+            TermUnit::Day => Decimal::from(360),
+            TermUnit::Month => Decimal::from(12),
+        };
+        principal.ratio(
+            annual.as_decimal() * Decimal::from(self.count),
+            basis,
+            rounding,
+        )
     }
 
     /// How many such periods make a year, for nominal annualisation (360 / days, 12 / months).

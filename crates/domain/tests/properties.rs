@@ -223,3 +223,113 @@ fn a_long_annuity_at_a_high_rate_may_differ_by_more_cents_than_periods() {
     let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
     annuity_last_differs_by_its_rounding(38_175_021, r, 35, start).unwrap();
 }
+
+/// round-half-up(num / den) in whole cents, for positive integers: the independent oracle.
+fn half_up(num: i128, den: i128) -> i64 {
+    i64::try_from((2 * num + den) / (2 * den)).unwrap()
+}
+
+/// Principals (in cents) that make `cents × rate_bp × count / (10000 × basis)` an exact half
+/// cent: the ties a truncated quotient rounds the wrong way.
+fn tie_principals(rate_bp: i64, count: u32, basis: i64) -> Vec<i64> {
+    (1..200_000i64)
+        .map(|k| k * 50)
+        .filter(|p| is_tie(*p, rate_bp, count, basis))
+        .take(5)
+        .collect()
+}
+
+/// Whether `cents × rate_bp × count / (10000 × basis)` cents is an exact half cent.
+fn is_tie(cents: i64, rate_bp: i64, count: u32, basis: i64) -> bool {
+    let den = i128::from(10_000 * basis);
+    let num = i128::from(cents) * i128::from(rate_bp) * i128::from(count);
+    (2 * num) % den == 0 && num % den != 0
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 500,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Every period interest of the bullet, interest-only and flat types, and the first period of
+    /// an annuity, is P × r × count / basis rounded half up once, ties included.
+    #[test]
+    fn interest_is_rounded_once_ties_included(
+        rate_bp in 1i64..=3600,
+        count in 1u32..=12,
+        months in any::<bool>(),
+        pick in 0usize..5,
+        random_cents in 10_000i64..=10_000_000,
+        use_tie in any::<bool>(),
+        t in prop::sample::select(vec![RepayType::Bullet, RepayType::InterestOnly, RepayType::Flat, RepayType::Annuity]),
+    ) {
+        let basis = if months { 12 } else { 360 };
+        if t == RepayType::Annuity && !months {
+            return Ok(());
+        }
+        let ties = tie_principals(rate_bp, count, basis);
+        let cents = if use_tie && !ties.is_empty() { ties[pick % ties.len()] } else { random_cents };
+        let period = if months { Period::months(count) } else { Period::days(count) };
+        let s = PlanSpec {
+            principal: Money::from_cents(cents),
+            annual_rate: Rate::new(Decimal::new(rate_bp, 4)),
+            term: if t == RepayType::Bullet { period } else { Period { count: count * 2, unit: period.unit } },
+            interval: period,
+            repay_type: t,
+            service_fee_rate: Rate::ZERO,
+            start: NaiveDate::from_ymd_opt(2026, 1, 31).unwrap(),
+        };
+        let Ok(plan) = build_plan(&s) else { return Ok(()); };
+        let term_count = count;
+        let expected = half_up(
+            i128::from(cents) * i128::from(rate_bp) * i128::from(term_count),
+            i128::from(10_000 * basis),
+        );
+        prop_assert_eq!(plan.installments[0].interest.cents(), expected, "{:?}", s);
+    }
+
+    /// A payoff's pro-rata interest is interest × elapsed / days rounded half up once; a daily
+    /// penalty is overdue amount × rate / 360 rounded half up once.
+    #[test]
+    fn pro_rata_and_penalty_are_rounded_once_ties_included(
+        interest_cents in 1i64..=10_000_000,
+        period_days in 2u64..=62,
+        elapsed_pick in 1u64..=61,
+        overdue_cents in 1i64..=10_000_000,
+        rate_bp in 1i64..=36_000,
+    ) {
+        let elapsed = 1 + elapsed_pick % (period_days - 1);
+        let start = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let inst = cashloan_domain::Installment {
+            period: 1,
+            start_date: start,
+            due_date: start + Days::new(period_days),
+            principal: Money::from_cents(100),
+            interest: Money::from_cents(interest_cents),
+            fee: Money::ZERO,
+        };
+        let charges = payoff(&[inst], Rate::ZERO, start + Days::new(elapsed));
+        prop_assert_eq!(
+            charges[0].interest.cents(),
+            half_up(i128::from(interest_cents) * i128::from(elapsed), i128::from(period_days))
+        );
+        let daily = cashloan_domain::penalty::daily_penalty(
+            Money::from_cents(overdue_cents),
+            Rate::new(Decimal::new(rate_bp, 4)),
+        );
+        prop_assert_eq!(
+            daily.cents(),
+            half_up(i128::from(overdue_cents) * i128::from(rate_bp), 10_000 * 360)
+        );
+    }
+}
+
+#[test]
+fn ties_exist_for_the_documented_examples() {
+    // 24,750.00 × 0.0799 × 4 / 12 = 659.175.
+    assert!(is_tie(2_475_000, 799, 4, 12));
+    assert!(!tie_principals(799, 4, 12).is_empty());
+    assert!(!tie_principals(3600, 7, 360).is_empty());
+}

@@ -9,8 +9,9 @@ use std::str::FromStr;
 
 use cashloan_domain::message::text;
 use cashloan_domain::{
-    build_plan, installment_due, ApplyStatus, Charge, Installment, MessageType, Money, Period,
-    PlanSpec, Rate, RepayType, RepaymentPlan, TermUnit,
+    build_plan_rounded, installment_due, plan_within_cap, ApplyStatus, CapError, Charge,
+    Installment, MessageType, Money, Period, PlanSpec, Rate, RepayType, RepaymentPlan, Rounding,
+    TermUnit,
 };
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -130,9 +131,9 @@ impl Application {
         parse_rate("applications", "penalty_rate", self.penalty_rate.as_deref())
     }
 
-    /// The repayment plan of the approved terms, starting on `start` (the payout's date); why
-    /// not, when the stored terms cannot make one.
-    pub fn plan(&self, start: NaiveDate) -> Result<RepaymentPlan, String> {
+    /// The plan spec of the approved terms, starting on `start` (the payout's date); why not,
+    /// when a stored value is corrupt.
+    pub fn plan_spec(&self, start: NaiveDate) -> Result<PlanSpec, String> {
         let rate = |t: &str| {
             t.parse::<Decimal>()
                 .map(Rate::new)
@@ -144,7 +145,7 @@ impl Application {
             count: count(self.auth_term_count.unwrap_or(self.term_count))?,
             unit: unit(self.auth_term_unit.as_deref().unwrap_or(&self.term_unit))?,
         };
-        let spec = PlanSpec {
+        Ok(PlanSpec {
             principal: self.principal(),
             annual_rate: rate(&self.interest_rate)?,
             term,
@@ -155,8 +156,36 @@ impl Application {
             repay_type: RepayType::parse(&self.repay_type).ok_or("corrupt repay type")?,
             service_fee_rate: rate(&self.service_fee_rate)?,
             start,
-        };
-        build_plan(&spec).map_err(|e| format!("no repayment plan for these terms: {e}"))
+        })
+    }
+
+    /// The repayment plan of the approved terms from `start`, its interest rounded as
+    /// `rounding` says.
+    pub fn plan(&self, start: NaiveDate, rounding: Rounding) -> Result<RepaymentPlan, String> {
+        build_plan_rounded(&self.plan_spec(start)?, rounding)
+            .map_err(|e| format!("no repayment plan for these terms: {e}"))
+    }
+
+    /// The plan the borrower can be paid out under `apr_cap` from `start`, and how its interest
+    /// is rounded (toward the borrower where half up alone would cross the cap).
+    pub fn plan_within_cap(
+        &self,
+        start: NaiveDate,
+        apr_cap: Decimal,
+    ) -> Result<(RepaymentPlan, Rounding), String> {
+        let spec = self.plan_spec(start)?;
+        let upfront = self
+            .upfront_fee_rate
+            .parse::<Decimal>()
+            .map_err(|_| format!("corrupt rate {}", self.upfront_fee_rate))?;
+        let paid_out = spec.principal - spec.principal.times(upfront);
+        match plan_within_cap(&spec, paid_out, apr_cap) {
+            Ok(c) => Ok((c.plan, c.rounding)),
+            Err(CapError::AboveCap) => {
+                Err("the approved terms cost more than the APR cap".to_owned())
+            }
+            Err(CapError::Plan(e)) => Err(format!("no repayment plan for these terms: {e}")),
+        }
     }
 }
 

@@ -13,10 +13,11 @@
 
 use cashloan_domain::message::text;
 use cashloan_domain::{
-    installment_due, payoff, ApplyStatus, Charge, Installment, MessageType, Money,
+    installment_due, payoff, ApplyStatus, Charge, Installment, MessageType, Money, Rounding,
 };
 use chrono::NaiveDate;
 use diesel::prelude::*;
+use rust_decimal::Decimal;
 
 use crate::accounts::new_id;
 use crate::db::{inserted, write_transaction, Abort, DbConnection, DbError, DbResult};
@@ -154,6 +155,8 @@ pub struct PaymentOrder {
     pub amount_cents: i64,
     /// The business date its amounts were computed for.
     pub business_date: String,
+    /// A payout: how its plan's interest is rounded (`half_up`, `down`).
+    pub rounding: Option<String>,
     /// `pending`, `succeeded`, `failed`, `unknown`.
     pub status: String,
     /// The channel's reference, once known.
@@ -428,6 +431,7 @@ fn insert_order(
                 payment_orders::user_id.eq(&order.user_id),
                 payment_orders::amount_cents.eq(order.amount_cents),
                 payment_orders::business_date.eq(&order.business_date),
+                payment_orders::rounding.eq(&order.rounding),
                 payment_orders::status.eq(&order.status),
                 payment_orders::created_at.eq(order.created_at),
                 payment_orders::updated_at.eq(order.updated_at),
@@ -459,6 +463,7 @@ fn new_order(
         user_id: app.user_id.clone(),
         amount_cents: amount.cents(),
         business_date: ymd(date),
+        rounding: None,
         status: OrderStatus::Pending.as_str().to_owned(),
         channel_ref: None,
         message: None,
@@ -633,6 +638,7 @@ pub fn open_payout(
     conn: &mut DbConnection,
     id: &str,
     business_date: NaiveDate,
+    apr_cap: Decimal,
     now: i64,
 ) -> DbResult<OpenPayout> {
     let outcome = write_transaction(conn, |conn| -> Result<OpenPayout, Abort<Raced>> {
@@ -646,20 +652,21 @@ pub fn open_payout(
         if status != ApplyStatus::Approved {
             return Ok(OpenPayout::WrongStatus(status));
         }
-        let plan = match app.plan(business_date) {
+        let (plan, rounding) = match app.plan_within_cap(business_date, apr_cap) {
             Ok(p) => p,
             Err(why) => return Ok(OpenPayout::NoPlan(why)),
         };
         let Some(card_no) = card_of(conn, &app.user_id)? else {
             return Ok(OpenPayout::NoCard);
         };
-        let order = new_order(
+        let mut order = new_order(
             OrderKind::Payout,
             &app,
             plan.total_principal(),
             business_date,
             now,
         );
+        order.rounding = Some(rounding.as_str().to_owned());
         if !insert_order(conn, &order, &[])? {
             return Err(Abort::Answer(Raced));
         }
@@ -879,8 +886,13 @@ fn apply_payout(
     .execute(conn)?;
     let app = find_application(conn, &order.application_id)?
         .ok_or(Abort::Answer(Settlement::NotFound))?;
+    let rounding = order
+        .rounding
+        .as_deref()
+        .and_then(Rounding::parse)
+        .unwrap_or_default();
     let plan = if n == 1 {
-        app.plan(release_date).ok()
+        app.plan(release_date, rounding).ok()
     } else {
         None
     };

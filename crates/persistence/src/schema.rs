@@ -298,6 +298,7 @@ diesel::table! {
         user_id -> Text,
         amount_cents -> BigInt,
         business_date -> Text,
+        rounding -> Nullable<Text>,
         status -> Text,
         channel_ref -> Nullable<Text>,
         message -> Nullable<Text>,

@@ -181,7 +181,7 @@ fn pay_out(
     now: i64,
     channel: impl FnOnce(&PaymentOrder) -> ChannelOutcome,
 ) -> Result<Settlement, Box<OpenPayout>> {
-    match open_payout(c, app_id, date, now).unwrap() {
+    match open_payout(c, app_id, date, Decimal::new(36, 2), now).unwrap() {
         OpenPayout::Opened(ready) => {
             let outcome = channel(&ready.order);
             Ok(settle(c, &ready.order.id, &outcome, SettledBy::Channel, now).unwrap())
@@ -791,7 +791,8 @@ fn user_lists_page_without_overlap() {
             .installment
             .amounts(row.penalty().unwrap(), d(2026, 3, 1))
             .unwrap();
-        // 766.80 × 0.18 / 360 = 0.3834 → 0.38 a day, one day late.
-        assert_eq!(owed.penalty.to_string(), "0.38");
+        // On principal and interest: (766.80 + 150.00) × 0.18 / 360 = 0.4584 → 0.46 a day, one
+        // day late.
+        assert_eq!(owed.penalty.to_string(), "0.46");
     });
 }

@@ -11,6 +11,9 @@ CREATE TABLE payment_orders (
     amount_cents BIGINT NOT NULL,
     -- The business date the amounts were computed for (a payout: the plan's start).
     business_date TEXT NOT NULL,
+    -- A payout: how the plan's interest is rounded (half_up; down where half up alone would
+    -- cross the APR cap), decided when the order was opened.
+    rounding TEXT,
     -- pending (written, the channel not yet answered), succeeded, failed, unknown (the channel
     -- did not answer in time; the reconciler or a notification settles it).
     status TEXT NOT NULL,

@@ -326,7 +326,7 @@ pub async fn approve_application(
         approved.auth_term_unit = Some(unit.to_owned());
         let start = business_date(st, conn)?;
         approved
-            .plan(start)
+            .plan_within_cap(start, st.policy.apr_cap)
             .map_err(|m| err(StatusCode::UNPROCESSABLE_ENTITY, m))?;
         let t = approve(conn, &id, reply, count, unit, st.now_ms()).map_err(fault)?;
         transition_answer(t, conn, &id)
@@ -369,7 +369,8 @@ pub async fn disburse_application(
     let id = id.into_inner();
     run_leased(req, state, move |st, lease| {
         let today = business_date(st, lease.get().map_err(fault)?)?;
-        let outcome = payments::pay_out(st.providers.payments.as_ref(), lease, &id, today)
+        let channel = st.providers.payments.as_ref();
+        let outcome = payments::pay_out(channel, lease, &id, today, st.policy.apr_cap)
             .map_err(fault)?;
         let conn = lease.get().map_err(fault)?;
         match outcome {
