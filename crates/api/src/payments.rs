@@ -40,6 +40,24 @@ pub enum RepayOutcome {
     Refused(String),
 }
 
+/// Calls the channel for a committed order (no connection held during the call), then settles
+/// the order with its answer.
+fn submit_and_settle(
+    channel: &dyn PaymentChannel,
+    lease: &mut Lease<'_>,
+    ready: &ReadyOrder,
+) -> DbResult<(ChannelOutcome, Settlement)> {
+    let outcome = submit(channel, lease, ready)?;
+    let settled = settle(
+        lease.get()?,
+        &ready.order.id,
+        &outcome,
+        SettledBy::Channel,
+        now_ms(),
+    )?;
+    Ok((outcome, settled))
+}
+
 /// Calls the channel for a committed order: the lease holds no connection during the call.
 fn submit(
     channel: &dyn PaymentChannel,
@@ -89,15 +107,8 @@ pub fn repay(
         }
         OpenCharge::InProgress(_) => return Ok(RepayOutcome::Processing),
     };
-    let outcome = submit(channel, lease, &ready)?;
     let amount = ready.order.amount();
-    let settled = settle(
-        lease.get()?,
-        &ready.order.id,
-        &outcome,
-        SettledBy::Channel,
-        now_ms(),
-    )?;
+    let (outcome, settled) = submit_and_settle(channel, lease, &ready)?;
     tracing::info!(order = %ready.order.id, user = user_id, %amount, ?settled, "charge settled");
     Ok(match settled {
         Settlement::Succeeded { loan_settled } => RepayOutcome::Paid {
@@ -161,14 +172,7 @@ pub fn pay_out(
         OpenPayout::NoCard => return Ok(PayoutOutcome::NoCard),
         OpenPayout::NoPlan(why) => return Ok(PayoutOutcome::NoPlan(why)),
     };
-    let outcome = submit(channel, lease, &ready)?;
-    let settled = settle(
-        lease.get()?,
-        &ready.order.id,
-        &outcome,
-        SettledBy::Channel,
-        now_ms(),
-    )?;
+    let (_, settled) = submit_and_settle(channel, lease, &ready)?;
     let order = find_order(lease.get()?, &ready.order.id)?.unwrap_or(ready.order);
     tracing::info!(order = %order.id, application = id, ?settled, "payout settled");
     Ok(match settled {
@@ -349,14 +353,7 @@ pub fn auto_debit(
                 continue;
             };
             counts.opened += 1;
-            let outcome = submit(channel, &mut lease, &ready)?;
-            match settle(
-                lease.get()?,
-                &ready.order.id,
-                &outcome,
-                SettledBy::Channel,
-                now_ms(),
-            )? {
+            match submit_and_settle(channel, &mut lease, &ready)?.1 {
                 Settlement::Succeeded { .. } => counts.succeeded += 1,
                 Settlement::Failed => counts.failed += 1,
                 _ => counts.unknown += 1,

@@ -442,46 +442,15 @@ impl StubProvider {
     }
 }
 
-fn answer_one(
-    mut stream: std::net::TcpStream,
-    delay: Duration,
-    seen: &std::sync::Mutex<Vec<Value>>,
-) {
-    let mut reader = BufReader::new(match stream.try_clone() {
-        Ok(s) => s,
-        Err(_) => return,
-    });
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0u8; length];
-    if reader.read_exact(&mut body).is_err() {
+fn answer_one(stream: std::net::TcpStream, delay: Duration, seen: &std::sync::Mutex<Vec<Value>>) {
+    let Some(body) = read_request(&stream) else {
         return;
-    }
+    };
     if let Ok(mut calls) = seen.lock() {
-        calls.push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+        calls.push(body);
     }
     std::thread::sleep(delay);
-    let answer = br#"{"ok":true}"#;
-    let head = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        answer.len()
-    );
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(answer);
+    write_json(stream, &serde_json::json!({"ok": true}));
 }
 
 /// What the fake payment channel does with a movement it is asked for.
@@ -634,6 +603,8 @@ fn channel_answer(
     serde_json::json!({"status": answer, "channelRef": format!("fake-{reference}"), "message": if answer == "failed" { "余额不足" } else { "" }})
 }
 
+/// The JSON body of one HTTP request (`Null` when it is not JSON); `None` when the request
+/// cannot be read.
 fn read_request(stream: &std::net::TcpStream) -> Option<Value> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut length = 0usize;
@@ -654,7 +625,7 @@ fn read_request(stream: &std::net::TcpStream) -> Option<Value> {
     }
     let mut body = vec![0u8; length];
     reader.read_exact(&mut body).ok()?;
-    serde_json::from_slice(&body).ok()
+    Some(serde_json::from_slice(&body).unwrap_or(Value::Null))
 }
 
 fn write_json(mut stream: std::net::TcpStream, answer: &Value) {
