@@ -159,18 +159,31 @@ fn a_slow_channel_never_stalls_other_borrowers() {
                 .map(|(session, _, repay_id)| scope.spawn(|| repay(&s, session, repay_id)))
                 .collect();
             std::thread::sleep(Duration::from_millis(500));
-            for _ in 0..5 {
-                let t = Instant::now();
-                let r = s.call("/appCommonApi/getUserCenterInfo", json!({}), Some(&other));
-                assert_eq!(r.code(), "0000", "{}", r.text());
-                // Generous for a loaded CI machine; without the fix this took the channel's 3 s.
-                assert!(
-                    t.elapsed() < Duration::from_millis(1000),
-                    "{}: another borrower waited {:?} on a payment",
-                    s.backend,
+            let mut took: Vec<Duration> = (0..5)
+                .map(|_| {
+                    let t = Instant::now();
+                    let r = s.call("/appCommonApi/getUserCenterInfo", json!({}), Some(&other));
+                    assert_eq!(r.code(), "0000", "{}", r.text());
                     t.elapsed()
-                );
-            }
+                })
+                .collect();
+            took.sort();
+            eprintln!(
+                "{}: {payers} payments waiting 3 s on the channel; another borrower's §27 took {took:?}",
+                s.backend
+            );
+            // Under 200 ms (the median, so one scheduling hiccup of a loaded CI machine does
+            // not decide), and never anywhere near the channel's 3 s.
+            assert!(
+                took[2] < Duration::from_millis(200),
+                "{}: {took:?}",
+                s.backend
+            );
+            assert!(
+                took[4] < Duration::from_millis(1000),
+                "{}: {took:?}",
+                s.backend
+            );
             assert!(
                 started.elapsed() < Duration::from_secs(3),
                 "{}: the checks ran while the payments waited",
