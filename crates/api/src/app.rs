@@ -154,9 +154,18 @@ impl Application {
         }
         let workers = config.workers;
         let bind = config.bind_address()?;
+        config.check_test_key(bind)?;
         // The address first: a port already taken stops the start before the database is touched.
         let listener = TcpListener::bind(bind).map_err(|e| StartError::Listen(bind, e))?;
         let state = web::Data::new(state(config)?);
+        if state.config.sweep_interval_secs > 0 {
+            crate::housekeeping::spawn_sweeper(
+                state.db.clone(),
+                std::time::Duration::from_secs(state.config.sweep_interval_secs),
+                state.config.sign_window_secs,
+                state.config.captcha_ttl_secs,
+            );
+        }
         let interval = state.config.reconcile_interval_secs;
         if interval > 0 {
             crate::payments::spawn_reconciler(

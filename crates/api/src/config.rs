@@ -11,6 +11,9 @@ use serde::Deserialize;
 /// The public test key of the vendor's document; a deployment must replace it.
 pub const PUBLIC_TEST_APP_KEY: &str = "12345678";
 
+/// The shortest admin token accepted: a guessable token is an open back office.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
+
 /// The configuration file read when `--config` does not name one, if it exists.
 pub const DEFAULT_FILE: &str = "cashloan.toml";
 
@@ -24,6 +27,9 @@ pub struct Config {
     pub database_url: String,
     /// Signing and DES key.
     pub app_key: String,
+    /// Let the vendor's public test key serve on an address other than loopback.
+    #[serde(deserialize_with = "bool_or_text")]
+    pub allow_test_key: bool,
     /// `false` turns off signature, freshness and replay checks (development only).
     #[serde(deserialize_with = "bool_or_text")]
     pub verify_sign: bool,
@@ -63,6 +69,9 @@ pub struct Config {
     /// Wrong passwords in a row that lock an account.
     #[serde(deserialize_with = "number_or_text")]
     pub login_max_failures: i32,
+    /// Wrong passwords an hour over every client address before the account is locked.
+    #[serde(deserialize_with = "number_or_text")]
+    pub login_max_failures_per_hour: i32,
     /// How long a lock lasts, minutes.
     #[serde(deserialize_with = "number_or_text")]
     pub login_lock_minutes: i64,
@@ -103,6 +112,10 @@ pub struct Config {
     pub reconcile_after_secs: u64,
     /// Key of the HMAC-SHA256 signature of the channel's notifications; unset: notifications off.
     pub payment_channel_secret: Option<String>,
+    /// Seconds between two sweeps of replay nonces, graphic codes and rate windows (0: only the
+    /// daily job sweeps).
+    #[serde(deserialize_with = "number_or_text")]
+    pub sweep_interval_secs: u64,
     /// Let the daily job charge installments due (到期代扣) to the borrowers' cards.
     #[serde(deserialize_with = "bool_or_text")]
     pub auto_debit: bool,
@@ -122,6 +135,7 @@ impl Default for Config {
             bind: "127.0.0.1:8080".into(),
             database_url: "sqlite://cashloan.db".into(),
             app_key: PUBLIC_TEST_APP_KEY.into(),
+            allow_test_key: false,
             verify_sign: true,
             sign_window_secs: 300,
             sms_sink: "log".into(),
@@ -137,6 +151,7 @@ impl Default for Config {
             allow_upfront_fee: false,
             login_max_failures: 5,
             login_lock_minutes: 30,
+            login_max_failures_per_hour: 100,
             captcha_per_minute: 30,
             sms_min_interval_secs: 60,
             captcha_ttl_secs: 120,
@@ -152,6 +167,7 @@ impl Default for Config {
             reconcile_after_secs: 10,
             payment_channel_secret: None,
             auto_debit: false,
+            sweep_interval_secs: 60,
             templates_dir: None,
             db_pool_size: 16,
             workers: 0,
@@ -312,6 +328,7 @@ impl Config {
             "bind" => self.bind = v.into(),
             "database_url" => self.database_url = v.into(),
             "app_key" => self.app_key = v.into(),
+            "allow_test_key" => self.allow_test_key = parse_bool(key, v)?,
             "verify_sign" => self.verify_sign = parse_bool(key, v)?,
             "sign_window_secs" => self.sign_window_secs = parse_num(key, v)?,
             "sms_sink" => self.sms_sink = v.into(),
@@ -329,6 +346,7 @@ impl Config {
             "allow_upfront_fee" => self.allow_upfront_fee = parse_bool(key, v)?,
             "login_max_failures" => self.login_max_failures = parse_num(key, v)?,
             "login_lock_minutes" => self.login_lock_minutes = parse_num(key, v)?,
+            "login_max_failures_per_hour" => self.login_max_failures_per_hour = parse_num(key, v)?,
             "captcha_per_minute" => self.captcha_per_minute = parse_num(key, v)?,
             "sms_min_interval_secs" => self.sms_min_interval_secs = parse_num(key, v)?,
             "sms_per_day" => self.sms_per_day = parse_num(key, v)?,
@@ -346,6 +364,7 @@ impl Config {
                 self.payment_channel_secret = Some(v.to_owned()).filter(|t| !t.trim().is_empty())
             }
             "auto_debit" => self.auto_debit = parse_bool(key, v)?,
+            "sweep_interval_secs" => self.sweep_interval_secs = parse_num(key, v)?,
             "templates_dir" => self.templates_dir = Some(v.to_owned()).filter(|t| !t.is_empty()),
             "db_pool_size" => self.db_pool_size = parse_num(key, v)?,
             "workers" => self.workers = parse_num(key, v)?,
@@ -382,12 +401,25 @@ impl Config {
             ("sign_window_secs", self.sign_window_secs),
             ("session_idle_days", self.session_idle_days),
             ("login_max_failures", i64::from(self.login_max_failures)),
+            (
+                "login_max_failures_per_hour",
+                i64::from(self.login_max_failures_per_hour),
+            ),
             ("login_lock_minutes", self.login_lock_minutes),
         ] {
             if value <= 0 {
                 return Err(ConfigError(format!(
                     "{} must be positive, got {value}",
                     named(key)
+                )));
+            }
+        }
+        if let Some(t) = &self.admin_token {
+            if t.chars().count() < MIN_ADMIN_TOKEN_CHARS {
+                return Err(ConfigError(format!(
+                    "{} must have at least {MIN_ADMIN_TOKEN_CHARS} characters, it has {} (leave it unset to turn the admin API off)",
+                    named("admin_token"),
+                    t.chars().count()
                 )));
             }
         }
@@ -446,6 +478,22 @@ impl Config {
         })
     }
 
+    /// Refuses the public test key on an address others can reach: anyone who read the vendor's
+    /// document could sign requests and read passwords. On loopback (`cargo run --release` out of
+    /// the box) or with `allow_test_key`, it is allowed.
+    pub fn check_test_key(&self, listening: std::net::SocketAddr) -> Result<(), ConfigError> {
+        if !self.uses_public_key() || listening.ip().is_loopback() || self.allow_test_key {
+            return Ok(());
+        }
+        Err(ConfigError(format!(
+            "{} is the vendor's public test key {PUBLIC_TEST_APP_KEY:?} and the server would listen on {listening}, \
+             which is not a loopback address: anyone could sign requests and read passwords. Set a secret key \
+             (at least 8 bytes), or {} to allow it anyway",
+            named("app_key"),
+            "CASHLOAN_ALLOW_TEST_KEY=true"
+        )))
+    }
+
     /// Whether the public test key is in use.
     pub fn uses_public_key(&self) -> bool {
         self.app_key == PUBLIC_TEST_APP_KEY
@@ -491,7 +539,7 @@ mod tests {
         let file = dir.join("cashloan.toml");
         std::fs::write(
             &file,
-            "bind = \"0.0.0.0:9000\"\nsign_window_secs = 60\nadmin_token = \"t\"\n",
+            "bind = \"0.0.0.0:9000\"\nsign_window_secs = 60\nadmin_token = \"tttttttttttttttttttttttttttttttt\"\n",
         )
         .unwrap();
         let c = Config::load(
@@ -500,7 +548,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!((c.bind.as_str(), c.sign_window_secs), ("0.0.0.0:9000", 120));
-        assert_eq!(c.admin_token.as_deref(), Some("t"));
+        assert_eq!(
+            c.admin_token.as_deref(),
+            Some("tttttttttttttttttttttttttttttttt")
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -513,6 +564,15 @@ mod tests {
         assert!(Config::load(None, env(&[("CASHLOAN_APR_CAP", "36%")])).is_err());
         let c = Config::load(None, env(&[("CASHLOAN_ADMIN_TOKEN", "")])).unwrap();
         assert_eq!(c.admin_token, None);
+        let c = Config::load(None, env(&[("CASHLOAN_ADMIN_TOKEN", "   ")])).unwrap();
+        assert_eq!(c.admin_token, None, "blank is unset");
+        let e = Config::load(None, env(&[("CASHLOAN_ADMIN_TOKEN", "short")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("CASHLOAN_ADMIN_TOKEN") && e.contains("32"),
+            "{e}"
+        );
     }
 
     fn write_toml(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {

@@ -5,6 +5,7 @@ pub mod app;
 pub mod channel;
 pub mod config;
 pub mod context;
+pub mod housekeeping;
 pub mod pages;
 pub mod payments;
 pub mod pipeline;

@@ -153,6 +153,8 @@ pub enum PayoutOutcome {
     NoCard,
     /// The approved terms make no plan.
     NoPlan(String),
+    /// The borrower was disabled or blacklisted since the approval: no money leaves.
+    BorrowerBlocked(&'static str),
 }
 
 /// An operator's 放款: pays application `id` out at `today` (the plan's start), its plan within
@@ -171,6 +173,7 @@ pub fn pay_out(
         OpenPayout::InProgress(order) => return Ok(PayoutOutcome::InProgress(order)),
         OpenPayout::NoCard => return Ok(PayoutOutcome::NoCard),
         OpenPayout::NoPlan(why) => return Ok(PayoutOutcome::NoPlan(why)),
+        OpenPayout::BorrowerBlocked(why) => return Ok(PayoutOutcome::BorrowerBlocked(why)),
     };
     let (_, settled) = submit_and_settle(channel, lease, &ready)?;
     let order = find_order(lease.get()?, &ready.order.id)?.unwrap_or(ready.order);

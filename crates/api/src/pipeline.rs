@@ -11,7 +11,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 use cashloan_persistence::accounts::{find_user, record_nonce, touch_session};
 
-use cashloan_protocol::{parse, Json, Outcome, ResponseCode};
+use cashloan_protocol::{parse, Json, Map, Outcome, ResponseCode};
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -237,11 +237,16 @@ fn run(
             None => None,
         }
         .ok_or(ResponseCode::NotLoggedIn)?;
-        let user = find_user(conn.get()?, &session.user_id)?.ok_or(ResponseCode::NotLoggedIn)?;
+        let user = find_user(conn.get()?, &session.user_id)?
+            .filter(|u| !u.disabled)
+            .ok_or(ResponseCode::NotLoggedIn)?;
         (Some(session), Some(user))
     } else {
         (None, None)
     };
+    if let Some(member) = control_character_member(&map) {
+        return Err(Outcome::malformed_field(member).into());
+    }
     let mut ctx = Ctx {
         state,
         conn,
@@ -252,6 +257,24 @@ fn run(
         client,
     };
     (ep.handler)(&mut ctx)
+}
+
+/// The first member whose name or value holds, anywhere inside it, a control character other
+/// than tab and newline: no field of the API has a use for one, and a NUL byte is refused by
+/// PostgreSQL's text columns (a fault, before this check).
+fn control_character_member(map: &Map) -> Option<&str> {
+    fn bad(s: &str) -> bool {
+        s.chars().any(|c| c.is_control() && c != '\t' && c != '\n')
+    }
+    fn holds(v: &Json) -> bool {
+        match v {
+            Json::String(s) => bad(s),
+            Json::Array(items) => items.iter().any(holds),
+            Json::Object(m) => m.iter().any(|(k, v)| bad(k) || holds(v)),
+            _ => false,
+        }
+    }
+    map.iter().find(|(k, v)| bad(k) || holds(v)).map(|(k, _)| k)
 }
 
 fn respond(

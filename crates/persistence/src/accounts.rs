@@ -102,62 +102,6 @@ pub fn find_user(conn: &mut DbConnection, id: &str) -> DbResult<Option<User>> {
         .optional()?)
 }
 
-/// Outcome of a wrong password.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailedLogin {
-    /// Counted; not locked yet.
-    Counted(i32),
-    /// This failure locked the account until the given instant.
-    Locked(i64),
-}
-
-/// Counts a wrong password (login or password change); the `max_failures`-th consecutive one
-/// locks the account for `lock_ms` and restarts the count. Atomic under concurrency.
-pub fn record_failed_login(
-    conn: &mut DbConnection,
-    user_id: &str,
-    max_failures: i32,
-    lock_ms: i64,
-    now: i64,
-) -> DbResult<FailedLogin> {
-    write_transaction(conn, |conn| {
-        diesel::update(users::table.find(user_id))
-            .set((
-                users::failed_logins.eq(users::failed_logins + 1),
-                users::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        let failures: i32 = users::table
-            .find(user_id)
-            .select(users::failed_logins)
-            .first(conn)?;
-        if failures >= max_failures {
-            let until = now + lock_ms;
-            diesel::update(users::table.find(user_id))
-                .set((
-                    users::failed_logins.eq(0),
-                    users::locked_until.eq(Some(until)),
-                ))
-                .execute(conn)?;
-            Ok(FailedLogin::Locked(until))
-        } else {
-            Ok(FailedLogin::Counted(failures))
-        }
-    })
-}
-
-/// Clears the wrong-password count after a successful login.
-pub fn reset_failed_logins(conn: &mut DbConnection, user_id: &str, now: i64) -> DbResult<()> {
-    diesel::update(
-        users::table
-            .find(user_id)
-            .filter(users::failed_logins.ne(0)),
-    )
-    .set((users::failed_logins.eq(0), users::updated_at.eq(now)))
-    .execute(conn)?;
-    Ok(())
-}
-
 /// Stores a new password hash, clears count and lock, and ends every session of the user, in one
 /// transaction (docs/api.md: a password change or reset ends the user's sessions).
 pub fn set_password(
@@ -176,6 +120,7 @@ pub fn set_password(
             ))
             .execute(conn)?;
         diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)?;
+        crate::login_guard::clear(conn, user_id)?;
         Ok::<_, DbError>(())
     })
 }
@@ -203,10 +148,19 @@ pub fn set_disabled(
     disabled: bool,
     now: i64,
 ) -> DbResult<bool> {
-    let n = diesel::update(users::table.filter(users::mobile.eq(mobile)))
-        .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
-        .execute(conn)?;
-    Ok(n == 1)
+    write_transaction(conn, |conn| {
+        let n = diesel::update(users::table.filter(users::mobile.eq(mobile)))
+            .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
+            .execute(conn)?;
+        if disabled && n == 1 {
+            // A disabled account acts no more: its sessions end with it.
+            let ids = users::table
+                .filter(users::mobile.eq(mobile))
+                .select(users::id);
+            diesel::delete(sessions::table.filter(sessions::user_id.eq_any(ids))).execute(conn)?;
+        }
+        Ok::<_, DbError>(n == 1)
+    })
 }
 
 /// Flags or unflags an account as a risk customer (§19 `isRisk`); false when no user has that mobile.

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod db;
 pub mod demo;
 pub mod loans;
+pub mod login_guard;
 pub mod payment_orders;
 pub mod products;
 pub mod profile;

@@ -25,7 +25,10 @@ use crate::loans::{
     add_customer_message, find_application, insert_payment, notify, status_is, Application,
     CustomerMessage, InstallmentRow, LedgerEntry,
 };
-use crate::schema::{applications, bank_cards, installments, payment_order_lines, payment_orders};
+use crate::schema::{
+    applications, bank_cards, installments, payment_order_lines, payment_orders, users,
+};
+use crate::site::is_blacklisted;
 
 /// What an order moves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -280,6 +283,8 @@ pub enum OpenPayout {
     NoCard,
     /// The stored terms make no repayment plan.
     NoPlan(String),
+    /// The borrower's account was disabled, or the mobile blacklisted, since the approval.
+    BorrowerBlocked(&'static str),
 }
 
 /// The channel's word on a movement.
@@ -651,6 +656,20 @@ pub fn open_payout(
         let status = app.apply_status()?;
         if status != ApplyStatus::Approved {
             return Ok(OpenPayout::WrongStatus(status));
+        }
+        // Checked again at the moment money would leave: an approval is no promise to pay a
+        // borrower disabled or blacklisted since.
+        let (disabled, mobile): (bool, String) = users::table
+            .find(&app.user_id)
+            .select((users::disabled, users::mobile))
+            .first(conn)?;
+        if disabled {
+            return Ok(OpenPayout::BorrowerBlocked(
+                "the borrower's account is disabled",
+            ));
+        }
+        if is_blacklisted(conn, &mobile)? {
+            return Ok(OpenPayout::BorrowerBlocked("the borrower is blacklisted"));
         }
         let (plan, rounding) = match app.plan_within_cap(business_date, apr_cap) {
             Ok(p) => p,

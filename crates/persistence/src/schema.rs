@@ -291,6 +291,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_guards (user_id, client) {
+        user_id -> Text,
+        client -> Text,
+        failures -> Integer,
+        window_start -> BigInt,
+        locked_until -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     payment_orders (id) {
         id -> Text,
         kind -> Text,
@@ -411,6 +421,7 @@ diesel::joinable!(payment_order_lines -> installments (installment_id));
 diesel::joinable!(customer_messages -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    login_guards,
     payment_orders,
     payment_order_lines,
     users,

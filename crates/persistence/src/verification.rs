@@ -177,22 +177,26 @@ pub fn check_sms_code(
     max_attempts: i32,
 ) -> DbResult<SmsCheck> {
     write_transaction(conn, |conn| {
-        let row: Option<(String, i32, i64)> = sms_codes::table
-            .filter(sms_codes::mobile.eq(mobile))
-            .filter(sms_codes::purpose.eq(purpose.as_str()))
-            .filter(sms_codes::consumed_at.is_null())
-            .select((sms_codes::code, sms_codes::attempts, sms_codes::sent_at))
-            .first(conn)
-            .optional()?;
         let target = sms_codes::table
             .filter(sms_codes::mobile.eq(mobile))
-            .filter(sms_codes::purpose.eq(purpose.as_str()));
-        let Some((live, attempts, sent_at)) = row else {
-            return Ok(SmsCheck::NoCode);
-        };
-        if attempts >= max_attempts {
+            .filter(sms_codes::purpose.eq(purpose.as_str()))
+            .filter(sms_codes::consumed_at.is_null());
+        // The attempt is reserved before the code is compared, in one guarded statement (which
+        // also takes the row lock on PostgreSQL): however many guesses arrive at once, at most
+        // `max_attempts` are ever compared.
+        let reserved = diesel::update(target.filter(sms_codes::attempts.lt(max_attempts)))
+            .set(sms_codes::attempts.eq(sms_codes::attempts + 1))
+            .execute(conn)?;
+        if reserved == 0 {
             return Ok(SmsCheck::NoCode);
         }
+        let Some((live, attempts, sent_at)) = target
+            .select((sms_codes::code, sms_codes::attempts, sms_codes::sent_at))
+            .first::<(String, i32, i64)>(conn)
+            .optional()?
+        else {
+            return Ok(SmsCheck::NoCode);
+        };
         if now - sent_at > ttl_ms {
             return Ok(SmsCheck::Expired);
         }
@@ -202,10 +206,7 @@ pub fn check_sms_code(
                 .execute(conn)?;
             return Ok(SmsCheck::Correct);
         }
-        diesel::update(target)
-            .set(sms_codes::attempts.eq(attempts + 1))
-            .execute(conn)?;
-        Ok::<_, DbError>(if attempts + 1 >= max_attempts {
+        Ok::<_, DbError>(if attempts >= max_attempts {
             SmsCheck::TooManyTries
         } else {
             SmsCheck::Wrong

@@ -3,6 +3,8 @@
 
 mod common;
 
+use cashloan_persistence::login_guard::{is_locked, reserve, Attempt, GuardLimits};
+
 use std::sync::{Arc, Barrier};
 
 use cashloan_persistence::accounts::*;
@@ -46,19 +48,42 @@ fn the_fifth_wrong_password_locks_and_a_new_password_unlocks() {
         let u = create_user(&mut c, "13709812611", "hash", 0, 1)
             .unwrap()
             .unwrap();
-        for n in 1..5 {
+        let limits = GuardLimits {
+            max_failures: 5,
+            ceiling_per_hour: 100,
+            lock_ms: 1_800_000,
+        };
+        for n in 1..=5 {
             assert_eq!(
-                record_failed_login(&mut c, &u.id, 5, 1_800_000, 100).unwrap(),
-                FailedLogin::Counted(n),
-                "{backend}"
+                reserve(&mut c, &u.id, "10.0.0.1", limits, 100).unwrap(),
+                Attempt::Reserved { last: n == 5 },
+                "{backend}: attempt {n}"
             );
         }
         assert_eq!(
-            record_failed_login(&mut c, &u.id, 5, 1_800_000, 100).unwrap(),
-            FailedLogin::Locked(1_800_100)
+            reserve(&mut c, &u.id, "10.0.0.1", limits, 101).unwrap(),
+            Attempt::Locked
         );
-        let locked = find_user(&mut c, &u.id).unwrap().unwrap();
-        assert!(locked.is_locked(1_800_099) && !locked.is_locked(1_800_100));
+        assert!(is_locked(&mut c, &u.id, "10.0.0.1", 1_800_099).unwrap());
+        // Another address is not locked out by the first one's failures.
+        assert!(!is_locked(&mut c, &u.id, "10.0.0.2", 1_000).unwrap());
+        assert!(matches!(
+            reserve(&mut c, &u.id, "10.0.0.2", limits, 1_000).unwrap(),
+            Attempt::Reserved { .. }
+        ));
+        // The lock runs out.
+        assert!(matches!(
+            reserve(&mut c, &u.id, "10.0.0.1", limits, 1_800_100).unwrap(),
+            Attempt::Reserved { last: false }
+        ));
+        for _ in 0..4 {
+            reserve(&mut c, &u.id, "10.0.0.3", limits, 2_000_000).unwrap();
+        }
+        assert!(matches!(
+            reserve(&mut c, &u.id, "10.0.0.3", limits, 2_000_000).unwrap(),
+            Attempt::Reserved { last: true }
+        ));
+        assert!(is_locked(&mut c, &u.id, "10.0.0.3", 2_000_001).unwrap());
         let s = Session {
             id: "S1".into(),
             user_id: u.id.clone(),
@@ -71,13 +96,10 @@ fn the_fifth_wrong_password_locks_and_a_new_password_unlocks() {
         create_session(&mut c, &s).unwrap();
         set_password(&mut c, &u.id, "new", 200).unwrap();
         let after = find_user(&mut c, &u.id).unwrap().unwrap();
-        assert_eq!(
-            (
-                after.password_hash.as_str(),
-                after.locked_until,
-                after.failed_logins
-            ),
-            ("new", None, 0)
+        assert_eq!(after.password_hash, "new");
+        assert!(
+            !is_locked(&mut c, &u.id, "10.0.0.3", 2_000_001).unwrap(),
+            "a new password unlocks"
         );
         assert!(
             touch_session(&mut c, "S1", 300, 1000).unwrap().is_none(),

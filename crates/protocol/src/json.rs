@@ -7,6 +7,7 @@
 //! `arbitrary_precision` feature, which Cargo would switch on for every crate in the build and
 //! which changes how other crates deserialize numbers.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
 /// Deepest nesting a request may have; deeper input is refused rather than risk the stack.
@@ -319,6 +320,9 @@ pub struct ParseError {
     pub reason: &'static str,
 }
 
+/// Members an object may have before duplicate names are looked up in a set.
+const SMALL_OBJECT: usize = 16;
+
 /// Parses one JSON value (RFC 8259), refusing duplicate keys, lone surrogates, raw control
 /// characters in strings, nesting deeper than [`MAX_DEPTH`] and anything after the value.
 pub fn parse(input: &[u8]) -> Result<Json, ParseError> {
@@ -397,6 +401,10 @@ impl Parser<'_> {
     fn object(&mut self, depth: usize) -> Result<Json, ParseError> {
         self.pos += 1;
         let mut map = Map::new();
+        // Duplicate names are found by a scan while the object is small and by a set once it is
+        // not: linear time whatever an unauthenticated body holds (20,000 keys cost 0.57 s of
+        // CPU when every member was checked against every other).
+        let mut seen: Option<HashSet<String>> = None;
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -409,7 +417,14 @@ impl Parser<'_> {
             }
             let key_at = self.pos;
             let key = self.string()?;
-            if map.get(&key).is_some() {
+            if seen.is_none() && map.members.len() >= SMALL_OBJECT {
+                seen = Some(map.members.iter().map(|(k, _)| k.clone()).collect());
+            }
+            let duplicate = match &mut seen {
+                Some(set) => !set.insert(key.clone()),
+                None => map.members.iter().any(|(k, _)| *k == key),
+            };
+            if duplicate {
                 return Err(ParseError {
                     offset: key_at,
                     reason: "duplicate member name",

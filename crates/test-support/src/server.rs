@@ -18,7 +18,7 @@ use crate::FreshDb;
 /// The app key every test server uses (the vendor's test key).
 pub const APP_KEY: &str = "12345678";
 /// The admin token every test server uses.
-pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdefghij";
 
 /// A running server.
 pub struct TestServer {

@@ -26,6 +26,7 @@ use cashloan_persistence::site::{
 use cashloan_persistence::DbConnection;
 use chrono::NaiveDate;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::context::{AppState, Lease};
@@ -59,9 +60,17 @@ fn refusal(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if given.len() == token.len() && bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+        .and_then(|v| v.strip_prefix("Bearer "));
+    // Digests of equal length, compared in constant time: neither the token's content nor its
+    // length leaks through timing. No header never matches.
+    let matches = given.is_some_and(|g| {
+        let (a, b) = (
+            Sha256::digest(g.as_bytes()),
+            Sha256::digest(token.as_bytes()),
+        );
+        bool::from(a.as_slice().ct_eq(b.as_slice()))
+    });
+    if matches && !token.trim().is_empty() {
         None
     } else {
         Some(HttpResponse::Unauthorized().json(json!({"error": "missing or wrong admin token"})))
@@ -396,6 +405,10 @@ pub async fn disburse_application(
                 "the borrower has no authenticated bank card",
             )),
             PayoutOutcome::NoPlan(why) => Err(err(StatusCode::UNPROCESSABLE_ENTITY, why)),
+            PayoutOutcome::BorrowerBlocked(why) => Err(err(
+                StatusCode::CONFLICT,
+                format!("{why}: nothing is paid out"),
+            )),
         }
     })
     .await

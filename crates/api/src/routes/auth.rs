@@ -3,9 +3,9 @@
 
 use cashloan_domain::{IdCardNo, Mobile, PersonName};
 use cashloan_persistence::accounts::{
-    create_session, create_user, end_session, find_user_by_mobile, record_failed_login,
-    reset_failed_logins, set_password, FailedLogin, Session, User,
+    create_session, create_user, end_session, find_user_by_mobile, set_password, Session, User,
 };
+use cashloan_persistence::login_guard::{self, Attempt, GuardLimits};
 use cashloan_persistence::profile::find_identity;
 use cashloan_persistence::site::{add_feedback, count_feedback, latest_app_version};
 use cashloan_persistence::verification::{
@@ -82,16 +82,15 @@ pub fn login(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     app_type("appType", app)?;
     let plain = password(ctx, "password", wire_password)?;
     let user = find_user_by_mobile(ctx.conn.get()?, username)?.ok_or(R::LoginNoAccount)?;
-    if user.is_locked(ctx.now) {
-        return Err(R::LoginLocked.into());
-    }
-    if !verify_password(&plain, &user.password_hash) {
-        return Err(wrong_password(ctx, &user, R::LoginWrongPassword, R::LoginLocked)?.into());
-    }
+    let refusals = Refusals {
+        wrong: R::LoginWrongPassword,
+        locking: R::LoginLocked,
+        locked: R::LoginLocked,
+    };
+    check_password(ctx, &user, &plain, refusals)?;
     if user.disabled {
         return Err(R::LoginFailed.into());
     }
-    reset_failed_logins(ctx.conn.get()?, &user.id, ctx.now)?;
     let session = Session {
         id: new_session_id(),
         user_id: user.id.clone(),
@@ -113,25 +112,45 @@ pub fn login(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     Ok(reply)
 }
 
-/// Counts a wrong password; the answer is `counted` or, when this failure locks, `locking`.
-fn wrong_password(ctx: &mut Ctx<'_>, user: &User, counted: R, locking: R) -> Result<R, ApiError> {
+/// What a wrong-password check answers: `wrong`, `locking` for the failure that locks, `locked`
+/// once locked.
+struct Refusals {
+    wrong: R,
+    locking: R,
+    locked: R,
+}
+
+/// Checks `plain` against `user`'s password behind the wrong-password guards: the attempt is
+/// reserved first (a locked account or address answers without any check), a wrong password is
+/// refused, a right one clears the address's count.
+fn check_password(
+    ctx: &mut Ctx<'_>,
+    user: &User,
+    plain: &str,
+    r: Refusals,
+) -> Result<(), ApiError> {
     let cfg = &ctx.state.config;
-    let lock_ms = cfg.login_lock_minutes.saturating_mul(60_000);
-    Ok(
-        match record_failed_login(
-            ctx.conn.get()?,
-            &user.id,
-            cfg.login_max_failures,
-            lock_ms,
-            ctx.now,
-        )? {
-            FailedLogin::Counted(_) => counted,
-            FailedLogin::Locked(_) => {
-                tracing::warn!(user = %user.id, "account locked after repeated wrong passwords");
-                locking
-            }
-        },
-    )
+    let limits = GuardLimits {
+        max_failures: cfg.login_max_failures,
+        ceiling_per_hour: cfg.login_max_failures_per_hour,
+        lock_ms: cfg.login_lock_minutes.saturating_mul(60_000),
+    };
+    let client = ctx.client.to_owned();
+    let attempt = login_guard::reserve(ctx.conn.get()?, &user.id, &client, limits, ctx.now)?;
+    let Attempt::Reserved { last } = attempt else {
+        return Err(r.locked.into());
+    };
+    // argon2 takes a while: no connection is held during it.
+    ctx.conn.release();
+    if verify_password(plain, &user.password_hash) {
+        login_guard::succeeded(ctx.conn.get()?, &user.id, &client)?;
+        return Ok(());
+    }
+    if last {
+        tracing::warn!(user = %user.id, %client, "locked after repeated wrong passwords");
+        return Err(r.locking.into());
+    }
+    Err(r.wrong.into())
 }
 
 /// §7 获取验证码.
@@ -368,17 +387,17 @@ pub fn modify_password(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     f.formats()?;
     let m = mobile(mobile_text)?;
     let user = registered_user(ctx, &m, R::AccountNotFound)?;
-    if user.is_locked(ctx.now) {
-        return Err(R::ChangeAccountLocked.into());
-    }
     let (new_pw, old_pw) = (
         password(ctx, "newPassword", new_pw)?,
         password(ctx, "oldPassword", old_pw)?,
     );
-    if !verify_password(&old_pw, &user.password_hash) {
-        let code = wrong_password(ctx, &user, R::CurrentPasswordWrong, R::CurrentPasswordWrong)?;
-        return Err(code.into());
-    }
+    let refusals = Refusals {
+        wrong: R::CurrentPasswordWrong,
+        // The failure that locks answers 20003015 like the others (docs/api.md §15).
+        locking: R::CurrentPasswordWrong,
+        locked: R::ChangeAccountLocked,
+    };
+    check_password(ctx, &user, &old_pw, refusals)?;
     if !password_acceptable(&new_pw) {
         return Err(R::ChangePasswordRule.into());
     }
