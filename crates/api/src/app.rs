@@ -122,7 +122,9 @@ pub fn state(config: Config) -> Result<AppState, StartError> {
             tracing::info!("loaded demo data into an empty database");
         }
     }
+    let trusted_proxies = crate::client_address::parse_trusted(&config.trusted_proxies)?;
     Ok(AppState {
+        trusted_proxies,
         providers,
         policy: config.policy()?,
         default_credit: config.total_credit()?,

@@ -27,6 +27,8 @@ pub struct Config {
     pub database_url: String,
     /// Signing and DES key.
     pub app_key: String,
+    /// Proxies whose `X-Forwarded-For` is believed: addresses or CIDR ranges, comma-separated.
+    pub trusted_proxies: String,
     /// Let the vendor's public test key serve on an address other than loopback.
     #[serde(deserialize_with = "bool_or_text")]
     pub allow_test_key: bool,
@@ -135,6 +137,7 @@ impl Default for Config {
             bind: "127.0.0.1:8080".into(),
             database_url: "sqlite://cashloan.db".into(),
             app_key: PUBLIC_TEST_APP_KEY.into(),
+            trusted_proxies: String::new(),
             allow_test_key: false,
             verify_sign: true,
             sign_window_secs: 300,
@@ -328,6 +331,7 @@ impl Config {
             "bind" => self.bind = v.into(),
             "database_url" => self.database_url = v.into(),
             "app_key" => self.app_key = v.into(),
+            "trusted_proxies" => self.trusted_proxies = v.into(),
             "allow_test_key" => self.allow_test_key = parse_bool(key, v)?,
             "verify_sign" => self.verify_sign = parse_bool(key, v)?,
             "sign_window_secs" => self.sign_window_secs = parse_num(key, v)?,
@@ -430,6 +434,7 @@ impl Config {
             )));
         }
         self.bind_address()?;
+        crate::client_address::parse_trusted(&self.trusted_proxies)?;
         self.total_credit()?;
         self.policy()?;
         Ok(())

@@ -65,6 +65,8 @@ pub struct AppState {
     pub zone: FixedOffset,
     /// The H5 pages.
     pub pages: Pages,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<crate::client_address::Cidr>,
 }
 
 impl AppState {

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod channel;
+pub mod client_address;
 pub mod config;
 pub mod context;
 pub mod housekeeping;

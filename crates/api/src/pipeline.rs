@@ -16,6 +16,7 @@ use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
+use crate::client_address::client_address;
 use crate::context::{ApiError, AppState, Ctx, Fields, Lease, Reply};
 
 /// Largest request body on the wire (docs/api.md: 64 KiB).
@@ -69,11 +70,12 @@ pub async fn serve(
         Err(BodyError::BadGzip) => Vec::new(),
     };
     let token = session_token(&req);
-    let client = req
-        .connection_info()
-        .realip_remote_addr()
-        .unwrap_or("unknown")
-        .to_owned();
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let client = client_address(req.peer_addr(), &forwarded, &state.trusted_proxies);
     let accepts_gzip = req
         .headers()
         .get(header::ACCEPT_ENCODING)

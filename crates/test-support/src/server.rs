@@ -637,3 +637,22 @@ fn write_json(mut stream: std::net::TcpStream, answer: &Value) {
     let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(body.as_bytes());
 }
+
+/// How many rows `table` of a test server's database has (to check that tables stay bounded).
+pub fn count_rows(db_url: &str, table: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let sql = format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {table}");
+    let row: Count = if let Some(path) = db_url.strip_prefix("sqlite://") {
+        let mut c =
+            diesel::sqlite::SqliteConnection::establish(path).expect("open the SQLite file");
+        diesel::RunQueryDsl::get_result(diesel::sql_query(sql), &mut c).expect("count rows")
+    } else {
+        let mut c = diesel::pg::PgConnection::establish(db_url).expect("connect to PostgreSQL");
+        diesel::RunQueryDsl::get_result(diesel::sql_query(sql), &mut c).expect("count rows")
+    };
+    row.n
+}

@@ -1,0 +1,474 @@
+//! Black-box: the project's own attack suite, on every backend. Each test is an attack an
+//! outsider tried on the running server, and what must hold against it (docs/security.md).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cashloan_test_support::fresh_sqlite;
+use cashloan_test_support::server::{count_rows, signed, TestServer, ADMIN_TOKEN};
+use common::*;
+use serde_json::{json, Value};
+
+const M: &str = "13709812611";
+
+/// Starts the binary with `env` and no test defaults; its exit code and standard error, when it
+/// stops by itself within 4 s (None when it kept running: it was killed).
+fn start_alone(env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let db = fresh_sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cashloan"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("CASHLOAN_DATABASE_URL", &db.url)
+        .env("CASHLOAN_LOG", "error")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if start.elapsed() > Duration::from_secs(4) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    (code, err)
+}
+
+fn admin_with(s: &TestServer, auth: Option<&str>) -> u16 {
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(a) = auth {
+        headers.push(("Authorization", a));
+    }
+    s.raw("GET", "/admin/applications", b"", &headers).status
+}
+
+#[test]
+fn the_admin_api_needs_a_long_token_and_the_header() {
+    // A blank token, from the environment or the file, is no token: the admin API is off.
+    on_every_backend(&[("CASHLOAN_ADMIN_TOKEN", "  ")], |s| {
+        assert_eq!(admin_with(s, None), 404, "{}", s.backend);
+        assert_eq!(admin_with(s, Some("Bearer ")), 404);
+    });
+    // A short token stops the server at start, saying why.
+    let (code, err) = start_alone(&[
+        ("CASHLOAN_BIND", "127.0.0.1:0"),
+        ("CASHLOAN_ADMIN_TOKEN", "short-token"),
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("CASHLOAN_ADMIN_TOKEN") && err.contains("32"),
+        "{err}"
+    );
+    // With a token: no header, another token, a token of another length never match.
+    on_every_backend(&[], |s| {
+        assert_eq!(admin_with(s, None), 401, "{}", s.backend);
+        assert_eq!(admin_with(s, Some("Bearer ")), 401);
+        assert_eq!(admin_with(s, Some(&format!("Bearer {ADMIN_TOKEN}x"))), 401);
+        assert_eq!(
+            admin_with(s, Some(&format!("Bearer {}", &ADMIN_TOKEN[1..]))),
+            401
+        );
+        assert_eq!(admin_with(s, Some(&format!("Bearer {ADMIN_TOKEN}"))), 200);
+    });
+}
+
+#[test]
+fn the_public_test_key_serves_only_on_loopback() {
+    let (code, err) = start_alone(&[("CASHLOAN_BIND", "0.0.0.0:0")]);
+    assert!(
+        code.is_some_and(|c| c != 0),
+        "it refused to start: {code:?} {err}"
+    );
+    assert!(
+        err.contains("CASHLOAN_APP_KEY") && err.contains("0.0.0.0"),
+        "{err}"
+    );
+    // Allowed on purpose: it starts (and is stopped by the harness).
+    let (code, err) = start_alone(&[
+        ("CASHLOAN_BIND", "0.0.0.0:0"),
+        ("CASHLOAN_ALLOW_TEST_KEY", "true"),
+    ]);
+    assert_eq!(code, None, "it kept serving: {err}");
+    // A secret key serves anywhere.
+    let (code, err) = start_alone(&[
+        ("CASHLOAN_BIND", "0.0.0.0:0"),
+        ("CASHLOAN_APP_KEY", "a-secret-key-of-ours"),
+    ]);
+    assert_eq!(code, None, "it kept serving: {err}");
+}
+
+fn login_code(s: &TestServer, password: &str) -> String {
+    s.call(
+        "/security/login",
+        json!({"username": M, "password": des(password), "appType": "1", "token": ""}),
+        None,
+    )
+    .code()
+}
+
+#[test]
+fn a_burst_of_guesses_is_never_evaluated_beyond_the_limit() {
+    on_every_backend(&[], |s| {
+        register(s, M, "secret123");
+        let codes: Vec<String> = std::thread::scope(|scope| {
+            let guesses: Vec<_> = (0..16)
+                .map(|k| scope.spawn(move || login_code(s, &format!("wrong{k:03}"))))
+                .collect();
+            guesses.into_iter().map(|g| g.join().unwrap()).collect()
+        });
+        let evaluated_and_wrong = codes.iter().filter(|c| *c == "90002000").count();
+        assert!(evaluated_and_wrong <= 4, "{}: {codes:?}", s.backend);
+        assert!(
+            codes.iter().all(|c| c == "90002000" || c == "90003000"),
+            "{codes:?}"
+        );
+        // The limit was reached: even the right password is refused now.
+        assert_eq!(login_code(s, "secret123"), "90003000", "{}", s.backend);
+        // §15 shares the guard: twenty concurrent wrong old passwords, nothing evaluated.
+        let changes: Vec<String> = std::thread::scope(|scope| {
+            let tries: Vec<_> = (0..20)
+                .map(|k| {
+                    scope.spawn(move || {
+                        s.call(
+                            "/appApi/modifyPwd",
+                            json!({"newPassword": des("newsecret1"), "oldPassword": des(&format!("bad{k}")), "mobile": M}),
+                            None,
+                        )
+                        .code()
+                    })
+                })
+                .collect();
+            tries.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert!(
+            changes.iter().all(|c| c == "20003005"),
+            "{}: locked: {changes:?}",
+            s.backend
+        );
+    });
+    // Before the lock, §15 evaluates at most the limit too.
+    on_every_backend(&[], |s| {
+        register(s, M, "secret123");
+        let changes: Vec<String> = std::thread::scope(|scope| {
+            let tries: Vec<_> = (0..20)
+                .map(|k| {
+                    scope.spawn(move || {
+                        s.call(
+                            "/appApi/modifyPwd",
+                            json!({"newPassword": des("newsecret1"), "oldPassword": des(&format!("bad{k}")), "mobile": M}),
+                            None,
+                        )
+                        .code()
+                    })
+                })
+                .collect();
+            tries.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        let evaluated = changes.iter().filter(|c| *c == "20003015").count();
+        assert!(evaluated <= 5, "{}: {changes:?}", s.backend);
+    });
+}
+
+#[test]
+fn concurrent_wrong_sms_codes_kill_the_code() {
+    on_every_backend(&[], |s| {
+        let code = s.call("/openApi/getCode", json!({}), None).result();
+        let sent = s.call(
+            "/openApi/getSmsCode",
+            json!({"code": code, "mobile": M}),
+            None,
+        );
+        assert_eq!(sent.code(), "20001000");
+        let right = s.sms_code(M);
+        let wrong = if right == "000000" {
+            "111111"
+        } else {
+            "000000"
+        };
+        std::thread::scope(|scope| {
+            for _ in 0..40 {
+                scope.spawn(|| {
+                    s.call(
+                        "/openApi/checkSmsCode",
+                        json!({"smscode": wrong, "mobile": M}),
+                        None,
+                    )
+                });
+            }
+        });
+        let r = s.call(
+            "/openApi/checkSmsCode",
+            json!({"smscode": right, "mobile": M}),
+            None,
+        );
+        assert_eq!(
+            r.code(),
+            "20002005",
+            "{}: the code is dead: {}",
+            s.backend,
+            r.text()
+        );
+    });
+}
+
+#[test]
+fn a_disabled_account_stops_and_a_blacklisted_one_is_not_paid_out() {
+    on_every_backend(&[], |s| {
+        let session = verified_borrower(s, M, 1);
+        let centre = |session: &str| {
+            s.call("/appCommonApi/getUserCenterInfo", json!({}), Some(session))
+                .code()
+        };
+        assert_eq!(centre(&session), "0000");
+        let r = s.admin(
+            "PUT",
+            &format!("/admin/users/{M}/status"),
+            Some(json!({"disabled": true})),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(
+            centre(&session),
+            "10000004",
+            "{}: the old session is over",
+            s.backend
+        );
+        assert_eq!(login_code(s, "secret123"), "90009000");
+        s.admin(
+            "PUT",
+            &format!("/admin/users/{M}/status"),
+            Some(json!({"disabled": false})),
+        );
+
+        // Blacklisted after approval: may log in and look, is never paid out.
+        let session = login(s, M, "secret123");
+        let apply = s.call(
+            "/appCommonApi/loanProductApply",
+            json!({
+                "productId": "c4493fbe-23f7-4904-bac1-ff0266b36e2e", "amount": "1000.00", "termCount": "14",
+                "termUnit": "1", "repayTermCount": "14", "repayTermUnit": "1", "repayType": "1",
+                "interestRate": "0.36", "longitude": "116.31", "latitude": "39.98",
+                "orderId": "201701012236523", "purpose": "21", "otherChannels": "01",
+                "phonebookList": [{"contactName": "木木", "contactPhone": "13940460755"}],
+            }),
+            Some(&session),
+        );
+        assert_eq!(apply.code(), "20005000", "{}", apply.text());
+        let id = apply.result().as_str().unwrap().to_owned();
+        s.admin("POST", &format!("/admin/applications/{id}/review"), None);
+        s.admin("POST", &format!("/admin/applications/{id}/approve"), None);
+        s.admin(
+            "POST",
+            &format!("/admin/users/{M}/blacklist"),
+            Some(json!({"reason": "fraud"})),
+        );
+        let r = s.admin("POST", &format!("/admin/applications/{id}/disburse"), None);
+        assert_eq!(r.status, 409, "{}: {}", s.backend, r.text());
+        assert!(r.text().contains("blacklisted"), "{}", r.text());
+        assert_eq!(
+            centre(&session),
+            "0000",
+            "a blacklisted borrower still sees their account"
+        );
+        let ledger = s.admin("GET", &format!("/admin/applications/{id}/ledger"), None);
+        assert_eq!(ledger.json()["out"], "0.00", "nothing paid out");
+    });
+}
+
+/// A gzip body of `keys` distinct members, signed with a wrong signature.
+fn wide_body(keys: usize) -> Vec<u8> {
+    let mut body = String::from("{\"nonce\":\"12345678\",\"timestamp\":\"1\",\"sign\":\"0\"");
+    for k in 0..keys {
+        body.push_str(&format!(",\"k{k}\":1"));
+    }
+    body.push('}');
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(body.as_bytes()).unwrap();
+    gz.finish().unwrap()
+}
+
+#[test]
+fn a_body_of_many_keys_is_answered_at_once() {
+    on_every_backend(&[], |s| {
+        let body = wide_body(20_000);
+        assert!(
+            body.len() < 64 * 1024,
+            "fits the wire limit: {}",
+            body.len()
+        );
+        let t = Instant::now();
+        let r = s.raw(
+            "POST",
+            "/openCommonApi/getSystemMessage",
+            &body,
+            &[
+                ("Content-Type", "application/json"),
+                ("Content-Encoding", "gzip"),
+            ],
+        );
+        let took = t.elapsed();
+        assert_eq!(r.code(), "10000001", "{}: {}", s.backend, r.text());
+        // Linear parsing: milliseconds, where pairwise duplicate checks took seconds (debug).
+        assert!(took < Duration::from_millis(500), "{}: {took:?}", s.backend);
+    });
+}
+
+#[test]
+fn control_characters_are_refused_not_a_fault() {
+    on_every_backend(&[], |s| {
+        for field in ["mobile", "code"] {
+            let mut body = json!({"code": "abcd", "mobile": M});
+            body[field] = Value::String(format!("{}\u{0}x", &M[..3]));
+            let r = s.call("/openApi/getSmsCode", body, None);
+            assert_eq!(
+                (r.code(), r.message()),
+                ("10001000".into(), format!("请求报文传输信息有误: {field}")),
+                "{}: {}",
+                s.backend,
+                r.text()
+            );
+        }
+        let session = verified_borrower(s, M, 1);
+        let r = s.call(
+            "/appCommonApi/saveOrUpdateRelShip",
+            json!({"operType": "add", "relType": "6", "realName": "木\u{7}木", "phoneNum": "13940460755"}),
+            Some(&session),
+        );
+        assert_eq!(r.code(), "10001000", "{}: {}", s.backend, r.text());
+        let r = s.call(
+            "/appApi/commitSuggestion",
+            json!({"suggestion": "好\u{1b}[31m", "source": "1", "mobile": M}),
+            None,
+        );
+        assert_eq!(r.code(), "10001000", "{}", r.text());
+        // Inside an array's objects too.
+        let r = s.call(
+            "/appCommonApi/loanProductApply",
+            json!({
+                "productId": "c4493fbe-23f7-4904-bac1-ff0266b36e2e", "amount": "1000.00", "termCount": "14",
+                "termUnit": "1", "repayTermCount": "14", "repayTermUnit": "1", "repayType": "1",
+                "interestRate": "0.36", "longitude": "116.31", "latitude": "39.98",
+                "orderId": "201701012236523", "purpose": "21", "otherChannels": "01",
+                "phonebookList": [{"contactName": "木\u{1}木", "contactPhone": "13940460755"}],
+            }),
+            Some(&session),
+        );
+        assert_eq!(
+            (r.code(), r.message()),
+            (
+                "10001000".into(),
+                "请求报文传输信息有误: phonebookList".into()
+            ),
+            "{}",
+            r.text()
+        );
+    });
+}
+
+#[test]
+fn replay_records_stay_bounded() {
+    let env = [
+        ("CASHLOAN_SWEEP_INTERVAL_SECS", "1"),
+        ("CASHLOAN_SIGN_WINDOW_SECS", "1"),
+    ];
+    on_every_backend(&env, |s| {
+        for _ in 0..50 {
+            let r = s.send(
+                "/openCommonApi/getSystemMessage",
+                &signed(&json!({"pageNum": 1})),
+                None,
+            );
+            assert_eq!(r.code(), "0000");
+        }
+        assert!(count_rows(&s.db_url, "nonces") >= 40);
+        // Twice the window, then a sweep: nothing of them is needed any more.
+        let gone = (0..50).any(|_| {
+            std::thread::sleep(Duration::from_millis(200));
+            count_rows(&s.db_url, "nonces") == 0
+        });
+        assert!(
+            gone,
+            "{}: {} nonces left",
+            s.backend,
+            count_rows(&s.db_url, "nonces")
+        );
+        // A replay after the sweep is still refused: it is no longer fresh.
+        let old = signed(&json!({"pageNum": 1}));
+        assert_eq!(
+            s.send("/openCommonApi/getSystemMessage", &old, None).code(),
+            "0000"
+        );
+        std::thread::sleep(Duration::from_millis(3500));
+        assert_eq!(
+            s.send("/openCommonApi/getSystemMessage", &old, None).code(),
+            "10000002"
+        );
+    });
+}
+
+fn login_from(s: &TestServer, password: &str, forwarded_for: &str) -> String {
+    let body =
+        signed(&json!({"username": M, "password": des(password), "appType": "1", "token": ""}));
+    s.raw(
+        "POST",
+        "/security/login",
+        body.to_compact_string().as_bytes(),
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Forwarded-For", forwarded_for),
+        ],
+    )
+    .code()
+}
+
+#[test]
+fn forwarded_headers_are_believed_only_from_trusted_proxies() {
+    // A client choosing a new X-Forwarded-For for every guess is still one address.
+    on_every_backend(&[], |s| {
+        register(s, M, "secret123");
+        for k in 0..5 {
+            let code = login_from(s, "wrong-one", &format!("198.51.100.{k}"));
+            assert!(code == "90002000" || code == "90003000", "{code}");
+        }
+        assert_eq!(
+            login_from(s, "secret123", "198.51.100.99"),
+            "90003000",
+            "{}",
+            s.backend
+        );
+    });
+    // Behind a trusted proxy, the forwarded address is the client: one address locked out does
+    // not lock the borrower out from another.
+    on_every_backend(&[("CASHLOAN_TRUSTED_PROXIES", "127.0.0.1/32, ::1")], |s| {
+        register(s, M, "secret123");
+        for _ in 0..5 {
+            login_from(s, "wrong-one", "198.51.100.1");
+        }
+        assert_eq!(
+            login_from(s, "secret123", "198.51.100.1"),
+            "90003000",
+            "{}",
+            s.backend
+        );
+        assert_eq!(
+            login_from(s, "secret123", "198.51.100.2"),
+            "90000000",
+            "{}",
+            s.backend
+        );
+    });
+}
