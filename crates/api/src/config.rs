@@ -89,6 +89,12 @@ pub struct Config {
     /// Lifetime of an SMS code (§8, §11), seconds.
     #[serde(deserialize_with = "number_or_text")]
     pub sms_code_ttl_secs: i64,
+    /// SMS one client address may ask for in an hour.
+    #[serde(deserialize_with = "number_or_text")]
+    pub sms_per_client_per_hour: i64,
+    /// SMS per business day, all together (a warning at 80 %).
+    #[serde(deserialize_with = "number_or_text")]
+    pub sms_per_day_total: i64,
     /// SMS to one mobile per business day.
     #[serde(deserialize_with = "number_or_text")]
     pub sms_per_day: i64,
@@ -160,6 +166,8 @@ impl Default for Config {
             captcha_ttl_secs: 120,
             sms_code_ttl_secs: 300,
             sms_per_day: 10,
+            sms_per_client_per_hour: 20,
+            sms_per_day_total: 10_000,
             business_utc_offset_hours: 8,
             identity_verifier: "local".into(),
             bank_card_verifier: "local".into(),
@@ -354,6 +362,8 @@ impl Config {
             "captcha_per_minute" => self.captcha_per_minute = parse_num(key, v)?,
             "sms_min_interval_secs" => self.sms_min_interval_secs = parse_num(key, v)?,
             "sms_per_day" => self.sms_per_day = parse_num(key, v)?,
+            "sms_per_client_per_hour" => self.sms_per_client_per_hour = parse_num(key, v)?,
+            "sms_per_day_total" => self.sms_per_day_total = parse_num(key, v)?,
             "captcha_ttl_secs" => self.captcha_ttl_secs = parse_num(key, v)?,
             "sms_code_ttl_secs" => self.sms_code_ttl_secs = parse_num(key, v)?,
             "business_utc_offset_hours" => self.business_utc_offset_hours = parse_num(key, v)?,

@@ -472,3 +472,84 @@ fn forwarded_headers_are_believed_only_from_trusted_proxies() {
         );
     });
 }
+
+fn ask_sms(s: &TestServer, mobile: &str) -> String {
+    let captcha = s.call("/openApi/getCode", json!({}), None).result();
+    s.call(
+        "/openApi/getSmsCode",
+        json!({"code": captcha, "mobile": mobile}),
+        None,
+    )
+    .code()
+}
+
+#[test]
+fn sms_bombing_and_pumping_are_capped() {
+    use cashloan_test_support::server::StubProvider;
+    // Sixteen requests at once for one mobile, through a gateway taking 300 ms: one SMS.
+    let gateway = StubProvider::start(Duration::from_millis(300));
+    let sink = format!("http:{}", gateway.url);
+    let env = [
+        ("CASHLOAN_SMS_SINK", sink.as_str()),
+        ("CASHLOAN_SMS_MIN_INTERVAL_SECS", "60"),
+    ];
+    for s in servers(&env) {
+        let before = gateway.calls().len();
+        let captchas: Vec<Value> = (0..16)
+            .map(|_| s.call("/openApi/getCode", json!({}), None).result())
+            .collect();
+        let codes: Vec<String> = std::thread::scope(|scope| {
+            let asks: Vec<_> = captchas
+                .iter()
+                .map(|c| {
+                    let s = &s;
+                    scope.spawn(move || {
+                        s.call("/openApi/getSmsCode", json!({"code": c, "mobile": M}), None)
+                            .code()
+                    })
+                })
+                .collect();
+            asks.into_iter().map(|a| a.join().unwrap()).collect()
+        });
+        assert_eq!(
+            codes.iter().filter(|c| *c == "20001000").count(),
+            1,
+            "{}: {codes:?}",
+            s.backend
+        );
+        assert!(
+            codes.iter().all(|c| c == "20001000" || c == "10000005"),
+            "{codes:?}"
+        );
+        assert_eq!(
+            gateway.calls().len() - before,
+            1,
+            "{}: one SMS left",
+            s.backend
+        );
+    }
+    // One client address, many mobiles: capped per hour.
+    on_every_backend(&[("CASHLOAN_SMS_PER_CLIENT_PER_HOUR", "3")], |s| {
+        for k in 0..3 {
+            assert_eq!(
+                ask_sms(s, &format!("1370981{:04}", k)),
+                "20001000",
+                "{}",
+                s.backend
+            );
+        }
+        assert_eq!(ask_sms(s, "13709819999"), "10000005", "{}", s.backend);
+    });
+    // All together: capped per day.
+    on_every_backend(&[("CASHLOAN_SMS_PER_DAY_TOTAL", "2")], |s| {
+        assert_eq!(ask_sms(s, "13709810001"), "20001000");
+        assert_eq!(ask_sms(s, "13709810002"), "20001000");
+        assert_eq!(ask_sms(s, "13709810003"), "10000005", "{}", s.backend);
+    });
+    // Only mainland mobiles.
+    on_every_backend(&[], |s| {
+        for bad in ["12709812611", "+8613709812611", "1370981261", "23709812611"] {
+            assert_eq!(ask_sms(s, bad), "10001000", "{}: {bad}", s.backend);
+        }
+    });
+}

@@ -111,26 +111,113 @@ pub fn sms_send_stats(
     Ok((last, today))
 }
 
-/// Records an SMS the gateway accepted and makes `code` the live code of `(mobile, purpose)`,
-/// replacing any earlier one, in one transaction.
-pub fn store_sms_code(
+/// The limits of SMS sending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SmsLimits {
+    /// Least time between two SMS to one mobile, ms.
+    pub min_interval_ms: i64,
+    /// SMS to one mobile per business day.
+    pub per_mobile_per_day: i64,
+    /// SMS asked for by one client address per hour.
+    pub per_client_per_hour: i64,
+    /// SMS per business day, all together.
+    pub total_per_day: i64,
+}
+
+/// Whether an SMS may be sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SmsSlot {
+    /// Reserved (the send is recorded): call the gateway, then [`store_sms_code`] or, when it
+    /// refused, [`release_sms_slot`]. `total` is the day's count with this one.
+    Reserved {
+        /// The reservation, to release it.
+        id: String,
+        /// SMS reserved today, all together.
+        total: i64,
+    },
+    /// Too soon after the last one to this mobile, or its daily cap reached.
+    MobileLimit,
+    /// This client address asked for too many this hour.
+    ClientLimit,
+    /// The day's overall cap is reached.
+    TotalLimit,
+}
+
+/// Reserves the sending of one SMS to `mobile` for `client` at `now`, in one transaction that
+/// holds the mobile's lock: the interval and the caps are checked and the send recorded before
+/// the gateway is called, so concurrent requests cannot all pass the same check.
+#[allow(clippy::too_many_arguments)]
+pub fn reserve_sms_slot(
     conn: &mut DbConnection,
     mobile: &str,
+    client: &str,
     purpose: SmsPurpose,
-    code: &str,
     business_date: &str,
     now: i64,
-) -> DbResult<()> {
-    write_transaction(conn, |conn| {
+    limits: SmsLimits,
+) -> DbResult<SmsSlot> {
+    let hour = now - now.rem_euclid(3_600_000);
+    // The day's windows are named by the business date; their start is that date's midnight
+    // (UTC), so they are swept with the other old windows.
+    let day = chrono::NaiveDate::parse_from_str(business_date, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(hour, |t| t.and_utc().timestamp_millis());
+    let outcome = write_transaction(conn, |conn| {
+        // The mobile's lock: an upsert on its row (on PostgreSQL a row lock until commit; on
+        // SQLite the transaction already holds the file's write lock).
+        hit_rate_counter(conn, &format!("sms-lock:{mobile}"), day)?;
+        let (last, today) = sms_send_stats(conn, mobile, business_date)?;
+        if last.is_some_and(|t| now - t < limits.min_interval_ms)
+            || today >= limits.per_mobile_per_day
+        {
+            return Err(Abort::Answer(SmsSlot::MobileLimit));
+        }
+        if hit_rate_counter(conn, &format!("sms-client:{client}"), hour)?
+            > limits.per_client_per_hour
+        {
+            return Err(Abort::Answer(SmsSlot::ClientLimit));
+        }
+        let total = hit_rate_counter(conn, "sms-total", day)?;
+        if total > limits.total_per_day {
+            return Err(Abort::Answer(SmsSlot::TotalLimit));
+        }
+        let id = new_id();
         diesel::insert_into(sms_sends::table)
             .values((
-                sms_sends::id.eq(new_id()),
+                sms_sends::id.eq(&id),
                 sms_sends::mobile.eq(mobile),
                 sms_sends::purpose.eq(purpose.as_str()),
                 sms_sends::business_date.eq(business_date),
                 sms_sends::sent_at.eq(now),
             ))
             .execute(conn)?;
+        Ok(SmsSlot::Reserved { id, total })
+    });
+    match outcome {
+        Ok(slot) => Ok(slot),
+        Err(Abort::Answer(slot)) => Ok(slot),
+        Err(Abort::Db(e)) => Err(e),
+    }
+}
+
+/// The gateway refused: the reserved send did not happen and counts toward no limit of the
+/// mobile (the client's and the day's counts keep it: asking is what they limit).
+pub fn release_sms_slot(conn: &mut DbConnection, id: &str) -> DbResult<()> {
+    diesel::delete(sms_sends::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+/// Makes `code` the live code of `(mobile, purpose)`, replacing any earlier one, after the
+/// gateway accepted the SMS of a reserved slot.
+pub fn set_sms_code(
+    conn: &mut DbConnection,
+    mobile: &str,
+    purpose: SmsPurpose,
+    code: &str,
+    now: i64,
+) -> DbResult<()> {
+    write_transaction(conn, |conn| {
         diesel::delete(
             sms_codes::table
                 .filter(sms_codes::mobile.eq(mobile))

@@ -194,16 +194,41 @@ fn graphic_codes_are_single_use_and_expire() {
     });
 }
 
+fn send(
+    c: &mut cashloan_persistence::DbConnection,
+    m: &str,
+    p: SmsPurpose,
+    code: &str,
+    now: i64,
+) -> SmsSlot {
+    let limits = SmsLimits {
+        min_interval_ms: 60_000,
+        per_mobile_per_day: 3,
+        per_client_per_hour: 20,
+        total_per_day: 10_000,
+    };
+    let slot = reserve_sms_slot(c, m, "10.0.0.1", p, "2026-11-25", now, limits).unwrap();
+    if matches!(slot, SmsSlot::Reserved { .. }) {
+        set_sms_code(c, m, p, code, now).unwrap();
+    }
+    slot
+}
+
 #[test]
 fn sms_codes_die_after_five_wrong_tries() {
     each_backend(|db, _| {
         let mut c = db.conn().unwrap();
         let (m, p) = ("13709812611", SmsPurpose::Register);
-        store_sms_code(&mut c, m, p, "565656", "2026-11-25", 1_000).unwrap();
+        assert!(matches!(
+            send(&mut c, m, p, "565656", 1_000),
+            SmsSlot::Reserved { total: 1, .. }
+        ));
         assert_eq!(
             sms_send_stats(&mut c, m, "2026-11-25").unwrap(),
             (Some(1_000), 1)
         );
+        // Sooner than the interval: refused, nothing recorded.
+        assert_eq!(send(&mut c, m, p, "999999", 30_000), SmsSlot::MobileLimit);
         let check = |c: &mut _, code, now| check_sms_code(c, m, p, code, now, 300_000, 5).unwrap();
         for _ in 0..4 {
             assert_eq!(check(&mut c, "000000", 2_000), SmsCheck::Wrong);
@@ -211,7 +236,10 @@ fn sms_codes_die_after_five_wrong_tries() {
         assert_eq!(check(&mut c, "000000", 2_000), SmsCheck::TooManyTries);
         assert_eq!(check(&mut c, "565656", 2_000), SmsCheck::NoCode);
         // A new code replaces the dead one; the reset purpose is kept apart.
-        store_sms_code(&mut c, m, p, "123456", "2026-11-25", 70_000).unwrap();
+        assert!(matches!(
+            send(&mut c, m, p, "123456", 70_000),
+            SmsSlot::Reserved { .. }
+        ));
         assert_eq!(
             check_sms_code(&mut c, m, SmsPurpose::Reset, "123456", 71_000, 300_000, 5).unwrap(),
             SmsCheck::NoCode
@@ -227,6 +255,16 @@ fn sms_codes_die_after_five_wrong_tries() {
             sms_send_stats(&mut c, m, "2026-11-26").unwrap(),
             (Some(70_000), 0)
         );
+        // A refused send gives its slot back; the daily cap (3 here) counts sends that happened.
+        let SmsSlot::Reserved { id, .. } = send(&mut c, m, p, "111111", 140_000) else {
+            panic!("third send")
+        };
+        release_sms_slot(&mut c, &id).unwrap();
+        assert!(matches!(
+            send(&mut c, m, p, "222222", 210_000),
+            SmsSlot::Reserved { .. }
+        ));
+        assert_eq!(send(&mut c, m, p, "333333", 280_000), SmsSlot::MobileLimit);
     });
 }
 

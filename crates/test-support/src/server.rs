@@ -351,6 +351,8 @@ fn spawn(
         .env("CASHLOAN_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("CASHLOAN_ALLOW_BUSINESS_DATE_OVERRIDE", "true")
         .env("CASHLOAN_SMS_MIN_INTERVAL_SECS", "0")
+        // Every test client is 127.0.0.1: the per-address SMS cap is for the tests that test it.
+        .env("CASHLOAN_SMS_PER_CLIENT_PER_HOUR", "100000")
         .env("CASHLOAN_DB_POOL_SIZE", "8")
         .env("CASHLOAN_WORKERS", "2")
         .env("CASHLOAN_LOG", "error")

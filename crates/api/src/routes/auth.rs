@@ -10,8 +10,8 @@ use cashloan_persistence::profile::find_identity;
 use cashloan_persistence::site::{add_feedback, count_feedback, latest_app_version};
 use cashloan_persistence::verification::{
     check_sms_code, consume_captcha, fail_grant, give_grant, has_grant, hit_rate_counter,
-    issue_captcha, sms_send_stats, store_sms_code, take_grants, CaptchaCheck, GrantKind, SmsCheck,
-    SmsPurpose,
+    issue_captcha, release_sms_slot, reserve_sms_slot, set_sms_code, take_grants, CaptchaCheck,
+    GrantKind, SmsCheck, SmsLimits, SmsPurpose, SmsSlot,
 };
 use cashloan_protocol::{Json, Map, ResponseCode as R};
 
@@ -187,12 +187,44 @@ fn send_sms_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiErr
     }
     let today = ctx.today()?;
     let day = today.format("%Y-%m-%d").to_string();
-    let (last, sent_today) = sms_send_stats(ctx.conn.get()?, m.as_str(), &day)?;
     let cfg = &ctx.state.config;
-    let interval_ms = cfg.sms_min_interval_secs.saturating_mul(1000);
-    if last.is_some_and(|t| ctx.now - t < interval_ms) || sent_today >= cfg.sms_per_day {
-        return Err(R::TooManyRequests.into());
-    }
+    let limits = SmsLimits {
+        min_interval_ms: cfg.sms_min_interval_secs.saturating_mul(1000),
+        per_mobile_per_day: cfg.sms_per_day,
+        per_client_per_hour: cfg.sms_per_client_per_hour,
+        total_per_day: cfg.sms_per_day_total,
+    };
+    let total_cap = cfg.sms_per_day_total;
+    let slot = reserve_sms_slot(
+        ctx.conn.get()?,
+        m.as_str(),
+        ctx.client,
+        purpose,
+        &day,
+        ctx.now,
+        limits,
+    )?;
+    let slot_id = match slot {
+        SmsSlot::Reserved { id, total } => {
+            // 80 % of the day's cap: someone may be pumping SMS; operators should know early.
+            if total.saturating_mul(5) == total_cap.saturating_mul(4) {
+                tracing::warn!(total, cap = total_cap, "80 % of the day's SMS cap is used");
+            }
+            id
+        }
+        SmsSlot::MobileLimit => return Err(R::TooManyRequests.into()),
+        SmsSlot::ClientLimit => {
+            tracing::warn!(client = ctx.client, "SMS per client address cap reached");
+            return Err(R::TooManyRequests.into());
+        }
+        SmsSlot::TotalLimit => {
+            tracing::error!(
+                cap = total_cap,
+                "the day's SMS cap is reached: no more SMS today"
+            );
+            return Err(R::TooManyRequests.into());
+        }
+    };
     let sms_code = new_sms_code();
     let text = match purpose {
         SmsPurpose::Register => format!("您的注册验证码为{sms_code},5分钟内有效,请勿泄露。"),
@@ -209,16 +241,10 @@ fn send_sms_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiErr
     });
     if let Err(reason) = sent {
         tracing::warn!(mobile = %m.masked(), %reason, "SMS gateway refused");
+        release_sms_slot(ctx.conn.get()?, &slot_id)?;
         return Err(R::SmsSendFailed.into());
     }
-    store_sms_code(
-        ctx.conn.get()?,
-        m.as_str(),
-        purpose,
-        &sms_code,
-        &day,
-        ctx.now,
-    )?;
+    set_sms_code(ctx.conn.get()?, m.as_str(), purpose, &sms_code, ctx.now)?;
     Reply::empty(R::SmsSent)
 }
 
