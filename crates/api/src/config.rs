@@ -120,6 +120,9 @@ pub struct Config {
     pub reconcile_after_secs: u64,
     /// Key of the HMAC-SHA256 signature of the channel's notifications; unset: notifications off.
     pub payment_channel_secret: Option<String>,
+    /// Refuse registration and reset steps from clients that keep no flow cookie.
+    #[serde(deserialize_with = "bool_or_text")]
+    pub flow_require_cookie: bool,
     /// Seconds between two sweeps of replay nonces, graphic codes and rate windows (0: only the
     /// daily job sweeps).
     #[serde(deserialize_with = "number_or_text")]
@@ -179,6 +182,7 @@ impl Default for Config {
             payment_channel_secret: None,
             auto_debit: false,
             sweep_interval_secs: 60,
+            flow_require_cookie: false,
             templates_dir: None,
             db_pool_size: 16,
             workers: 0,
@@ -379,6 +383,7 @@ impl Config {
             }
             "auto_debit" => self.auto_debit = parse_bool(key, v)?,
             "sweep_interval_secs" => self.sweep_interval_secs = parse_num(key, v)?,
+            "flow_require_cookie" => self.flow_require_cookie = parse_bool(key, v)?,
             "templates_dir" => self.templates_dir = Some(v.to_owned()).filter(|t| !t.is_empty()),
             "db_pool_size" => self.db_pool_size = parse_num(key, v)?,
             "workers" => self.workers = parse_num(key, v)?,

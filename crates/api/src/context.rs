@@ -296,6 +296,40 @@ pub struct Ctx<'a> {
     pub now: i64,
     /// The client's address.
     pub client: &'a str,
+    /// Who walks a registration or reset flow (its flow cookie, address and `User-Agent`).
+    pub flow: &'a RequestFlow,
+}
+
+/// The name of the cookie that binds a registration or reset flow to its client.
+pub const FLOW_COOKIE: &str = "CASHLOAN_FLOW";
+
+/// What identifies a request's client in a registration or reset flow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestFlow {
+    /// SHA-256 (hex) of the flow cookie the request carried, if any (the value itself is never
+    /// stored).
+    pub cookie_digest: Option<String>,
+    /// The client's address and a digest of its `User-Agent`.
+    pub client_key: String,
+}
+
+impl RequestFlow {
+    /// Of a request from `client` with the headers `cookie` (flow cookie value) and `user_agent`.
+    pub fn new(client: &str, cookie: Option<&str>, user_agent: &str) -> RequestFlow {
+        let ua = crate::security::sha256_hex(user_agent.as_bytes());
+        RequestFlow {
+            cookie_digest: cookie.map(|c| crate::security::sha256_hex(c.as_bytes())),
+            client_key: format!("{client}|{}", &ua[..16]),
+        }
+    }
+
+    /// As the persistence layer sees it.
+    pub fn as_client(&self) -> cashloan_persistence::verification::FlowClient<'_> {
+        cashloan_persistence::verification::FlowClient {
+            cookie: self.cookie_digest.as_deref(),
+            client: &self.client_key,
+        }
+    }
 }
 
 impl Ctx<'_> {

@@ -17,7 +17,7 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 
 use crate::client_address::client_address;
-use crate::context::{ApiError, AppState, Ctx, Fields, Lease, Reply};
+use crate::context::{ApiError, AppState, Ctx, Fields, Lease, Reply, RequestFlow, FLOW_COOKIE};
 
 /// Largest request body on the wire (docs/api.md: 64 KiB).
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -76,6 +76,12 @@ pub async fn serve(
         .filter_map(|v| v.to_str().ok())
         .collect();
     let client = client_address(req.peer_addr(), &forwarded, &state.trusted_proxies);
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let flow = RequestFlow::new(&client, cookie(&req, FLOW_COOKIE).as_deref(), user_agent);
     let accepts_gzip = req
         .headers()
         .get(header::ACCEPT_ENCODING)
@@ -90,7 +96,7 @@ pub async fn serve(
     let span = tracing::info_span!("request", id = %request_id, path = ep.path);
     let reply = web::block(move || {
         let _enter = span.enter();
-        process(&st, ep, &body, token.as_deref(), &client, &rid)
+        process(&st, ep, &body, token.as_deref(), &client, &flow, &rid)
     })
     .await
     .unwrap_or_else(|e| {
@@ -141,15 +147,19 @@ fn decode_body(req: &HttpRequest, body: web::Bytes) -> Result<Vec<u8>, BodyError
 }
 
 /// The session id of the `JSESSIONID` cookie or an `Authorization: Bearer` header.
-fn session_token(req: &HttpRequest) -> Option<String> {
-    let from_cookie = req
-        .headers()
+/// The value of the cookie `name`, if the request carries a non-empty one.
+fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers()
         .get_all(header::COOKIE)
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| *name == SESSION_COOKIE && !value.is_empty())
-        .map(|(_, value)| value.to_owned());
+        .find(|(n, value)| *n == name && !value.is_empty())
+        .map(|(_, value)| value.to_owned())
+}
+
+fn session_token(req: &HttpRequest) -> Option<String> {
+    let from_cookie = cookie(req, SESSION_COOKIE);
     if from_cookie.is_some() {
         return from_cookie;
     }
@@ -185,10 +195,11 @@ fn process(
     body: &[u8],
     token: Option<&str>,
     client: &str,
+    flow: &RequestFlow,
     request_id: &str,
 ) -> Reply {
     let conn = Lease::new(&state.db);
-    match run(state, ep, conn, body, token, client) {
+    match run(state, ep, conn, body, token, client, flow) {
         Ok(reply) => reply,
         Err(ApiError::Reply(outcome)) => Reply::failure(outcome),
         Err(ApiError::Fault(detail)) => fault(request_id, &detail),
@@ -202,6 +213,7 @@ fn run(
     body: &[u8],
     token: Option<&str>,
     client: &str,
+    flow: &RequestFlow,
 ) -> Result<Reply, ApiError> {
     let Ok(Json::Object(map)) = parse(body) else {
         return Err(ResponseCode::MalformedRequest.into());
@@ -257,6 +269,7 @@ fn run(
         user,
         now,
         client,
+        flow,
     };
     (ep.handler)(&mut ctx)
 }

@@ -19,9 +19,9 @@ use crate::config::ConfigError;
 pub struct Sms<'a> {
     /// Recipient.
     pub mobile: &'a str,
-    /// `register` or `reset`.
+    /// `register` or `reset` (a code), `notice` (a password was reset or changed; no code).
     pub purpose: &'a str,
-    /// The code (never logged).
+    /// The code (never logged); empty for a notice.
     pub code: &'a str,
     /// The text.
     pub text: String,

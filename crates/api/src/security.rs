@@ -50,6 +50,20 @@ pub fn new_sms_code() -> String {
     format!("{:06}", OsRng.gen_range(0..1_000_000u32))
 }
 
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A fresh flow cookie value: 128 random bits, hex.
+pub fn new_flow_token() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

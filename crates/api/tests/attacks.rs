@@ -553,3 +553,205 @@ fn sms_bombing_and_pumping_are_capped() {
         }
     });
 }
+
+/// A signed call with the given headers (a cookie, a User-Agent).
+fn call_as(
+    s: &TestServer,
+    path: &str,
+    body: Value,
+    headers: &[(&str, &str)],
+) -> cashloan_test_support::server::Answer {
+    let text = signed(&body).to_compact_string();
+    let mut all = vec![("Content-Type", "application/json")];
+    all.extend_from_slice(headers);
+    s.raw("POST", path, text.as_bytes(), &all)
+}
+
+/// §7 → §11 as the client `ua`; the flow cookie the server set.
+fn start_reset(s: &TestServer, ua: &str) -> String {
+    let captcha = call_as(s, "/openApi/getCode", json!({}), &[("User-Agent", ua)]).result();
+    let r = call_as(
+        s,
+        "/openApi/forgetPwdGetSmsCode",
+        json!({"code": captcha, "mobile": M}),
+        &[("User-Agent", ua)],
+    );
+    assert_eq!(r.code(), "20001000", "{}", r.text());
+    let set = r.header("set-cookie").unwrap_or_default().to_owned();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    set.split(';').next().unwrap().to_owned()
+}
+
+#[test]
+fn a_reset_flow_belongs_to_the_client_that_started_it() {
+    on_every_backend(&[], |s| {
+        let victim = verified_borrower(s, M, 1);
+        drop(victim);
+        let id = cashloan_test_support::server::id_card("19900307", 1);
+        // The victim keeps cookies: §12 with the cookie binds the grants to it.
+        let cookie = start_reset(s, "victim-app");
+        let sms = s.sms_code(M);
+        let with_cookie = [("User-Agent", "victim-app"), ("Cookie", cookie.as_str())];
+        let r = call_as(
+            s,
+            "/openApi/forgetPwdCheckSmsCode",
+            json!({"smscode": sms, "mobile": M}),
+            &with_cookie,
+        );
+        assert_eq!(r.code(), "20002006", "{}", r.text());
+        // An attacker racing the victim: no cookie (even from the same address and app) gets nothing.
+        for ua in ["victim-app", "attacker"] {
+            let r = call_as(
+                s,
+                "/openApi/forgetPwdIdentityAuth",
+                json!({"mobile": M, "realname": "张某某", "identitycode": id}),
+                &[("User-Agent", ua)],
+            );
+            assert_ne!(
+                r.code(),
+                "20004000",
+                "{}: {ua} took the victim's grant",
+                s.backend
+            );
+            let p = des("taken0ver");
+            let r = call_as(
+                s,
+                "/openApi/userResetPwd",
+                json!({"password": p, "confirmPassword": p, "mobile": M}),
+                &[("User-Agent", ua)],
+            );
+            assert_ne!(
+                r.code(),
+                "20003002",
+                "{}: {ua} reset the victim's password",
+                s.backend
+            );
+        }
+        // The victim finishes.
+        let r = call_as(
+            s,
+            "/openApi/forgetPwdIdentityAuth",
+            json!({"mobile": M, "realname": "张某某", "identitycode": id}),
+            &with_cookie,
+        );
+        assert_eq!(r.code(), "20004000", "{}", r.text());
+        let p = des("newsecret1");
+        let r = call_as(
+            s,
+            "/openApi/userResetPwd",
+            json!({"password": p, "confirmPassword": p, "mobile": M}),
+            &with_cookie,
+        );
+        assert_eq!(r.code(), "20003002", "{}", r.text());
+        // The borrower hears of it: a message and an SMS.
+        let session = login(s, M, "newsecret1");
+        let msgs = s.call(
+            "/appCommonApi/getCustomMessage",
+            json!({"pageNum": 1}),
+            Some(&session),
+        );
+        assert!(
+            msgs.result()
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["messageType"] == "99"
+                    && m["messageContent"].as_str().unwrap().contains("重置")),
+            "{}",
+            msgs.text()
+        );
+        let outbox = std::fs::read_to_string(&s.outbox).unwrap();
+        assert!(
+            outbox
+                .lines()
+                .any(|l| l.contains("\"notice\"") && l.contains(M)),
+            "{outbox}"
+        );
+
+        // A client without cookies is bound by its address and User-Agent.
+        start_reset(s, "cookieless-app");
+        let sms = s.sms_code(M);
+        let r = call_as(
+            s,
+            "/openApi/forgetPwdCheckSmsCode",
+            json!({"smscode": sms, "mobile": M}),
+            &[("User-Agent", "another-app")],
+        );
+        assert_ne!(
+            r.code(),
+            "20002006",
+            "{}: another client used the code",
+            s.backend
+        );
+        let r = call_as(
+            s,
+            "/openApi/forgetPwdCheckSmsCode",
+            json!({"smscode": sms, "mobile": M}),
+            &[("User-Agent", "cookieless-app")],
+        );
+        assert_eq!(r.code(), "20002006", "{}", r.text());
+        let r = call_as(
+            s,
+            "/openApi/forgetPwdIdentityAuth",
+            json!({"mobile": M, "realname": "张某某", "identitycode": id}),
+            &[("User-Agent", "another-app")],
+        );
+        assert_ne!(r.code(), "20004000", "{}", s.backend);
+    });
+    // Cookies required: a cookie-less step is refused.
+    on_every_backend(&[("CASHLOAN_FLOW_REQUIRE_COOKIE", "true")], |s| {
+        register_with_cookies(s);
+        start_reset(s, "app");
+        let sms = s.sms_code(M);
+        let r = call_as(
+            s,
+            "/openApi/forgetPwdCheckSmsCode",
+            json!({"smscode": sms, "mobile": M}),
+            &[("User-Agent", "app")],
+        );
+        assert_ne!(
+            r.code(),
+            "20002006",
+            "{}: cookie-less flow accepted",
+            s.backend
+        );
+    });
+}
+
+/// §7 → §10 keeping the flow cookie, as an app that keeps cookies does.
+fn register_with_cookies(s: &TestServer) {
+    let captcha = call_as(s, "/openApi/getCode", json!({}), &[]).result();
+    let r = call_as(
+        s,
+        "/openApi/getSmsCode",
+        json!({"code": captcha, "mobile": M}),
+        &[],
+    );
+    assert_eq!(r.code(), "20001000", "{}", r.text());
+    let cookie = r
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let h = [("Cookie", cookie.as_str())];
+    let r = call_as(
+        s,
+        "/openApi/checkSmsCode",
+        json!({"smscode": s.sms_code(M), "mobile": M}),
+        &h,
+    );
+    assert_eq!(r.code(), "20002006", "{}", r.text());
+    let p = des("secret123");
+    let r = call_as(
+        s,
+        "/openApi/userRegister",
+        json!({"password": p, "confirmPassword": p, "mobile": M}),
+        &h,
+    );
+    assert_eq!(r.code(), "20003000", "{}", r.text());
+}

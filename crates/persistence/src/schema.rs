@@ -112,6 +112,8 @@ diesel::table! {
         attempts -> Integer,
         sent_at -> BigInt,
         consumed_at -> Nullable<BigInt>,
+        flow_cookie -> Nullable<Text>,
+        flow_client -> Nullable<Text>,
     }
 }
 
@@ -126,9 +128,10 @@ diesel::table! {
 }
 
 diesel::table! {
-    grants (mobile, kind) {
+    grants (mobile, kind, flow) {
         mobile -> Text,
         kind -> Text,
+        flow -> Text,
         granted_at -> BigInt,
         expires_at -> BigInt,
         failures -> Integer,

@@ -215,6 +215,7 @@ pub fn set_sms_code(
     mobile: &str,
     purpose: SmsPurpose,
     code: &str,
+    flow: &FlowClient<'_>,
     now: i64,
 ) -> DbResult<()> {
     write_transaction(conn, |conn| {
@@ -231,10 +232,41 @@ pub fn set_sms_code(
                 sms_codes::code.eq(code),
                 sms_codes::attempts.eq(0),
                 sms_codes::sent_at.eq(now),
+                sms_codes::flow_cookie.eq(flow.cookie),
+                sms_codes::flow_client.eq(flow.client),
             ))
             .execute(conn)?;
         Ok::<_, DbError>(())
     })
+}
+
+/// Who walks a registration or reset flow: the digest of the flow cookie it sent (or, at §8 and
+/// §11, was given), and its address with its `User-Agent`. A step taken with the cookie belongs
+/// to the cookie alone; one taken without it, to the address and `User-Agent`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlowClient<'a> {
+    /// The digest of the flow cookie, when there is one.
+    pub cookie: Option<&'a str>,
+    /// The client's address and the digest of its `User-Agent`.
+    pub client: &'a str,
+}
+
+impl FlowClient<'_> {
+    /// The key its grants are kept under.
+    pub fn key(&self) -> String {
+        match self.cookie {
+            Some(c) => format!("cookie:{c}"),
+            None => format!("client:{}", self.client),
+        }
+    }
+
+    /// Whether this client is the one an SMS code was sent for.
+    fn started(&self, cookie: Option<&str>, client: Option<&str>) -> bool {
+        match self.cookie {
+            Some(c) => cookie == Some(c),
+            None => client == Some(self.client),
+        }
+    }
 }
 
 /// What checking an SMS code found.
@@ -254,11 +286,13 @@ pub enum SmsCheck {
 
 /// Checks `code` against the live SMS code of `(mobile, purpose)`. A wrong try counts; the
 /// `max_attempts`-th wrong try kills the code. Atomic under concurrency.
+#[allow(clippy::too_many_arguments)]
 pub fn check_sms_code(
     conn: &mut DbConnection,
     mobile: &str,
     purpose: SmsPurpose,
     code: &str,
+    flow: &FlowClient<'_>,
     now: i64,
     ttl_ms: i64,
     max_attempts: i32,
@@ -268,6 +302,16 @@ pub fn check_sms_code(
             .filter(sms_codes::mobile.eq(mobile))
             .filter(sms_codes::purpose.eq(purpose.as_str()))
             .filter(sms_codes::consumed_at.is_null());
+        // A code sent for another client is no code for this one (and its tries are not
+        // this client's to spend).
+        let owner: Option<(Option<String>, Option<String>)> = target
+            .select((sms_codes::flow_cookie, sms_codes::flow_client))
+            .first(conn)
+            .optional()?;
+        match owner {
+            Some((cookie, client)) if flow.started(cookie.as_deref(), client.as_deref()) => {}
+            _ => return Ok(SmsCheck::NoCode),
+        }
         // The attempt is reserved before the code is compared, in one guarded statement (which
         // also takes the row lock on PostgreSQL): however many guesses arrive at once, at most
         // `max_attempts` are ever compared.
@@ -329,6 +373,7 @@ pub fn give_grant(
     conn: &mut DbConnection,
     mobile: &str,
     kind: GrantKind,
+    flow: &str,
     now: i64,
     ttl_ms: i64,
 ) -> DbResult<()> {
@@ -350,6 +395,7 @@ pub fn give_grant(
             .values((
                 grants::mobile.eq(mobile),
                 grants::kind.eq(kind.as_str()),
+                grants::flow.eq(flow),
                 grants::granted_at.eq(now),
                 grants::expires_at.eq(now + ttl_ms),
                 grants::failures.eq(0),
@@ -364,11 +410,13 @@ pub fn has_grant(
     conn: &mut DbConnection,
     mobile: &str,
     kind: GrantKind,
+    flow: &str,
     now: i64,
 ) -> DbResult<bool> {
     let n: i64 = grants::table
         .filter(grants::mobile.eq(mobile))
         .filter(grants::kind.eq(kind.as_str()))
+        .filter(grants::flow.eq(flow))
         .filter(grants::expires_at.gt(now))
         .count()
         .get_result(conn)?;
@@ -381,6 +429,7 @@ pub fn take_grants(
     conn: &mut DbConnection,
     mobile: &str,
     kinds: &[GrantKind],
+    flow: &str,
     now: i64,
 ) -> DbResult<bool> {
     write_transaction(conn, |conn| {
@@ -389,6 +438,7 @@ pub fn take_grants(
                 grants::table
                     .filter(grants::mobile.eq(mobile))
                     .filter(grants::kind.eq(kind.as_str()))
+                    .filter(grants::flow.eq(flow))
                     .filter(grants::expires_at.gt(now)),
             )
             .execute(conn)?;
@@ -414,12 +464,14 @@ pub fn fail_grant(
     conn: &mut DbConnection,
     mobile: &str,
     kind: GrantKind,
+    flow: &str,
     max: i32,
 ) -> DbResult<bool> {
     write_transaction(conn, |conn| {
         let target = grants::table
             .filter(grants::mobile.eq(mobile))
-            .filter(grants::kind.eq(kind.as_str()));
+            .filter(grants::kind.eq(kind.as_str()))
+            .filter(grants::flow.eq(flow));
         diesel::update(target)
             .set(grants::failures.eq(grants::failures + 1))
             .execute(conn)?;

@@ -194,6 +194,12 @@ fn graphic_codes_are_single_use_and_expire() {
     });
 }
 
+/// The client that asked for the codes of these tests.
+const OWNER: FlowClient<'static> = FlowClient {
+    cookie: Some("owner-digest"),
+    client: "10.0.0.1|ua",
+};
+
 fn send(
     c: &mut cashloan_persistence::DbConnection,
     m: &str,
@@ -209,7 +215,7 @@ fn send(
     };
     let slot = reserve_sms_slot(c, m, "10.0.0.1", p, "2026-11-25", now, limits).unwrap();
     if matches!(slot, SmsSlot::Reserved { .. }) {
-        set_sms_code(c, m, p, code, now).unwrap();
+        set_sms_code(c, m, p, code, &OWNER, now).unwrap();
     }
     slot
 }
@@ -229,7 +235,8 @@ fn sms_codes_die_after_five_wrong_tries() {
         );
         // Sooner than the interval: refused, nothing recorded.
         assert_eq!(send(&mut c, m, p, "999999", 30_000), SmsSlot::MobileLimit);
-        let check = |c: &mut _, code, now| check_sms_code(c, m, p, code, now, 300_000, 5).unwrap();
+        let check =
+            |c: &mut _, code, now| check_sms_code(c, m, p, code, &OWNER, now, 300_000, 5).unwrap();
         for _ in 0..4 {
             assert_eq!(check(&mut c, "000000", 2_000), SmsCheck::Wrong);
         }
@@ -241,7 +248,44 @@ fn sms_codes_die_after_five_wrong_tries() {
             SmsSlot::Reserved { .. }
         ));
         assert_eq!(
-            check_sms_code(&mut c, m, SmsPurpose::Reset, "123456", 71_000, 300_000, 5).unwrap(),
+            check_sms_code(
+                &mut c,
+                m,
+                SmsPurpose::Reset,
+                "123456",
+                &OWNER,
+                71_000,
+                300_000,
+                5
+            )
+            .unwrap(),
+            SmsCheck::NoCode
+        );
+        // Another client (another cookie, or none from another address) has no code here.
+        let other = FlowClient {
+            cookie: Some("other-digest"),
+            client: "10.0.0.9|ua",
+        };
+        assert_eq!(
+            check_sms_code(&mut c, m, p, "123456", &other, 71_000, 300_000, 5).unwrap(),
+            SmsCheck::NoCode
+        );
+        let cookieless_elsewhere = FlowClient {
+            cookie: None,
+            client: "10.0.0.9|ua",
+        };
+        assert_eq!(
+            check_sms_code(
+                &mut c,
+                m,
+                p,
+                "123456",
+                &cookieless_elsewhere,
+                71_000,
+                300_000,
+                5
+            )
+            .unwrap(),
             SmsCheck::NoCode
         );
         assert_eq!(check(&mut c, "123456", 371_000), SmsCheck::Expired);
@@ -274,27 +318,32 @@ fn grants_are_used_once_all_or_none() {
         let mut c = db.conn().unwrap();
         let m = "13709812611";
         let both = [GrantKind::ResetSms, GrantKind::ResetIdentity];
-        give_grant(&mut c, m, GrantKind::ResetSms, 0, 600_000).unwrap();
-        assert!(has_grant(&mut c, m, GrantKind::ResetSms, 1).unwrap());
+        give_grant(&mut c, m, GrantKind::ResetSms, "F", 0, 600_000).unwrap();
+        assert!(has_grant(&mut c, m, GrantKind::ResetSms, "F", 1).unwrap());
         // Identity step missing: nothing is taken.
-        assert!(!take_grants(&mut c, m, &both, 1).unwrap());
-        assert!(has_grant(&mut c, m, GrantKind::ResetSms, 1).unwrap());
-        give_grant(&mut c, m, GrantKind::ResetIdentity, 0, 600_000).unwrap();
-        assert!(take_grants(&mut c, m, &both, 1).unwrap());
-        assert!(!take_grants(&mut c, m, &[GrantKind::ResetSms], 1).unwrap());
+        assert!(!take_grants(&mut c, m, &both, "F", 1).unwrap());
+        assert!(has_grant(&mut c, m, GrantKind::ResetSms, "F", 1).unwrap());
+        give_grant(&mut c, m, GrantKind::ResetIdentity, "F", 0, 600_000).unwrap();
+        assert!(take_grants(&mut c, m, &both, "F", 1).unwrap());
+        assert!(!take_grants(&mut c, m, &[GrantKind::ResetSms], "F", 1).unwrap());
         // Expiry.
-        give_grant(&mut c, m, GrantKind::Register, 0, 600_000).unwrap();
-        assert!(!has_grant(&mut c, m, GrantKind::Register, 600_000).unwrap());
+        give_grant(&mut c, m, GrantKind::Register, "F", 0, 600_000).unwrap();
+        assert!(!has_grant(&mut c, m, GrantKind::Register, "F", 600_000).unwrap());
         // A new SMS step drops the identity step of the old one.
-        give_grant(&mut c, m, GrantKind::ResetIdentity, 0, 600_000).unwrap();
-        give_grant(&mut c, m, GrantKind::ResetSms, 0, 600_000).unwrap();
-        assert!(!has_grant(&mut c, m, GrantKind::ResetIdentity, 1).unwrap());
+        give_grant(&mut c, m, GrantKind::ResetIdentity, "F", 0, 600_000).unwrap();
+        give_grant(&mut c, m, GrantKind::ResetSms, "F", 0, 600_000).unwrap();
+        assert!(!has_grant(&mut c, m, GrantKind::ResetIdentity, "F", 1).unwrap());
         // Five failures kill a grant.
         for _ in 0..4 {
-            assert!(!fail_grant(&mut c, m, GrantKind::ResetSms, 5).unwrap());
+            assert!(!fail_grant(&mut c, m, GrantKind::ResetSms, "F", 5).unwrap());
         }
-        assert!(fail_grant(&mut c, m, GrantKind::ResetSms, 5).unwrap());
-        assert!(!has_grant(&mut c, m, GrantKind::ResetSms, 1).unwrap());
+        assert!(fail_grant(&mut c, m, GrantKind::ResetSms, "F", 5).unwrap());
+        assert!(!has_grant(&mut c, m, GrantKind::ResetSms, "F", 1).unwrap());
+        // A grant serves its own flow only.
+        give_grant(&mut c, m, GrantKind::Register, "F", 0, 600_000).unwrap();
+        assert!(!has_grant(&mut c, m, GrantKind::Register, "G", 1).unwrap());
+        assert!(!take_grants(&mut c, m, &[GrantKind::Register], "G", 1).unwrap());
+        assert!(take_grants(&mut c, m, &[GrantKind::Register], "F", 1).unwrap());
     });
 }
 

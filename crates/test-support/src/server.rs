@@ -302,6 +302,7 @@ impl TestServer {
         text.lines()
             .rev()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["purpose"] != "notice")
             .find(|v| v["mobile"] == mobile)
             .and_then(|v| v["code"].as_str().map(str::to_owned))
             .unwrap_or_else(|| panic!("no SMS to {mobile} in the outbox"))

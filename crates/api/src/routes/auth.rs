@@ -1,13 +1,16 @@
 //! Accounts: login (§4), graphic code (§7), registration (§8–§10), forgotten password (§11–§14),
 //! password change (§15), feedback (§16), version check (§17) and logout (§18).
 
+use cashloan_domain::MessageType;
 use cashloan_domain::{IdCardNo, Mobile, PersonName};
 use cashloan_persistence::accounts::{
     create_session, create_user, end_session, find_user_by_mobile, set_password, Session, User,
 };
+use cashloan_persistence::loans::{add_customer_message, CustomerMessage};
 use cashloan_persistence::login_guard::{self, Attempt, GuardLimits};
 use cashloan_persistence::profile::find_identity;
 use cashloan_persistence::site::{add_feedback, count_feedback, latest_app_version};
+use cashloan_persistence::verification::FlowClient;
 use cashloan_persistence::verification::{
     check_sms_code, consume_captcha, fail_grant, give_grant, has_grant, hit_rate_counter,
     issue_captcha, release_sms_slot, reserve_sms_slot, set_sms_code, take_grants, CaptchaCheck,
@@ -15,11 +18,12 @@ use cashloan_persistence::verification::{
 };
 use cashloan_protocol::{Json, Map, ResponseCode as R};
 
-use crate::context::{bad, ApiError, Ctx, Reply};
+use crate::context::{bad, ApiError, Ctx, Reply, FLOW_COOKIE};
 use crate::pipeline::SESSION_COOKIE;
 use crate::providers::Sms;
 use crate::security::{
-    hash_password, new_captcha, new_session_id, new_sms_code, password_acceptable, verify_password,
+    hash_password, new_captcha, new_flow_token, new_session_id, new_sms_code, password_acceptable,
+    sha256_hex, verify_password,
 };
 
 /// Grants live 600 s (§9, §12, §13).
@@ -244,8 +248,35 @@ fn send_sms_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiErr
         release_sms_slot(ctx.conn.get()?, &slot_id)?;
         return Err(R::SmsSendFailed.into());
     }
-    set_sms_code(ctx.conn.get()?, m.as_str(), purpose, &sms_code, ctx.now)?;
-    Reply::empty(R::SmsSent)
+    // The flow is this client's from here: a cookie for clients that keep one, the address
+    // and User-Agent for those that do not.
+    let token = new_flow_token();
+    let digest = sha256_hex(token.as_bytes());
+    let owner = FlowClient {
+        cookie: Some(&digest),
+        client: &ctx.flow.client_key,
+    };
+    set_sms_code(
+        ctx.conn.get()?,
+        m.as_str(),
+        purpose,
+        &sms_code,
+        &owner,
+        ctx.now,
+    )?;
+    let mut reply = Reply::empty(R::SmsSent)?;
+    reply.cookie = Some(format!(
+        "{FLOW_COOKIE}={token}; Path=/; Max-Age=1800; HttpOnly; SameSite=Strict"
+    ));
+    Ok(reply)
+}
+
+/// The key of this request's flow; without a flow cookie, refused when cookies are required.
+fn flow_key(ctx: &Ctx<'_>, refusal: R) -> Result<String, ApiError> {
+    if ctx.flow.cookie_digest.is_none() && ctx.state.config.flow_require_cookie {
+        return Err(refusal.into());
+    }
+    Ok(ctx.flow.as_client().key())
 }
 
 /// §8 获取手机验证码.
@@ -272,11 +303,14 @@ fn check_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiError>
         _ => {}
     }
     let ttl = ctx.state.config.sms_code_ttl_secs.saturating_mul(1000);
+    let flow = flow_key(ctx, R::SmsCodeWrong)?;
+    let client = ctx.flow.as_client();
     match check_sms_code(
         ctx.conn.get()?,
         m.as_str(),
         purpose,
         sms,
+        &client,
         ctx.now,
         ttl,
         MAX_TRIES,
@@ -290,7 +324,14 @@ fn check_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiError>
         SmsPurpose::Register => GrantKind::Register,
         SmsPurpose::Reset => GrantKind::ResetSms,
     };
-    give_grant(ctx.conn.get()?, m.as_str(), grant, ctx.now, GRANT_TTL_MS)?;
+    give_grant(
+        ctx.conn.get()?,
+        m.as_str(),
+        grant,
+        &flow,
+        ctx.now,
+        GRANT_TTL_MS,
+    )?;
     Reply::empty(R::SmsCodeCorrect)
 }
 
@@ -315,7 +356,14 @@ pub fn register(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     if find_user_by_mobile(ctx.conn.get()?, m.as_str())?.is_some() {
         return Err(R::MobileAlreadyRegistered.into());
     }
-    if !has_grant(ctx.conn.get()?, m.as_str(), GrantKind::Register, ctx.now)? {
+    let flow = flow_key(ctx, R::RegisterGrantMissing)?;
+    if !has_grant(
+        ctx.conn.get()?,
+        m.as_str(),
+        GrantKind::Register,
+        &flow,
+        ctx.now,
+    )? {
         return Err(R::RegisterGrantMissing.into());
     }
     let hashed = new_password(
@@ -325,7 +373,13 @@ pub fn register(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         R::RegisterPasswordsDiffer,
         R::RegisterPasswordRule,
     )?;
-    if !take_grants(ctx.conn.get()?, m.as_str(), &[GrantKind::Register], ctx.now)? {
+    if !take_grants(
+        ctx.conn.get()?,
+        m.as_str(),
+        &[GrantKind::Register],
+        &flow,
+        ctx.now,
+    )? {
         return Err(R::RegisterGrantMissing.into());
     }
     let credit = ctx.state.default_credit.cents();
@@ -353,12 +407,25 @@ pub fn forget_pwd_identity(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let user = registered_user(ctx, &m, R::MobileNotRegistered)?;
     let name = PersonName::parse(name).ok_or(R::NameMalformed)?;
     let id = IdCardNo::parse(id_text).ok_or(R::IdCardMalformed)?;
-    if !has_grant(ctx.conn.get()?, m.as_str(), GrantKind::ResetSms, ctx.now)? {
+    let flow = flow_key(ctx, R::IdentityGrantMissing)?;
+    if !has_grant(
+        ctx.conn.get()?,
+        m.as_str(),
+        GrantKind::ResetSms,
+        &flow,
+        ctx.now,
+    )? {
         return Err(R::IdentityGrantMissing.into());
     }
     if let Some(known) = find_identity(ctx.conn.get()?, &user.id)? {
         if known.real_name != name.as_str() || known.id_card_no != id.as_str() {
-            if fail_grant(ctx.conn.get()?, m.as_str(), GrantKind::ResetSms, MAX_TRIES)? {
+            if fail_grant(
+                ctx.conn.get()?,
+                m.as_str(),
+                GrantKind::ResetSms,
+                &flow,
+                MAX_TRIES,
+            )? {
                 tracing::warn!(mobile = %m.masked(), "reset grant killed after repeated identity mismatches");
             }
             return Err(R::IdentityMismatch.into());
@@ -368,6 +435,7 @@ pub fn forget_pwd_identity(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         ctx.conn.get()?,
         m.as_str(),
         GrantKind::ResetIdentity,
+        &flow,
         ctx.now,
         GRANT_TTL_MS,
     )?;
@@ -384,8 +452,9 @@ pub fn reset_password(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let m = mobile(mobile_text)?;
     let user = registered_user(ctx, &m, R::MobileNotRegistered)?;
     let both = [GrantKind::ResetSms, GrantKind::ResetIdentity];
-    if !has_grant(ctx.conn.get()?, m.as_str(), both[0], ctx.now)?
-        || !has_grant(ctx.conn.get()?, m.as_str(), both[1], ctx.now)?
+    let flow = flow_key(ctx, R::ResetGrantMissing)?;
+    if !has_grant(ctx.conn.get()?, m.as_str(), both[0], &flow, ctx.now)?
+        || !has_grant(ctx.conn.get()?, m.as_str(), both[1], &flow, ctx.now)?
     {
         return Err(R::ResetGrantMissing.into());
     }
@@ -396,12 +465,36 @@ pub fn reset_password(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         R::ResetPasswordsDiffer,
         R::ResetPasswordRule,
     )?;
-    if !take_grants(ctx.conn.get()?, m.as_str(), &both, ctx.now)? {
+    if !take_grants(ctx.conn.get()?, m.as_str(), &both, &flow, ctx.now)? {
         return Err(R::ResetGrantMissing.into());
     }
     set_password(ctx.conn.get()?, &user.id, &hashed, ctx.now)?;
     tracing::info!(user = %user.id, "password reset; sessions ended");
+    tell_password_changed(ctx, &user, "重置")?;
     Reply::empty(R::PasswordReset)
+}
+
+/// After a reset or a change, the borrower hears of it (a customer message, and an SMS through
+/// the gateway): a takeover cannot happen silently.
+fn tell_password_changed(ctx: &mut Ctx<'_>, user: &User, how: &str) -> Result<(), ApiError> {
+    let time = ctx.state.format_time(ctx.now);
+    let text = format!("您的登录密码已于{time}{how}。如非本人操作,请立即联系客服。");
+    add_customer_message(
+        ctx.conn.get()?,
+        &CustomerMessage::new(&user.id, MessageType::Other, text.clone(), None, ctx.now),
+    )?;
+    ctx.conn.release();
+    let sent = ctx.state.providers.sms.send(&Sms {
+        mobile: &user.mobile,
+        purpose: "notice",
+        code: "",
+        text,
+        sent_at: ctx.now,
+    });
+    if let Err(reason) = sent {
+        tracing::warn!(user = %user.id, %reason, "the password notice SMS was refused");
+    }
+    Ok(())
 }
 
 /// §15 修改密码.
@@ -429,6 +522,7 @@ pub fn modify_password(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     }
     set_password(ctx.conn.get()?, &user.id, &hash(&new_pw)?, ctx.now)?;
     tracing::info!(user = %user.id, "password changed; sessions ended");
+    tell_password_changed(ctx, &user, "修改")?;
     Reply::empty(R::PasswordChanged)
 }
 
