@@ -755,3 +755,276 @@ fn register_with_cookies(s: &TestServer) {
     );
     assert_eq!(r.code(), "20003000", "{}", r.text());
 }
+
+const NEW_CASH_LOAN: &str = "c4493fbe-23f7-4904-bac1-ff0266b36e2e";
+
+fn application_body(extra: Value) -> Value {
+    let mut body = json!({
+        "productId": NEW_CASH_LOAN, "amount": "1000.00", "termCount": "14", "termUnit": "1",
+        "repayTermCount": "14", "repayTermUnit": "1", "repayType": "1", "interestRate": "0.36",
+        "longitude": "116.31", "latitude": "39.98", "orderId": "201701012236523", "purpose": "21",
+        "otherChannels": "01", "phonebookList": [{"contactName": "木木", "contactPhone": "13940460755"}],
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+#[test]
+fn one_borrower_never_reaches_anothers_loan_or_contacts() {
+    on_every_backend(&[], |s| {
+        let owner = verified_borrower(s, M, 1);
+        let r = s.call(
+            "/appCommonApi/loanProductApply",
+            application_body(json!({})),
+            Some(&owner),
+        );
+        let id = r.result().as_str().unwrap().to_owned();
+        for step in ["review", "approve", "disburse"] {
+            s.admin("POST", &format!("/admin/applications/{id}/{step}"), None);
+        }
+        let plan = s.call(
+            "/appCommonApi/getLoanApplyRepayList",
+            json!({"pageNum": 1, "loanProductApplyId": id}),
+            Some(&owner),
+        );
+        let repay_id = plan.result()[0]["repayId"].as_str().unwrap().to_owned();
+        let contact_id = s
+            .call("/appCommonApi/getPerfectUserInfo", json!({}), Some(&owner))
+            .result()["relShipList"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        let thief = verified_borrower(s, "13709812612", 2);
+        // Someone else's ids answer exactly like ids that do not exist.
+        let as_thief = |path: &str, body: Value| s.call(path, body, Some(&thief));
+        let plan_of = |loan: &str| {
+            as_thief(
+                "/appCommonApi/getLoanApplyRepayList",
+                json!({"pageNum": 1, "loanProductApplyId": loan}),
+            )
+        };
+        assert_eq!(
+            (plan_of(&id).code(), plan_of(&id).message()),
+            (
+                plan_of("no-such-id").code(),
+                plan_of("no-such-id").message()
+            )
+        );
+        for kind in ["current", "all"] {
+            let theirs = as_thief(
+                "/appCommonApi/gotoRepayment",
+                json!({"id": repay_id, "repayType": kind}),
+            );
+            let nobody = as_thief(
+                "/appCommonApi/gotoRepayment",
+                json!({"id": "no-such-id", "repayType": kind}),
+            );
+            assert_eq!(
+                (theirs.code(), theirs.message()),
+                (nobody.code(), nobody.message()),
+                "{}",
+                s.backend
+            );
+            assert_eq!(theirs.code(), "20006003");
+        }
+        let update = as_thief(
+            "/appCommonApi/saveOrUpdateRelShip",
+            json!({"operType": "update", "id": contact_id, "relType": "7", "realName": "小偷", "phoneNum": "13900000001"}),
+        );
+        assert_eq!(update.message(), "联系人不存在", "{}", s.backend);
+        // The thief's own lists do not show the owner's loan.
+        let mine = as_thief("/appCommonApi/getLoanApplyInfoList", json!({"pageNum": 1}));
+        assert_eq!(mine.json()["total"], 0);
+        let repay = as_thief("/appCommonApi/getRepayInfoList", json!({"pageNum": 1}));
+        assert_eq!(repay.json()["total"], 0);
+        // And the owner's loan is untouched.
+        let ledger = s.admin("GET", &format!("/admin/applications/{id}/ledger"), None);
+        assert_eq!(ledger.json()["in"], "0.00");
+    });
+}
+
+#[test]
+fn a_request_is_never_accepted_twice() {
+    for mut s in servers(&[]) {
+        let once = signed(&json!({"pageNum": 1}));
+        assert_eq!(
+            s.send("/openCommonApi/getSystemMessage", &once, None)
+                .code(),
+            "0000"
+        );
+        // The same nonce and timestamp on another endpoint.
+        let mut other = once.clone();
+        if let cashloan_protocol::Json::Object(m) = &mut other {
+            m.remove("sign");
+            m.remove("pageNum");
+            let sign = cashloan_protocol::sign(cashloan_test_support::server::APP_KEY, m);
+            m.insert("sign", sign);
+        }
+        assert_eq!(
+            s.send("/openCommonApi/getLoanProductList", &other, None)
+                .code(),
+            "10000003"
+        );
+        // After a restart.
+        s.restart();
+        assert_eq!(
+            s.send("/openCommonApi/getSystemMessage", &once, None)
+                .code(),
+            "10000003",
+            "{}",
+            s.backend
+        );
+    }
+}
+
+#[test]
+fn hostile_strings_are_answered_never_a_fault() {
+    const HOSTILE: [&str; 8] = [
+        "' OR '1'='1' --",
+        "\"; DROP TABLE users; --",
+        "<script>alert(1)</script>",
+        "${jndi:ldap://x/a}",
+        "../../../../etc/passwd",
+        "%00%0d%0a",
+        "𝕏😀\u{202e}",
+        "1e400",
+    ];
+    on_every_backend(&[], |s| {
+        let session = verified_borrower(s, M, 1);
+        let calls: [(&str, &[&str], bool); 8] = [
+            (
+                "/security/login",
+                &["username", "password", "appType", "token"],
+                false,
+            ),
+            ("/openApi/getSmsCode", &["code", "mobile"], false),
+            ("/openApi/checkSmsCode", &["smscode", "mobile"], false),
+            (
+                "/openApi/forgetPwdIdentityAuth",
+                &["mobile", "realname", "identitycode"],
+                false,
+            ),
+            (
+                "/openCommonApi/getLoanProductDetails",
+                &["productId"],
+                false,
+            ),
+            (
+                "/appCommonApi/authRealNameInfo",
+                &["realName", "idCardNo"],
+                true,
+            ),
+            (
+                "/appCommonApi/getLoanApplyConfirmInfo",
+                &[
+                    "productId",
+                    "amount",
+                    "termCount",
+                    "termUnit",
+                    "repayTermCount",
+                    "repayTermUnit",
+                    "repayType",
+                    "interestRate",
+                ],
+                true,
+            ),
+            ("/appCommonApi/gotoRepayment", &["id", "repayType"], true),
+        ];
+        for (path, fields, login) in calls {
+            for hostile in HOSTILE {
+                for field in fields {
+                    let mut body = json!({});
+                    for f in fields.iter() {
+                        body[*f] = json!("1");
+                    }
+                    body[*field] = json!(hostile);
+                    let r = s.call(path, body, login.then_some(session.as_str()));
+                    assert_eq!(r.status, 200, "{path} {field}={hostile:?}");
+                    assert_ne!(
+                        r.code(),
+                        "99999999",
+                        "{}: {path} {field}={hostile:?}: {}",
+                        s.backend,
+                        r.text()
+                    );
+                    assert!(!r.code().is_empty(), "{path}: an envelope");
+                }
+            }
+        }
+        // Still there: nothing was dropped or changed.
+        assert_eq!(
+            s.call("/appCommonApi/getUserCenterInfo", json!({}), Some(&session))
+                .code(),
+            "0000"
+        );
+    });
+}
+
+#[test]
+fn fields_a_client_should_not_set_are_ignored() {
+    on_every_backend(&[], |s| {
+        let session = verified_borrower(s, M, 1);
+        let other = verified_borrower(s, "13709812612", 2);
+        drop(other);
+        let r = s.call(
+            "/appCommonApi/loanProductApply",
+            application_body(json!({
+                "applyStatus": "4", "replyAmount": "50000.00", "userId": "someone-else",
+                "releaseDate": "2026-01-01", "authTermCount": "360", "id": "chosen-id",
+            })),
+            Some(&session),
+        );
+        assert_eq!(r.code(), "20005000", "{}", r.text());
+        let id = r.result().as_str().unwrap().to_owned();
+        assert_ne!(id, "chosen-id");
+        let mine = s.call(
+            "/appCommonApi/getLoanApplyInfoList",
+            json!({"pageNum": 1}),
+            Some(&session),
+        );
+        let loan = &mine.result()[0];
+        assert_eq!(
+            (
+                loan["id"].as_str(),
+                loan["applyStatus"].as_str(),
+                loan["applyAmount"].as_str(),
+                loan["replyAmount"].clone()
+            ),
+            (Some(id.as_str()), Some("0"), Some("1000.00"), Value::Null),
+            "{}: {loan}",
+            s.backend
+        );
+        // A profile save cannot set authentication flags or credit.
+        let fresh = {
+            register(s, "13709812613", "secret123");
+            login(s, "13709812613", "secret123")
+        };
+        let mut info = personal_info();
+        info["realNameAuthStatus"] = json!("1");
+        info["bankCardAuthStatus"] = json!("1");
+        info["totalCredit"] = json!("999999.00");
+        let r = s.call("/appCommonApi/savePerfectUserInfo", info, Some(&fresh));
+        assert_eq!(r.code(), "0000", "{}", r.text());
+        let st = s
+            .call(
+                "/appCommonApi/getAuthenticationStatus",
+                json!({}),
+                Some(&fresh),
+            )
+            .result();
+        assert_eq!(
+            (
+                st["realNameAuthStatus"].as_str(),
+                st["bankCardAuthStatus"].as_str()
+            ),
+            (Some("0"), Some("0"))
+        );
+        let centre = s
+            .call("/appCommonApi/getUserCenterInfo", json!({}), Some(&fresh))
+            .result();
+        assert_eq!(centre["totalCredit"], "5000.00", "{centre}");
+    });
+}
