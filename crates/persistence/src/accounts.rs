@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::{inserted, write_transaction, DbConnection, DbError, DbResult};
+use crate::digest::digest;
 use crate::schema::{nonces, sessions, users};
 
 /// A new random id: a lowercase UUID, as the seed's samples show.
@@ -201,8 +202,12 @@ pub struct Session {
 
 /// Stores a new session.
 pub fn create_session(conn: &mut DbConnection, session: &Session) -> DbResult<()> {
+    let stored = Session {
+        id: digest(&session.id),
+        ..session.clone()
+    };
     diesel::insert_into(sessions::table)
-        .values(session)
+        .values(&stored)
         .execute(conn)?;
     Ok(())
 }
@@ -214,8 +219,9 @@ pub fn touch_session(
     now: i64,
     idle_ms: i64,
 ) -> DbResult<Option<Session>> {
+    let id = digest(id);
     let live = sessions::table
-        .find(id)
+        .find(&id)
         .filter(sessions::expires_at.gt(now))
         .select(Session::as_select())
         .first(conn)
@@ -225,7 +231,7 @@ pub fn touch_session(
     };
     // Writing on every request would serialise SQLite readers; a minute's precision is enough.
     if now - session.last_seen_at >= 60_000 {
-        diesel::update(sessions::table.find(id))
+        diesel::update(sessions::table.find(&id))
             .set((
                 sessions::last_seen_at.eq(now),
                 sessions::expires_at.eq(now + idle_ms),
@@ -239,7 +245,7 @@ pub fn touch_session(
 
 /// Ends the session `id` (nothing happens if there is none).
 pub fn end_session(conn: &mut DbConnection, id: &str) -> DbResult<()> {
-    diesel::delete(sessions::table.find(id)).execute(conn)?;
+    diesel::delete(sessions::table.find(digest(id))).execute(conn)?;
     Ok(())
 }
 

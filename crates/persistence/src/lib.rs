@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod db;
 pub mod demo;
+pub mod digest;
 pub mod loans;
 pub mod login_guard;
 pub mod payment_orders;

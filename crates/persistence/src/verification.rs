@@ -6,6 +6,7 @@ use diesel::sql_types::{BigInt, Text};
 
 use crate::accounts::new_id;
 use crate::db::{write_transaction, Abort, DbConnection, DbError, DbResult};
+use crate::digest::digest;
 use crate::schema::{captchas, grants, sms_codes, sms_sends};
 
 /// Stores a graphic code issued to `client`.
@@ -13,7 +14,7 @@ pub fn issue_captcha(conn: &mut DbConnection, code: &str, client: &str, now: i64
     diesel::insert_into(captchas::table)
         .values((
             captchas::id.eq(new_id()),
-            captchas::code.eq(code),
+            captchas::code.eq(digest(&code.to_ascii_lowercase())),
             captchas::client.eq(client),
             captchas::created_at.eq(now),
         ))
@@ -40,7 +41,7 @@ pub fn consume_captcha(
     now: i64,
     ttl_ms: i64,
 ) -> DbResult<CaptchaCheck> {
-    let code = code.to_ascii_lowercase();
+    let code = digest(&code.to_ascii_lowercase());
     write_transaction(conn, |conn| {
         let found: Option<(String, i64)> = captchas::table
             .filter(captchas::code.eq(&code))
@@ -229,7 +230,7 @@ pub fn set_sms_code(
             .values((
                 sms_codes::mobile.eq(mobile),
                 sms_codes::purpose.eq(purpose.as_str()),
-                sms_codes::code.eq(code),
+                sms_codes::code.eq(digest(code)),
                 sms_codes::attempts.eq(0),
                 sms_codes::sent_at.eq(now),
                 sms_codes::flow_cookie.eq(flow.cookie),
@@ -331,7 +332,7 @@ pub fn check_sms_code(
         if now - sent_at > ttl_ms {
             return Ok(SmsCheck::Expired);
         }
-        if live == code {
+        if live == digest(code) {
             diesel::update(target)
                 .set(sms_codes::consumed_at.eq(now))
                 .execute(conn)?;

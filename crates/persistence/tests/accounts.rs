@@ -370,3 +370,55 @@ fn rate_counters_count_per_window() {
         assert_eq!(sweep_rate_counters(&mut c, 120_000).unwrap(), 2);
     });
 }
+
+#[test]
+fn session_ids_and_codes_are_stored_as_digests() {
+    use cashloan_persistence::digest::digest;
+    use cashloan_persistence::schema::{captchas, sessions, sms_codes};
+    use diesel::prelude::*;
+    each_backend(|db, backend| {
+        let mut c = db.conn().unwrap();
+        let u = create_user(&mut c, "13709812611", "hash", 0, 1)
+            .unwrap()
+            .unwrap();
+        let s = Session {
+            id: "A1B2C3D4E5F60718293A4B5C6D7E8F90".into(),
+            user_id: u.id.clone(),
+            device_token: String::new(),
+            app_type: "1".into(),
+            created_at: 1,
+            last_seen_at: 1,
+            expires_at: 10_000_000,
+        };
+        create_session(&mut c, &s).unwrap();
+        let stored: Vec<String> = sessions::table.select(sessions::id).load(&mut *c).unwrap();
+        assert_eq!(stored, vec![digest(&s.id)], "{backend}");
+        assert!(touch_session(&mut c, &s.id, 2, 1000).unwrap().is_some());
+        issue_captcha(&mut c, "e1wa", "10.0.0.1", 1).unwrap();
+        let codes: Vec<String> = captchas::table
+            .select(captchas::code)
+            .load(&mut *c)
+            .unwrap();
+        assert_eq!(codes, vec![digest("e1wa")]);
+        assert_eq!(
+            consume_captcha(&mut c, "E1WA", 2, 120_000).unwrap(),
+            CaptchaCheck::Consumed
+        );
+        set_sms_code(
+            &mut c,
+            "13709812611",
+            SmsPurpose::Register,
+            "565656",
+            &OWNER,
+            1,
+        )
+        .unwrap();
+        let sms: Vec<String> = sms_codes::table
+            .select(sms_codes::code)
+            .load(&mut *c)
+            .unwrap();
+        assert_eq!(sms, vec![digest("565656")]);
+        end_session(&mut c, &s.id).unwrap();
+        assert!(touch_session(&mut c, &s.id, 3, 1000).unwrap().is_none());
+    });
+}

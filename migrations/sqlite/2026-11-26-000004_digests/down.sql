@@ -1,0 +1,2 @@
+-- Digests cannot be turned back into the values: nothing to undo.
+SELECT 1;
