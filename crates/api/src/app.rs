@@ -92,6 +92,73 @@ pub struct Application {
     address: SocketAddr,
 }
 
+/// Installs the data key that seals personal data at rest: `data_key` when set; else, on SQLite,
+/// the key in `<database file>.key`, made (mode 0600) on first start; on PostgreSQL a key is
+/// required. Then seals what an older version stored in clear, and re-seals what the previous
+/// key sealed.
+pub fn install_data_key(config: &Config) -> Result<(), StartError> {
+    use crate::config::{named, ConfigError};
+    use cashloan_persistence::sealed::{install, DataKey};
+    let parse = |key: &str, text: &str| {
+        DataKey::from_hex(text).map_err(|why| ConfigError(format!("{}: {why}", named(key))))
+    };
+    let current = match &config.data_key {
+        Some(text) => parse("data_key", text)?,
+        None => {
+            let url = cashloan_persistence::db::DatabaseUrl::parse(&config.database_url)?;
+            if url.backend != cashloan_persistence::Backend::Sqlite {
+                return Err(ConfigError(format!(
+                    "{} is required with PostgreSQL: 64 hex characters (e.g. `openssl rand -hex 32`), kept secret and backed up",
+                    named("data_key")
+                ))
+                .into());
+            }
+            let path = format!("{}.key", url.target);
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let fresh = DataKey::generate_hex();
+                    write_private(&path, &fresh).map_err(|e| {
+                        ConfigError(format!("cannot write the data key file {path}: {e}"))
+                    })?;
+                    tracing::warn!(
+                        %path,
+                        "made a new data key for personal data; back it up with the database (without it the sealed data cannot be read)"
+                    );
+                    fresh
+                }
+                Err(e) => {
+                    return Err(
+                        ConfigError(format!("cannot read the data key file {path}: {e}")).into(),
+                    )
+                }
+            };
+            parse("data_key", &text)?
+        }
+    };
+    let previous = match &config.data_key_previous {
+        Some(text) => Some(parse("data_key_previous", text)?),
+        None => None,
+    };
+    install(current, previous).map_err(ConfigError)?;
+    Ok(())
+}
+
+/// Writes `text` to a new file only its owner may read.
+fn write_private(path: &str, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
 /// The server's state from its configuration: database migrated (and demo data loaded when
 /// asked), providers chosen, pages read.
 pub fn state(config: Config) -> Result<AppState, StartError> {
@@ -116,6 +183,17 @@ pub fn state(config: Config) -> Result<AppState, StartError> {
             source,
         }
     })?;
+    install_data_key(&config)?;
+    {
+        let mut conn = db.conn()?;
+        let sealed = cashloan_persistence::sealed::seal_existing(&mut conn)?;
+        if sealed > 0 {
+            tracing::info!(
+                sealed,
+                "sealed personal data stored in clear or under the previous key"
+            );
+        }
+    }
     if config.demo_data {
         let mut conn = db.conn()?;
         if load_demo_data(&mut conn, chrono::Utc::now().timestamp_millis())? {

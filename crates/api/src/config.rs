@@ -27,6 +27,11 @@ pub struct Config {
     pub database_url: String,
     /// Signing and DES key.
     pub app_key: String,
+    /// The data key sealing personal data at rest: 64 hex characters. Unset: on SQLite, the key
+    /// in `<database file>.key` (made on first start); on PostgreSQL, required.
+    pub data_key: Option<String>,
+    /// While rotating: the data key the stored values were sealed with before.
+    pub data_key_previous: Option<String>,
     /// Proxies whose `X-Forwarded-For` is believed: addresses or CIDR ranges, comma-separated.
     pub trusted_proxies: String,
     /// Let the vendor's public test key serve on an address other than loopback.
@@ -147,6 +152,8 @@ impl Default for Config {
             database_url: "sqlite://cashloan.db".into(),
             app_key: PUBLIC_TEST_APP_KEY.into(),
             trusted_proxies: String::new(),
+            data_key: None,
+            data_key_previous: None,
             allow_test_key: false,
             verify_sign: true,
             sign_window_secs: 300,
@@ -344,6 +351,10 @@ impl Config {
             "database_url" => self.database_url = v.into(),
             "app_key" => self.app_key = v.into(),
             "trusted_proxies" => self.trusted_proxies = v.into(),
+            "data_key" => self.data_key = Some(v.to_owned()).filter(|t| !t.trim().is_empty()),
+            "data_key_previous" => {
+                self.data_key_previous = Some(v.to_owned()).filter(|t| !t.trim().is_empty())
+            }
             "allow_test_key" => self.allow_test_key = parse_bool(key, v)?,
             "verify_sign" => self.verify_sign = parse_bool(key, v)?,
             "sign_window_secs" => self.sign_window_secs = parse_num(key, v)?,

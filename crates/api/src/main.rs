@@ -118,6 +118,10 @@ fn money_tools(
     config: &Config,
     who: &str,
 ) -> Result<(cashloan_persistence::Db, Box<dyn PaymentChannel>), ExitCode> {
+    if let Err(e) = cashloan_api::app::install_data_key(config) {
+        eprintln!("cashloan {who}: {e}");
+        return Err(ExitCode::from(2));
+    }
     let db = cashloan_persistence::Db::open(&config.database_url, 2).map_err(|e| {
         eprintln!("cashloan {who}: {}: {e}", database(config));
         ExitCode::FAILURE

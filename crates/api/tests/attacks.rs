@@ -1028,3 +1028,120 @@ fn fields_a_client_should_not_set_are_ignored() {
         assert_eq!(centre["totalCredit"], "5000.00", "{centre}");
     });
 }
+
+#[test]
+fn personal_data_is_sealed_at_rest() {
+    let id = cashloan_test_support::server::id_card("19900307", 1);
+    let card = format!("6217000730005{:06}", 1);
+    for mut s in servers(&[]) {
+        let session = verified_borrower(&s, M, 1);
+        // Neither the ID number nor the card number is stored as such, in any column.
+        for (table, clear) in [("identities", &id), ("bank_cards", &card)] {
+            let found = count_rows(
+                &s.db_url,
+                &format!(
+                    "{table} WHERE {} = '{clear}' OR {} LIKE '%{clear}%'",
+                    if table == "identities" {
+                        "id_card_no"
+                    } else {
+                        "card_no"
+                    },
+                    if table == "identities" {
+                        "id_card_sealed"
+                    } else {
+                        "card_sealed"
+                    },
+                ),
+            );
+            assert_eq!(found, 0, "{}: {table} holds the number in clear", s.backend);
+        }
+        let sealed = count_rows(&s.db_url, "identities WHERE id_card_sealed LIKE 'v1:%'");
+        assert_eq!(sealed, 1, "{}", s.backend);
+        if let Some(path) = s.db_url.strip_prefix("sqlite://") {
+            // No trace in the file itself either; the key beside it is the owner's alone.
+            let mut raw = std::fs::read(path).unwrap();
+            raw.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+            let text = String::from_utf8_lossy(&raw);
+            assert!(
+                !text.contains(&id) && !text.contains(&card),
+                "the SQLite file holds a number"
+            );
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(format!("{path}.key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "the key file is private");
+        }
+        // The borrower still sees their own numbers, and an ID number still serves one account.
+        let st = s
+            .call(
+                "/appCommonApi/getAuthenticationStatus",
+                json!({}),
+                Some(&session),
+            )
+            .result();
+        assert_eq!(
+            (st["authNumber"].as_str(), st["bankCardNumber"].as_str()),
+            (Some(id.as_str()), Some(card.as_str()))
+        );
+        let other = {
+            register(&s, "13709812612", "secret123");
+            login(&s, "13709812612", "secret123")
+        };
+        let r = s.call(
+            "/appCommonApi/authRealNameInfo",
+            json!({"realName": "张某某", "idCardNo": id}),
+            Some(&other),
+        );
+        assert_eq!(r.message(), "该身份证号已被其他账号认证", "{}", s.backend);
+
+        // Rotation: a new key with the old one as previous re-seals everything at start.
+        let old = if s.backend == "postgres" {
+            cashloan_test_support::server::TEST_DATA_KEY.to_owned()
+        } else {
+            let path = s.db_url.strip_prefix("sqlite://").unwrap();
+            std::fs::read_to_string(format!("{path}.key")).unwrap()
+        };
+        let new = "7b".repeat(32);
+        s.restart_with(&[
+            ("CASHLOAN_DATA_KEY", new.as_str()),
+            ("CASHLOAN_DATA_KEY_PREVIOUS", old.trim()),
+        ]);
+        s.restart_with(&[
+            ("CASHLOAN_DATA_KEY", new.as_str()),
+            ("CASHLOAN_DATA_KEY_PREVIOUS", ""),
+        ]);
+        let session = login(&s, M, "secret123");
+        let st = s
+            .call(
+                "/appCommonApi/getAuthenticationStatus",
+                json!({}),
+                Some(&session),
+            )
+            .result();
+        assert_eq!(
+            st["authNumber"].as_str(),
+            Some(id.as_str()),
+            "{}: readable under the new key alone",
+            s.backend
+        );
+    }
+}
+
+#[test]
+fn postgresql_needs_a_data_key() {
+    let Some(db) = cashloan_test_support::fresh_postgres() else {
+        return;
+    };
+    let o = Command::new(env!("CARGO_BIN_EXE_cashloan"))
+        .env_clear()
+        .env("CASHLOAN_DATABASE_URL", &db.url)
+        .env("CASHLOAN_BIND", "127.0.0.1:0")
+        .env("CASHLOAN_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("CASHLOAN_DATA_KEY"), "{err}");
+}

@@ -15,6 +15,10 @@ fn cashloan(db_url: &str, args: &[&str]) -> Output {
         .args(args)
         .env_clear()
         .env("CASHLOAN_DATABASE_URL", db_url)
+        .env(
+            "CASHLOAN_DATA_KEY",
+            cashloan_test_support::server::TEST_DATA_KEY,
+        )
         .env("CASHLOAN_LOG", "error")
         .env("CASHLOAN_ALLOW_BUSINESS_DATE_OVERRIDE", "true")
         .output()
@@ -31,7 +35,7 @@ fn migrate_batch_and_admin_work_on_an_empty_database() {
         let first = cashloan(&db.url, &["migrate"]);
         assert!(first.status.success(), "{}: {first:?}", db.backend);
         assert!(
-            stdout(&first).starts_with("applied 5 migration(s)"),
+            stdout(&first).starts_with("applied 6 migration(s)"),
             "{}",
             stdout(&first)
         );

@@ -21,6 +21,8 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
 
 /// A 3-month annuity of 3000.00 at 18 % paid out on 2026-01-31 (due 02-28, 03-31, 04-30).
 fn book(db: &Db) -> String {
+    let key = cashloan_persistence::sealed::DataKey::from_hex(&"5a".repeat(32)).unwrap();
+    cashloan_persistence::sealed::install(key, None).unwrap();
     let mut c = db.conn().unwrap();
     load_demo_data(&mut c, 1).unwrap();
     let user = create_user(&mut c, "13709812611", "h", 5_000_000, 1)

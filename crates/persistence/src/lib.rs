@@ -11,6 +11,7 @@ pub mod payment_orders;
 pub mod products;
 pub mod profile;
 pub mod schema;
+pub mod sealed;
 pub mod site;
 pub mod verification;
 

@@ -91,7 +91,7 @@ pub struct Application {
     pub contact_phone: Option<String>,
     /// Top-level remark, when sent.
     pub remark: Option<String>,
-    /// The phone book, as JSON.
+    /// The phone book, as JSON (sealed at rest: [`crate::sealed::open`] reads it).
     pub phonebook: String,
     /// Applied at (ms).
     pub applied_at: i64,
@@ -373,6 +373,8 @@ pub fn submit_application(
         app.status = i32::from(ApplyStatus::Submitted.code());
         app.applied_at = now;
         app.updated_at = now;
+        // The phone book is the borrower's contacts' data: sealed at rest.
+        app.phonebook = crate::sealed::seal(&app.phonebook)?;
         diesel::insert_into(applications::table)
             .values(&app)
             .execute(conn)?;

@@ -25,9 +25,7 @@ use crate::loans::{
     add_customer_message, find_application, insert_payment, notify, status_is, Application,
     CustomerMessage, InstallmentRow, LedgerEntry,
 };
-use crate::schema::{
-    applications, bank_cards, installments, payment_order_lines, payment_orders, users,
-};
+use crate::schema::{applications, installments, payment_order_lines, payment_orders, users};
 use crate::site::is_blacklisted;
 
 /// What an order moves.
@@ -374,11 +372,7 @@ fn live_payout_of(conn: &mut DbConnection, application_id: &str) -> DbResult<Opt
 }
 
 fn card_of(conn: &mut DbConnection, user_id: &str) -> DbResult<Option<String>> {
-    Ok(bank_cards::table
-        .filter(bank_cards::user_id.eq(user_id))
-        .select(bank_cards::card_no)
-        .first(conn)
-        .optional()?)
+    Ok(crate::profile::find_bank_card(conn, user_id)?.map(|c| c.card_no))
 }
 
 /// Takes the loan's row lock for the rest of the transaction (a no-op update: portable, and on

@@ -6,10 +6,10 @@ use diesel::prelude::*;
 use crate::accounts::new_id;
 use crate::db::{write_transaction, DbConnection, DbError, DbResult};
 use crate::schema::{bank_cards, contacts, identities, personal_infos, users};
+use crate::sealed;
 
-/// A verified identity (实名认证).
-#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = identities)]
+/// A verified identity (实名认证); the ID number is sealed at rest ([`crate::sealed`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
     /// Whose.
     pub user_id: String,
@@ -23,17 +23,35 @@ pub struct Identity {
 
 /// The verified identity of a user.
 pub fn find_identity(conn: &mut DbConnection, user_id: &str) -> DbResult<Option<Identity>> {
-    Ok(identities::table
+    let row: Option<(String, String, String, Option<String>, i64)> = identities::table
         .find(user_id)
-        .select(Identity::as_select())
+        .select((
+            identities::user_id,
+            identities::real_name,
+            identities::id_card_no,
+            identities::id_card_sealed,
+            identities::verified_at,
+        ))
         .first(conn)
-        .optional()?)
+        .optional()?;
+    row.map(|(user_id, real_name, clear, sealed, verified_at)| {
+        Ok(Identity {
+            user_id,
+            real_name,
+            id_card_no: match sealed {
+                Some(s) => sealed::open(&s, "identities", "id_card_sealed")?,
+                None => clear,
+            },
+            verified_at,
+        })
+    })
+    .transpose()
 }
 
 /// The user (if any) whose verified identity carries `id_card_no`.
 pub fn identity_owner(conn: &mut DbConnection, id_card_no: &str) -> DbResult<Option<String>> {
     Ok(identities::table
-        .filter(identities::id_card_no.eq(id_card_no))
+        .filter(identities::id_card_no.eq(sealed::index(id_card_no)?))
         .select(identities::user_id)
         .first(conn)
         .optional()?)
@@ -54,7 +72,13 @@ pub enum SaveIdentity {
 pub fn save_identity(conn: &mut DbConnection, identity: &Identity) -> DbResult<SaveIdentity> {
     let saved = write_transaction(conn, |conn| {
         diesel::insert_into(identities::table)
-            .values(identity)
+            .values((
+                identities::user_id.eq(&identity.user_id),
+                identities::real_name.eq(&identity.real_name),
+                identities::id_card_no.eq(sealed::index(&identity.id_card_no)?),
+                identities::id_card_sealed.eq(sealed::seal(&identity.id_card_no)?),
+                identities::verified_at.eq(identity.verified_at),
+            ))
             .execute(conn)?;
         diesel::update(users::table.find(&identity.user_id))
             .set((
@@ -77,9 +101,8 @@ pub fn save_identity(conn: &mut DbConnection, identity: &Identity) -> DbResult<S
     }
 }
 
-/// A verified bank card (the card for disbursement and repayment).
-#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = bank_cards)]
+/// A verified bank card (the card for disbursement and repayment); its number is sealed at rest.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BankCard {
     /// Whose.
     pub user_id: String,
@@ -93,17 +116,35 @@ pub struct BankCard {
 
 /// The user's bank card.
 pub fn find_bank_card(conn: &mut DbConnection, user_id: &str) -> DbResult<Option<BankCard>> {
-    Ok(bank_cards::table
+    let row: Option<(String, String, Option<String>, String, i64)> = bank_cards::table
         .find(user_id)
-        .select(BankCard::as_select())
+        .select((
+            bank_cards::user_id,
+            bank_cards::card_no,
+            bank_cards::card_sealed,
+            bank_cards::reserved_mobile,
+            bank_cards::verified_at,
+        ))
         .first(conn)
-        .optional()?)
+        .optional()?;
+    row.map(|(user_id, clear, sealed, reserved_mobile, verified_at)| {
+        Ok(BankCard {
+            user_id,
+            card_no: match sealed {
+                Some(s) => sealed::open(&s, "bank_cards", "card_sealed")?,
+                None => clear,
+            },
+            reserved_mobile,
+            verified_at,
+        })
+    })
+    .transpose()
 }
 
 /// The user (if any) whose verified card is `card_no`.
 pub fn bank_card_owner(conn: &mut DbConnection, card_no: &str) -> DbResult<Option<String>> {
     Ok(bank_cards::table
-        .filter(bank_cards::card_no.eq(card_no))
+        .filter(bank_cards::card_no.eq(sealed::index(card_no)?))
         .select(bank_cards::user_id)
         .first(conn)
         .optional()?)
@@ -115,7 +156,13 @@ pub fn save_bank_card(conn: &mut DbConnection, card: &BankCard) -> DbResult<bool
     let saved = write_transaction(conn, |conn| {
         diesel::delete(bank_cards::table.find(&card.user_id)).execute(conn)?;
         diesel::insert_into(bank_cards::table)
-            .values(card)
+            .values((
+                bank_cards::user_id.eq(&card.user_id),
+                bank_cards::card_no.eq(sealed::index(&card.card_no)?),
+                bank_cards::card_sealed.eq(sealed::seal(&card.card_no)?),
+                bank_cards::reserved_mobile.eq(&card.reserved_mobile),
+                bank_cards::verified_at.eq(card.verified_at),
+            ))
             .execute(conn)?;
         diesel::update(users::table.find(&card.user_id))
             .set((

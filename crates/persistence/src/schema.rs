@@ -29,6 +29,7 @@ diesel::table! {
         user_id -> Text,
         real_name -> Text,
         id_card_no -> Text,
+        id_card_sealed -> Nullable<Text>,
         verified_at -> BigInt,
     }
 }
@@ -38,6 +39,7 @@ diesel::table! {
         user_id -> Text,
         card_no -> Text,
         reserved_mobile -> Text,
+        card_sealed -> Nullable<Text>,
         verified_at -> BigInt,
     }
 }

@@ -17,6 +17,9 @@ use crate::FreshDb;
 
 /// The app key every test server uses (the vendor's test key).
 pub const APP_KEY: &str = "12345678";
+/// The data key of test servers on PostgreSQL (64 hex characters).
+pub const TEST_DATA_KEY: &str = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+
 /// The admin token every test server uses.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdefghij";
 
@@ -154,6 +157,15 @@ impl TestServer {
     pub fn kill_hard(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same database, with `env` set over its settings.
+    pub fn restart_with(&mut self, env: &[(&str, &str)]) {
+        for (k, v) in env {
+            self.env.retain(|(name, _)| name != k);
+            self.env.push(((*k).to_owned(), (*v).to_owned()));
+        }
+        self.restart();
     }
 
     /// Starts the server again on the same database and settings (after [`Self::kill_hard`]);
@@ -359,6 +371,10 @@ fn spawn(
         .env("CASHLOAN_LOG", "error")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    if db_url.starts_with("postgres") {
+        // PostgreSQL needs a data key; SQLite makes its own beside the database file.
+        cmd.env("CASHLOAN_DATA_KEY", TEST_DATA_KEY);
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }
