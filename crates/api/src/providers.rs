@@ -35,7 +35,8 @@ pub trait SmsSender: Send + Sync {
     fn send(&self, sms: &Sms<'_>) -> Result<(), String>;
 }
 
-/// Checks a name and ID number with the authority (实名认证).
+/// Checks a name and ID number with the authority (实名认证). Every verifier answers `Ok(true)`
+/// (accepted), `Ok(false)` (refused) or `Err` (unavailable: no answer about the borrower).
 pub trait IdentityVerifier: Send + Sync {
     /// `Ok(true)` when they match.
     fn verify(&self, name: &str, id_card_no: &str) -> Result<bool, String>;
@@ -89,22 +90,40 @@ pub(crate) fn kind(name: &str, setting: &str) -> Result<Kind, ConfigError> {
     }
 }
 
-fn post(url: &str, body: &Value) -> Result<Value, String> {
-    let answer = ureq::post(url)
-        .timeout(Duration::from_secs(10))
-        .send_json(body)
-        .map_err(|e| format!("provider call failed: {e}"))?;
-    let value: Value = answer
-        .into_json()
-        .map_err(|e| format!("provider answered no JSON: {e}"))?;
-    if value.get("ok") == Some(&Value::Bool(true)) {
-        Ok(value)
-    } else {
-        Err(value
-            .get("message")
+/// What a third party answered.
+enum Answer {
+    /// 2xx with `"ok": true`.
+    Accepted,
+    /// It understood and said no: 2xx without `"ok": true`, or a 4xx.
+    Refused(String),
+    /// No usable answer: a timeout, a connection error, a 5xx, no JSON.
+    Unavailable(String),
+}
+
+fn post(url: &str, body: &Value) -> Answer {
+    let reason = |v: &Value| {
+        v.get("message")
             .and_then(Value::as_str)
             .unwrap_or("refused")
-            .to_owned())
+            .to_owned()
+    };
+    match ureq::post(url)
+        .timeout(Duration::from_secs(10))
+        .send_json(body)
+    {
+        Ok(answer) => match answer.into_json::<Value>() {
+            Ok(v) if v.get("ok") == Some(&Value::Bool(true)) => Answer::Accepted,
+            Ok(v) => Answer::Refused(reason(&v)),
+            Err(e) => Answer::Unavailable(format!("provider answered no JSON: {e}")),
+        },
+        Err(ureq::Error::Status(code, answer)) if (400..500).contains(&code) => {
+            let v = answer.into_json::<Value>().unwrap_or(Value::Null);
+            Answer::Refused(format!("HTTP {code}: {}", reason(&v)))
+        }
+        Err(ureq::Error::Status(code, _)) => {
+            Answer::Unavailable(format!("provider answered HTTP {code}"))
+        }
+        Err(e) => Answer::Unavailable(format!("provider call failed: {e}")),
     }
 }
 
@@ -195,11 +214,13 @@ struct HttpSms {
 
 impl SmsSender for HttpSms {
     fn send(&self, sms: &Sms<'_>) -> Result<(), String> {
-        post(
+        match post(
             &self.url,
             &json!({"mobile": sms.mobile, "purpose": sms.purpose, "code": sms.code, "text": sms.text, "sentAt": sms.sent_at}),
-        )
-        .map(|_| ())
+        ) {
+            Answer::Accepted => Ok(()),
+            Answer::Refused(why) | Answer::Unavailable(why) => Err(why),
+        }
     }
 }
 
@@ -214,11 +235,13 @@ impl Verifier {
             Kind::Local => Ok(true),
             Kind::Refuse => Ok(false),
             Kind::Http(url) => match post(url, &body) {
-                Ok(_) => Ok(true),
-                Err(reason) => {
-                    tracing::warn!(%reason, "verifier refused");
+                Answer::Accepted => Ok(true),
+                Answer::Refused(reason) => {
+                    tracing::info!(%reason, "verifier refused");
                     Ok(false)
                 }
+                // Not an answer about the borrower: the caller reports a fault, not a refusal.
+                Answer::Unavailable(reason) => Err(reason),
             },
         }
     }

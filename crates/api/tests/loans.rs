@@ -130,7 +130,11 @@ fn loan_status(s: &TestServer, session: &str, id: &str) -> String {
         .unwrap()
         .iter()
         .find(|a| a["id"] == id)
-        .map(|a| a["applyStatus"].as_str().unwrap().to_owned())
+        .map(|a| {
+            // §28 also sends `status`, as the vendor's sample does: always the same value.
+            assert_eq!(a["status"], a["applyStatus"], "{a}");
+            a["applyStatus"].as_str().unwrap().to_owned()
+        })
         .unwrap()
 }
 

@@ -315,3 +315,25 @@ fn personal_information_and_contacts() {
         );
     });
 }
+
+/// A verifier that does not answer is no answer about the borrower: a fault with a request id
+/// (never "认证失败"), and nothing changes.
+#[test]
+fn an_unavailable_verifier_is_a_fault_not_a_refusal() {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http:http://{}/", l.local_addr().unwrap())
+    };
+    on_every_backend(&[("CASHLOAN_IDENTITY_VERIFIER", closed.as_str())], |s| {
+        register(s, "13709812611", "secret123");
+        let me = login(s, "13709812611", "secret123");
+        let r = s.call(
+            "/appCommonApi/authRealNameInfo",
+            json!({"realName": "张某某", "idCardNo": id_card("19900307", 1)}),
+            Some(&me),
+        );
+        assert_eq!(r.code(), "99999999", "{}: {}", s.backend, r.text());
+        assert!(r.message().contains("请求编号"), "{}", r.message());
+        assert_eq!(status(s, &me)["realNameAuthStatus"], "0");
+    });
+}

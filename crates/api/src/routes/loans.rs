@@ -445,10 +445,7 @@ pub fn apply(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         .providers
         .carrier
         .check_order(order_id, &user.mobile)
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "carrier order check failed");
-            false
-        });
+        .map_err(|e| ApiError::Fault(format!("the carrier verifier is unavailable: {e}")))?;
     if !order_ok {
         return Err(Outcome::with_detail(R::ApplicationRefused, "运营商授权验证订单无效").into());
     }
@@ -682,6 +679,9 @@ pub fn my_loans(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         r.insert("name", a.product_name.as_str());
         r.insert("code", a.product_code.as_str());
         r.insert("applyStatus", a.status.to_string());
+        // The vendor's own §28 sample carries the status here (its applyStatus is null): an
+        // app written against the sample may read it.
+        r.insert("status", a.status.to_string());
         r.insert("applyAmount", money(a.amount_cents));
         r.insert("replyAmount", a.reply_amount_cents.map(money));
         r.insert("repayType", a.repay_type.as_str());

@@ -96,10 +96,7 @@ pub fn auth_bank_card(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
             card.as_str(),
             reserved.as_str(),
         )
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "bank-card verifier failed");
-            false
-        });
+        .map_err(|e| ApiError::Fault(format!("the bank-card verifier is unavailable: {e}")))?;
     if !verified {
         return Err(failed("银行卡认证失败"));
     }
@@ -135,10 +132,7 @@ pub fn auth_mobile(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         .providers
         .carrier
         .verify(&identity.real_name, &identity.id_card_no, &user.mobile)
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "carrier verifier failed");
-            false
-        });
+        .map_err(|e| ApiError::Fault(format!("the carrier verifier is unavailable: {e}")))?;
     if !verified {
         return Err(failed("手机实名认证失败"));
     }
@@ -176,10 +170,7 @@ pub fn auth_real_name(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         .providers
         .identity
         .verify(name.as_str(), id.as_str())
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "identity verifier failed");
-            false
-        });
+        .map_err(|e| ApiError::Fault(format!("the identity verifier is unavailable: {e}")))?;
     if !verified {
         return Err(failed("身份信息认证失败"));
     }
