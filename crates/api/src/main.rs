@@ -41,6 +41,29 @@ enum Command {
     /// Ask the payment channel about every open payment order and settle what it says (one
     /// reconciler pass), then exit.
     Reconcile,
+    /// Sign a request with the configured key and a fresh nonce, send it, check the answer's
+    /// signature and print it: `cashloan call /openCommonApi/getSystemMessage '{"pageNum":1}'`.
+    /// Exits 1 when the answer is not a success (`exceptionFlag` other than `0000`).
+    Call {
+        /// The endpoint's path.
+        path: String,
+        /// The body's own members, as JSON (default `{}`).
+        body: Option<String>,
+        /// A session id (§4), sent as `Authorization: Bearer`.
+        #[arg(long)]
+        session: Option<String>,
+        /// The server.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+    },
+    /// The password field of §4, §10, §14, §15: DES under the configured key.
+    Des {
+        /// `encrypt` or `decrypt`.
+        #[arg(value_parser = ["encrypt", "decrypt"])]
+        op: String,
+        /// The text.
+        text: String,
+    },
     /// Call the admin API against the configured database, without a server:
     /// `cashloan admin POST /admin/applications/ID/approve '{"replyAmount":"1000.00"}'`.
     Admin {
@@ -101,6 +124,13 @@ fn main() -> ExitCode {
         Command::Serve => serve(config),
         Command::Batch { date, to } => batch(&config, date, to.unwrap_or(date)),
         Command::Reconcile => reconcile(&config),
+        Command::Call {
+            path,
+            body,
+            session,
+            url,
+        } => call(&config, &url, &path, body.as_deref(), session.as_deref()),
+        Command::Des { op, text } => des(&config, &op, &text),
         Command::Admin { method, path, body } => admin(config, &method, &path, body),
     }
 }
@@ -111,6 +141,94 @@ fn database(config: &Config) -> String {
         "database {} (setting database_url, CASHLOAN_DATABASE_URL)",
         cashloan_persistence::db::redact(&config.database_url)
     )
+}
+
+/// `cashloan des`.
+fn des(config: &Config, op: &str, text: &str) -> ExitCode {
+    let codec = match cashloan_protocol::PasswordCodec::new(&config.app_key, true) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cashloan des: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if op == "encrypt" {
+        println!("{}", codec.encrypt(text));
+        return ExitCode::SUCCESS;
+    }
+    match codec.decrypt(text) {
+        Ok(plain) => {
+            println!("{plain}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cashloan des: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `cashloan call`: signs, sends, checks the answer's signature, prints it.
+fn call(
+    config: &Config,
+    url: &str,
+    path: &str,
+    body: Option<&str>,
+    session: Option<&str>,
+) -> ExitCode {
+    use cashloan_protocol::{parse, sign, verify, Json};
+    let fail = |why: String| {
+        eprintln!("cashloan call: {why}");
+        ExitCode::FAILURE
+    };
+    let mut map = match parse(body.unwrap_or("{}").as_bytes()) {
+        Ok(Json::Object(m)) => m,
+        Ok(_) => return fail("the body must be a JSON object".into()),
+        Err(e) => return fail(format!("the body is not JSON: {e}")),
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    if map.get("timestamp").is_none() {
+        map.insert("timestamp", now.to_string());
+    }
+    if map.get("nonce").is_none() {
+        map.insert(
+            "nonce",
+            format!("{:08}", rand::random::<u32>() % 100_000_000),
+        );
+    }
+    let signature = sign(&config.app_key, &map);
+    map.insert("sign", signature);
+    let target = format!("{}{}", url.trim_end_matches('/'), path);
+    let mut request = ureq::post(&target)
+        .timeout(std::time::Duration::from_secs(30))
+        .set("Content-Type", "application/json");
+    if let Some(s) = session {
+        request = request.set("Authorization", &format!("Bearer {s}"));
+    }
+    let text = match request.send_string(&Json::Object(map).to_compact_string()) {
+        Ok(r) => r.into_string(),
+        Err(ureq::Error::Status(code, r)) => {
+            let text = r.into_string().unwrap_or_default();
+            return fail(format!("HTTP {code}: {text}"));
+        }
+        Err(e) => return fail(format!("{target}: {e}")),
+    };
+    let text = match text {
+        Ok(t) => t,
+        Err(e) => return fail(format!("reading the answer: {e}")),
+    };
+    let answer = match parse(text.as_bytes()) {
+        Ok(Json::Object(m)) => m,
+        _ => return fail(format!("the answer is not a JSON object: {text}")),
+    };
+    println!("{text}");
+    if !verify(&config.app_key, &answer) {
+        return fail("the answer's signature does not verify under the configured key".into());
+    }
+    match answer.get("exceptionFlag") {
+        Some(Json::String(flag)) if flag == "0000" => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    }
 }
 
 /// The database and the payment channel of a command that moves or settles money.

@@ -293,3 +293,56 @@ fn start_up_errors_name_the_setting_and_the_value() {
     let e = start(&[("CASHLOAN_BIND", "nonsense")]);
     assert!(e.contains("nonsense") && e.contains("CASHLOAN_BIND"), "{e}");
 }
+
+#[test]
+fn call_signs_sends_and_checks_and_des_encrypts() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_cashloan"))
+            .args(args)
+            .env_clear()
+            .env("CASHLOAN_LOG", "error")
+            .output()
+            .unwrap()
+    };
+    let e = run(&["des", "encrypt", "zhongkeborun"]);
+    assert!(e.status.success());
+    let wire = stdout(&e).trim().to_owned();
+    assert!(wire.starts_with("t9xLwn19WXS+d7OVW9ocKw"), "{wire}");
+    let d = run(&["des", "decrypt", &wire]);
+    assert_eq!(stdout(&d).trim(), "zhongkeborun");
+    assert!(!run(&["des", "decrypt", "not base64 !"]).status.success());
+    for s in common::servers(&[]) {
+        let ok = run(&[
+            "call",
+            "--url",
+            &s.url,
+            "/openCommonApi/getSystemMessage",
+            r#"{"pageNum":1}"#,
+        ]);
+        assert!(ok.status.success(), "{}: {ok:?}", s.backend);
+        assert!(
+            stdout(&ok).contains("\"exceptionFlag\":\"0000\""),
+            "{}",
+            stdout(&ok)
+        );
+        // A refusal (the login-required centre, no session) is a failure of the command.
+        let refused = run(&["call", "--url", &s.url, "/appCommonApi/getUserCenterInfo"]);
+        assert!(!refused.status.success());
+        assert!(
+            stdout(&refused).contains("10000004"),
+            "{}",
+            stdout(&refused)
+        );
+        common::register(&s, "13709812611", "secret123");
+        let login = common::login(&s, "13709812611", "secret123");
+        let centre = run(&[
+            "call",
+            "--url",
+            &s.url,
+            "--session",
+            &login,
+            "/appCommonApi/getUserCenterInfo",
+        ]);
+        assert!(centre.status.success(), "{centre:?}");
+    }
+}
