@@ -121,6 +121,25 @@ fn login_code(s: &TestServer, password: &str) -> String {
     .code()
 }
 
+/// Twenty concurrent §15 calls with wrong old passwords; their codes.
+fn twenty_wrong_password_changes(s: &TestServer) -> Vec<String> {
+    std::thread::scope(|scope| {
+        let tries: Vec<_> = (0..20)
+            .map(|k| {
+                scope.spawn(move || {
+                    s.call(
+                        "/appApi/modifyPwd",
+                        json!({"newPassword": des("newsecret1"), "oldPassword": des(&format!("bad{k}")), "mobile": M}),
+                        None,
+                    )
+                    .code()
+                })
+            })
+            .collect();
+        tries.into_iter().map(|t| t.join().unwrap()).collect()
+    })
+}
+
 #[test]
 fn a_burst_of_guesses_is_never_evaluated_beyond_the_limit() {
     on_every_backend(&[], |s| {
@@ -140,21 +159,7 @@ fn a_burst_of_guesses_is_never_evaluated_beyond_the_limit() {
         // The limit was reached: even the right password is refused now.
         assert_eq!(login_code(s, "secret123"), "90003000", "{}", s.backend);
         // §15 shares the guard: twenty concurrent wrong old passwords, nothing evaluated.
-        let changes: Vec<String> = std::thread::scope(|scope| {
-            let tries: Vec<_> = (0..20)
-                .map(|k| {
-                    scope.spawn(move || {
-                        s.call(
-                            "/appApi/modifyPwd",
-                            json!({"newPassword": des("newsecret1"), "oldPassword": des(&format!("bad{k}")), "mobile": M}),
-                            None,
-                        )
-                        .code()
-                    })
-                })
-                .collect();
-            tries.into_iter().map(|t| t.join().unwrap()).collect()
-        });
+        let changes = twenty_wrong_password_changes(s);
         assert!(
             changes.iter().all(|c| c == "20003005"),
             "{}: locked: {changes:?}",
@@ -164,21 +169,7 @@ fn a_burst_of_guesses_is_never_evaluated_beyond_the_limit() {
     // Before the lock, §15 evaluates at most the limit too.
     on_every_backend(&[], |s| {
         register(s, M, "secret123");
-        let changes: Vec<String> = std::thread::scope(|scope| {
-            let tries: Vec<_> = (0..20)
-                .map(|k| {
-                    scope.spawn(move || {
-                        s.call(
-                            "/appApi/modifyPwd",
-                            json!({"newPassword": des("newsecret1"), "oldPassword": des(&format!("bad{k}")), "mobile": M}),
-                            None,
-                        )
-                        .code()
-                    })
-                })
-                .collect();
-            tries.into_iter().map(|t| t.join().unwrap()).collect()
-        });
+        let changes = twenty_wrong_password_changes(s);
         let evaluated = changes.iter().filter(|c| *c == "20003015").count();
         assert!(evaluated <= 5, "{}: {changes:?}", s.backend);
     });
