@@ -7,12 +7,11 @@
 //! It streams the unpaid book in id order, a page per transaction, so memory stays flat however
 //! large the book is.
 
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use cashloan_domain::message::text;
 use cashloan_domain::penalty::{is_overdue, penalty};
-use cashloan_domain::{MessageType, Money, Rate};
+use cashloan_domain::{format_day, MessageType, Money, Rate};
 use cashloan_persistence::accounts::{sweep_nonces, sweep_sessions};
 use cashloan_persistence::loans::{
     add_customer_message, record_accrual, unpaid_book_page, CustomerMessage,
@@ -20,7 +19,6 @@ use cashloan_persistence::loans::{
 use cashloan_persistence::verification::{sweep_captchas, sweep_rate_counters};
 use cashloan_persistence::{write_transaction, Db, DbConnection, DbError, DbResult};
 use chrono::{Days, NaiveDate};
-use rust_decimal::Decimal;
 
 /// Installments read and written per transaction.
 pub const PAGE_SIZE: i64 = 1000;
@@ -53,12 +51,11 @@ pub struct DailyReport {
 pub fn run_daily(db: &Db, date: NaiveDate, now: i64) -> DbResult<DailyReport> {
     let started = Instant::now();
     let mut report = DailyReport::default();
-    let on = date.format("%Y-%m-%d").to_string();
-    let horizon = date
-        .checked_add_days(Days::new(REMIND_DAYS_BEFORE))
-        .unwrap_or(date)
-        .format("%Y-%m-%d")
-        .to_string();
+    let on = format_day(date);
+    let horizon = format_day(
+        date.checked_add_days(Days::new(REMIND_DAYS_BEFORE))
+            .unwrap_or(date),
+    );
     let mut conn = db.conn()?;
     let mut after: Option<String> = None;
     loop {
@@ -69,15 +66,11 @@ pub fn run_daily(db: &Db, date: NaiveDate, now: i64) -> DbResult<DailyReport> {
                 let inst = row.to_domain()?;
                 let rate = match penalty_rate {
                     None => Rate::ZERO,
-                    Some(r) => {
-                        Decimal::from_str(r)
-                            .map(Rate::new)
-                            .map_err(|_| DbError::Corrupt {
-                                table: "applications",
-                                column: "penalty_rate",
-                                value: r.clone(),
-                            })?
-                    }
+                    Some(r) => Rate::from_stored(r).ok_or_else(|| DbError::Corrupt {
+                        table: "applications",
+                        column: "penalty_rate",
+                        value: r.clone(),
+                    })?,
                 };
                 let overdue = is_overdue(inst.due_date, date);
                 // On the overdue principal and interest (逾期本息), as every payment charges it.

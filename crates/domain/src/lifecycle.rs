@@ -85,28 +85,51 @@ impl ApplyStatus {
         }
     }
 
+    /// The open statuses (0, 1, 2 and 4): a user may have at most one application in them.
+    pub const OPEN: [ApplyStatus; 4] = [
+        ApplyStatus::Submitted,
+        ApplyStatus::InReview,
+        ApplyStatus::Approved,
+        ApplyStatus::Disbursed,
+    ];
+
+    /// The statuses of a loan whose money went out (4 and 5): they count against credit.
+    pub const PAID_OUT: [ApplyStatus; 2] = [ApplyStatus::Disbursed, ApplyStatus::Settled];
+
     /// Whether the application is still open (0, 1, 2 or 4): a user may have at most one.
     pub fn is_open(self) -> bool {
-        matches!(
-            self,
-            ApplyStatus::Submitted
-                | ApplyStatus::InReview
-                | ApplyStatus::Approved
-                | ApplyStatus::Disbursed
-        )
+        ApplyStatus::OPEN.contains(&self)
     }
 
     /// The status after `action`, if the lifecycle allows it.
     pub fn apply(self, action: LoanAction) -> Result<ApplyStatus, TransitionError> {
-        use ApplyStatus::*;
-        use LoanAction::*;
-        match (self, action) {
-            (Submitted, Review) => Ok(InReview),
-            (InReview, Approve) => Ok(Approved),
-            (InReview, Reject) => Ok(Rejected),
-            (Approved, Disburse) => Ok(Disbursed),
-            (Disbursed, Settle) => Ok(Settled),
-            (from, action) => Err(TransitionError { from, action }),
+        if self == action.source() {
+            Ok(action.target())
+        } else {
+            Err(TransitionError { from: self, action })
+        }
+    }
+}
+
+impl LoanAction {
+    /// The one status `self` may leave: the guard of its `UPDATE … WHERE status = ?`.
+    pub fn source(self) -> ApplyStatus {
+        match self {
+            LoanAction::Review => ApplyStatus::Submitted,
+            LoanAction::Approve | LoanAction::Reject => ApplyStatus::InReview,
+            LoanAction::Disburse => ApplyStatus::Approved,
+            LoanAction::Settle => ApplyStatus::Disbursed,
+        }
+    }
+
+    /// The status `self` leads to.
+    pub fn target(self) -> ApplyStatus {
+        match self {
+            LoanAction::Review => ApplyStatus::InReview,
+            LoanAction::Approve => ApplyStatus::Approved,
+            LoanAction::Reject => ApplyStatus::Rejected,
+            LoanAction::Disburse => ApplyStatus::Disbursed,
+            LoanAction::Settle => ApplyStatus::Settled,
         }
     }
 }
@@ -160,5 +183,7 @@ mod tests {
             .map(|s| s.code())
             .collect();
         assert_eq!(open, [0, 1, 2, 4]);
+        let paid_out: Vec<u8> = ApplyStatus::PAID_OUT.iter().map(|s| s.code()).collect();
+        assert_eq!(paid_out, [4, 5]);
     }
 }

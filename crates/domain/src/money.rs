@@ -210,6 +210,14 @@ impl Rate {
         plain_decimal(text, 6, 4).map(Rate::new)
     }
 
+    /// Reads a rate as this server stores it (any non-negative decimal, written by `Display`).
+    pub fn from_stored(text: &str) -> Option<Rate> {
+        Decimal::from_str(text)
+            .ok()
+            .filter(|d| !d.is_sign_negative())
+            .map(Rate::new)
+    }
+
     /// The rate as a decimal fraction.
     pub fn as_decimal(self) -> Decimal {
         self.0

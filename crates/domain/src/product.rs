@@ -28,6 +28,24 @@ pub enum Limit<T> {
     Fixed(Vec<T>),
 }
 
+/// Type code of a range limit (区间).
+pub const LIMIT_RANGE: i32 = 0;
+/// Type code of a fixed-values limit (固定值).
+pub const LIMIT_FIXED: i32 = 1;
+
+/// Which part of a limit is missing or wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitPartMissing {
+    /// The type is neither `0` nor `1`.
+    Type,
+    /// A range without its lowest value.
+    Min,
+    /// A range without its highest value.
+    Max,
+    /// A fixed limit without its values.
+    Values,
+}
+
 impl<T: Copy + PartialOrd> Limit<T> {
     /// Whether `v` is allowed.
     pub fn allows(&self, v: T) -> bool {
@@ -48,11 +66,37 @@ impl<T: Copy + PartialOrd> Limit<T> {
         }
     }
 
-    /// The limit type code of §20/§21: `0` range, `1` fixed values.
-    pub fn type_code(&self) -> &'static str {
+    /// The limit type code of §20/§21 (and of the stored columns): `0` range, `1` fixed values.
+    pub fn type_code(&self) -> i32 {
         match self {
-            Limit::Range { .. } => "0",
-            Limit::Fixed(_) => "1",
+            Limit::Range { .. } => LIMIT_RANGE,
+            Limit::Fixed(_) => LIMIT_FIXED,
+        }
+    }
+
+    /// The limit as its four parts `(type, min, max, values)`: what the product columns and the
+    /// admin API carry.
+    pub fn parts(&self) -> (i32, Option<T>, Option<T>, Option<&[T]>) {
+        match self {
+            Limit::Range { min, max } => (LIMIT_RANGE, Some(*min), Some(*max), None),
+            Limit::Fixed(values) => (LIMIT_FIXED, None, None, Some(values)),
+        }
+    }
+
+    /// The limit of four parts: type `0` needs `min` and `max`, type `1` needs `values`.
+    pub fn from_parts(
+        type_code: i64,
+        min: Option<T>,
+        max: Option<T>,
+        values: Option<Vec<T>>,
+    ) -> Result<Limit<T>, LimitPartMissing> {
+        match type_code {
+            0 => Ok(Limit::Range {
+                min: min.ok_or(LimitPartMissing::Min)?,
+                max: max.ok_or(LimitPartMissing::Max)?,
+            }),
+            1 => Ok(Limit::Fixed(values.ok_or(LimitPartMissing::Values)?)),
+            _ => Err(LimitPartMissing::Type),
         }
     }
 

@@ -98,31 +98,6 @@ pub enum TermsError {
     DayTermAnnuity,
 }
 
-impl TermsError {
-    /// The response code.
-    pub fn code(self) -> &'static str {
-        use TermsError::*;
-        match self {
-            AmountMalformed => "20004000",
-            AmountNotAllowed | AmountAboveCredit => "20004001",
-            RateMalformed => "20004002",
-            RateNotAllowed | AprAboveCap => "20004003",
-            TermMalformed => "20004004",
-            TermNotAllowed => "20004005",
-            TermUnitInvalid => "20004006",
-            TermUnitNotOffered => "20004007",
-            IntervalMalformed => "20004008",
-            IntervalNotAllowed => "20004009",
-            IntervalUnitInvalid => "20004010",
-            IntervalUnitNotAllowed => "20004011",
-            MonthTermDayInterval => "20004012",
-            RepayTypeInvalid => "20004013",
-            RepayTypeNotOffered => "20004014",
-            DayTermAnnuity => "20004015",
-        }
-    }
-}
-
 /// A positive count of at most four digits (`^\d{1,4}$`, > 0).
 fn parse_count(text: &str) -> Option<u32> {
     if text.is_empty() || text.len() > 4 || !text.bytes().all(|b| b.is_ascii_digit()) {
@@ -218,6 +193,32 @@ pub fn check_credit(amount: Money, available: Money) -> Result<(), TermsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl TermsError {
+        /// The response code the API answers (its table is in the protocol crate; these tests
+        /// pin the order of the checks by code, as the seed's constants table lists them).
+        fn code(self) -> &'static str {
+            use TermsError::*;
+            match self {
+                AmountMalformed => "20004000",
+                AmountNotAllowed | AmountAboveCredit => "20004001",
+                RateMalformed => "20004002",
+                RateNotAllowed | AprAboveCap => "20004003",
+                TermMalformed => "20004004",
+                TermNotAllowed => "20004005",
+                TermUnitInvalid => "20004006",
+                TermUnitNotOffered => "20004007",
+                IntervalMalformed => "20004008",
+                IntervalNotAllowed => "20004009",
+                IntervalUnitInvalid => "20004010",
+                IntervalUnitNotAllowed => "20004011",
+                MonthTermDayInterval => "20004012",
+                RepayTypeInvalid => "20004013",
+                RepayTypeNotOffered => "20004014",
+                DayTermAnnuity => "20004015",
+            }
+        }
+    }
     use crate::product::tests::{instalment_loan, new_cash_loan};
     use crate::product::Limit;
     use rust_decimal_macros::dec;

@@ -2,6 +2,7 @@
 //! and repositories whose money-moving writes are guarded transactions.
 
 pub mod accounts;
+mod columns;
 pub mod db;
 pub mod demo;
 pub mod digest;

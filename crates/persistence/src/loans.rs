@@ -5,13 +5,13 @@
 //! guarded update (`… WHERE id = ? AND status = ?`): of two concurrent requests one wins, and
 //! the caller learns which. Partial unique indexes back the guards up in the database itself.
 
-use std::str::FromStr;
-
+use crate::columns::{stored_day, stored_rate};
+use cashloan_domain::format_day;
 use cashloan_domain::message::text;
 use cashloan_domain::{
     build_plan_rounded, installment_due, plan_within_cap, ApplyStatus, CapError, Charge,
-    Installment, MessageType, Money, Period, PlanSpec, Rate, RepayType, RepaymentPlan, Rounding,
-    TermUnit,
+    Installment, LoanAction, MessageType, Money, Period, PlanSpec, Rate, RepayType, RepaymentPlan,
+    Rounding, TermUnit,
 };
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -128,17 +128,15 @@ impl Application {
 
     /// The penalty rate (0 when the product has none).
     pub fn penalty(&self) -> DbResult<Rate> {
-        parse_rate("applications", "penalty_rate", self.penalty_rate.as_deref())
+        self.penalty_rate.as_deref().map_or(Ok(Rate::ZERO), |r| {
+            stored_rate("applications", "penalty_rate", r)
+        })
     }
 
     /// The plan spec of the approved terms, starting on `start` (the payout's date); why not,
     /// when a stored value is corrupt.
     pub fn plan_spec(&self, start: NaiveDate) -> Result<PlanSpec, String> {
-        let rate = |t: &str| {
-            t.parse::<Decimal>()
-                .map(Rate::new)
-                .map_err(|_| format!("corrupt rate {t}"))
-        };
+        let rate = |t: &str| Rate::from_stored(t).ok_or_else(|| format!("corrupt rate {t}"));
         let unit = |u: &str| TermUnit::parse(u).ok_or_else(|| format!("corrupt unit {u}"));
         let count = |c: i32| u32::try_from(c).map_err(|_| format!("corrupt count {c}"));
         let term = Period {
@@ -187,27 +185,6 @@ impl Application {
             Err(CapError::Plan(e)) => Err(format!("no repayment plan for these terms: {e}")),
         }
     }
-}
-
-fn parse_rate(table: &'static str, column: &'static str, text: Option<&str>) -> DbResult<Rate> {
-    match text {
-        None => Ok(Rate::ZERO),
-        Some(t) => Decimal::from_str(t)
-            .map(Rate::new)
-            .map_err(|_| DbError::Corrupt {
-                table,
-                column,
-                value: t.to_owned(),
-            }),
-    }
-}
-
-fn parse_date(table: &'static str, column: &'static str, text: &str) -> DbResult<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| DbError::Corrupt {
-        table,
-        column,
-        value: text.to_owned(),
-    })
 }
 
 /// A customer message (客户消息, §24).
@@ -357,11 +334,11 @@ pub fn submit_application(
     business_date: NaiveDate,
     now: i64,
 ) -> DbResult<Submitted> {
-    let day = business_date.format("%Y-%m-%d").to_string();
+    let day = format_day(business_date);
     let stored = write_transaction(conn, |conn| {
         let open: i64 = applications::table
             .filter(applications::user_id.eq(&app.user_id))
-            .filter(applications::status.eq_any([0, 1, 2, 4]))
+            .filter(applications::status.eq_any(statuses_are(&ApplyStatus::OPEN)))
             .count()
             .get_result(conn)?;
         if open > 0 {
@@ -536,6 +513,21 @@ pub(crate) fn status_is(s: ApplyStatus) -> i32 {
     i32::from(s.code())
 }
 
+/// The status column values of `statuses`, for `status IN (…)`.
+pub(crate) fn statuses_are(statuses: &[ApplyStatus]) -> Vec<i32> {
+    statuses.iter().map(|s| status_is(*s)).collect()
+}
+
+/// The status `action` leaves: the guard of its update (from the domain's lifecycle).
+pub(crate) fn leaves(action: LoanAction) -> i32 {
+    status_is(action.source())
+}
+
+/// The status `action` sets.
+pub(crate) fn enters(action: LoanAction) -> i32 {
+    status_is(action.target())
+}
+
 /// 0 → 1: an operator starts the review.
 pub fn start_review(conn: &mut DbConnection, id: &str, now: i64) -> DbResult<Transition> {
     transition(
@@ -546,10 +538,10 @@ pub fn start_review(conn: &mut DbConnection, id: &str, now: i64) -> DbResult<Tra
             diesel::update(
                 applications::table
                     .find(id)
-                    .filter(applications::status.eq(status_is(ApplyStatus::Submitted))),
+                    .filter(applications::status.eq(leaves(LoanAction::Review))),
             )
             .set((
-                applications::status.eq(status_is(ApplyStatus::InReview)),
+                applications::status.eq(enters(LoanAction::Review)),
                 applications::reviewed_at.eq(now),
                 applications::updated_at.eq(now),
             ))
@@ -585,10 +577,10 @@ pub fn approve(
             diesel::update(
                 applications::table
                     .find(id)
-                    .filter(applications::status.eq(status_is(ApplyStatus::InReview))),
+                    .filter(applications::status.eq(leaves(LoanAction::Approve))),
             )
             .set((
-                applications::status.eq(status_is(ApplyStatus::Approved)),
+                applications::status.eq(enters(LoanAction::Approve)),
                 applications::reply_amount_cents.eq(reply_amount.cents()),
                 applications::auth_term_count.eq(auth_term_count),
                 applications::auth_term_unit.eq(auth_term_unit),
@@ -620,10 +612,10 @@ pub fn reject(conn: &mut DbConnection, id: &str, reason: &str, now: i64) -> DbRe
             diesel::update(
                 applications::table
                     .find(id)
-                    .filter(applications::status.eq(status_is(ApplyStatus::InReview))),
+                    .filter(applications::status.eq(leaves(LoanAction::Reject))),
             )
             .set((
-                applications::status.eq(status_is(ApplyStatus::Rejected)),
+                applications::status.eq(enters(LoanAction::Reject)),
                 applications::reject_reason.eq(reason),
                 applications::decided_at.eq(now),
                 applications::updated_at.eq(now),
@@ -689,8 +681,8 @@ impl InstallmentRow {
             application_id: app.id.clone(),
             user_id: app.user_id.clone(),
             period: i32::try_from(i.period).unwrap_or(i32::MAX),
-            start_date: i.start_date.format("%Y-%m-%d").to_string(),
-            due_date: i.due_date.format("%Y-%m-%d").to_string(),
+            start_date: format_day(i.start_date),
+            due_date: format_day(i.due_date),
             principal_cents: i.principal.cents(),
             interest_cents: i.interest.cents(),
             fee_cents: i.fee.cents(),
@@ -717,8 +709,8 @@ impl InstallmentRow {
                 column: "period",
                 value: self.period.to_string(),
             })?,
-            start_date: parse_date("installments", "start_date", &self.start_date)?,
-            due_date: parse_date("installments", "due_date", &self.due_date)?,
+            start_date: stored_day("installments", "start_date", &self.start_date)?,
+            due_date: stored_day("installments", "due_date", &self.due_date)?,
             principal: Money::from_cents(self.principal_cents),
             interest: Money::from_cents(self.interest_cents),
             fee: Money::from_cents(self.fee_cents),
@@ -783,7 +775,9 @@ pub struct InstallmentWithLoan {
 impl InstallmentWithLoan {
     /// The loan's penalty rate.
     pub fn penalty(&self) -> DbResult<Rate> {
-        parse_rate("applications", "penalty_rate", self.penalty_rate.as_deref())
+        self.penalty_rate.as_deref().map_or(Ok(Rate::ZERO), |r| {
+            stored_rate("applications", "penalty_rate", r)
+        })
     }
 }
 
@@ -796,7 +790,7 @@ pub fn list_user_installments(
     today: NaiveDate,
     page: PageRequest,
 ) -> DbResult<(Vec<InstallmentWithLoan>, i64)> {
-    let today = today.format("%Y-%m-%d").to_string();
+    let today = format_day(today);
     let base = || {
         let q = installments::table
             .inner_join(applications::table)
@@ -878,7 +872,7 @@ pub fn user_unpaid_installments(
 pub fn user_disbursed_principal(conn: &mut DbConnection, user_id: &str) -> DbResult<i64> {
     let amounts: Vec<(i64, Option<i64>)> = applications::table
         .filter(applications::user_id.eq(user_id))
-        .filter(applications::status.eq_any([4, 5]))
+        .filter(applications::status.eq_any(statuses_are(&ApplyStatus::PAID_OUT)))
         .select((applications::amount_cents, applications::reply_amount_cents))
         .load(conn)?;
     Ok(amounts.into_iter().map(|(a, r)| r.unwrap_or(a)).sum())
@@ -972,7 +966,7 @@ pub fn due_unpaid_installments(
     Ok(installments::table
         .inner_join(applications::table)
         .filter(installments::status.eq(0))
-        .filter(installments::due_date.le(date.format("%Y-%m-%d").to_string()))
+        .filter(installments::due_date.le(format_day(date)))
         .filter(installments::id.gt(after_id))
         .filter(applications::status.eq(status_is(ApplyStatus::Disbursed)))
         .order(installments::id.asc())

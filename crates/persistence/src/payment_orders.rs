@@ -13,7 +13,8 @@
 
 use cashloan_domain::message::text;
 use cashloan_domain::{
-    installment_due, payoff, ApplyStatus, Charge, Installment, MessageType, Money, Rounding,
+    installment_due, payoff, ApplyStatus, Charge, Installment, LoanAction, MessageType, Money,
+    Rounding,
 };
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -22,8 +23,8 @@ use rust_decimal::Decimal;
 use crate::accounts::new_id;
 use crate::db::{inserted, write_transaction, Abort, DbConnection, DbError, DbResult};
 use crate::loans::{
-    add_customer_message, find_application, insert_payment, notify, status_is, Application,
-    CustomerMessage, InstallmentRow, LedgerEntry,
+    add_customer_message, enters, find_application, insert_payment, leaves, notify, status_is,
+    statuses_are, Application, CustomerMessage, InstallmentRow, LedgerEntry,
 };
 use crate::schema::{applications, installments, payment_order_lines, payment_orders, users};
 use crate::site::is_blacklisted;
@@ -201,11 +202,7 @@ impl PaymentOrder {
     }
 
     fn date(&self) -> DbResult<NaiveDate> {
-        NaiveDate::parse_from_str(&self.business_date, "%Y-%m-%d").map_err(|_| DbError::Corrupt {
-            table: "payment_orders",
-            column: "business_date",
-            value: self.business_date.clone(),
-        })
+        crate::columns::stored_day("payment_orders", "business_date", &self.business_date)
     }
 }
 
@@ -329,7 +326,7 @@ pub enum Settlement {
 }
 
 fn ymd(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    cashloan_domain::format_day(d)
 }
 
 /// The order `id`.
@@ -396,10 +393,7 @@ fn find_payable(
         .inner_join(applications::table)
         .filter(installments::id.eq(id))
         .filter(installments::user_id.eq(user_id))
-        .filter(applications::status.eq_any([
-            status_is(ApplyStatus::Disbursed),
-            status_is(ApplyStatus::Settled),
-        ]))
+        .filter(applications::status.eq_any(statuses_are(&ApplyStatus::PAID_OUT)))
         .select((InstallmentRow::as_select(), Application::as_select()))
         .first(conn)
         .optional()?)
@@ -648,7 +642,7 @@ pub fn open_payout(
             return Ok(OpenPayout::InProgress(live));
         }
         let status = app.apply_status()?;
-        if status != ApplyStatus::Approved {
+        if status.apply(LoanAction::Disburse).is_err() {
             return Ok(OpenPayout::WrongStatus(status));
         }
         // Checked again at the moment money would leave: an approval is no promise to pay a
@@ -888,10 +882,10 @@ fn apply_payout(
     let n = diesel::update(
         applications::table
             .find(&order.application_id)
-            .filter(applications::status.eq(status_is(ApplyStatus::Approved))),
+            .filter(applications::status.eq(leaves(LoanAction::Disburse))),
     )
     .set((
-        applications::status.eq(status_is(ApplyStatus::Disbursed)),
+        applications::status.eq(enters(LoanAction::Disburse)),
         applications::disbursed_at.eq(now),
         applications::release_date.eq(release),
         applications::updated_at.eq(now),
@@ -1033,10 +1027,10 @@ fn apply_charge(
         diesel::update(
             applications::table
                 .find(&app.id)
-                .filter(applications::status.eq(status_is(ApplyStatus::Disbursed))),
+                .filter(applications::status.eq(leaves(LoanAction::Settle))),
         )
         .set((
-            applications::status.eq(status_is(ApplyStatus::Settled)),
+            applications::status.eq(enters(LoanAction::Settle)),
             applications::settled_at.eq(now),
             applications::updated_at.eq(now),
         ))

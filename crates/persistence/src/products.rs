@@ -1,11 +1,8 @@
 //! Loan products (§20, §21): stored as operators configure them, read back as the domain's
 //! [`LoanProduct`] for validation and pricing.
 
-use std::str::FromStr;
-
 use cashloan_domain::{Limit, LoanProduct, Money, Rate, RepayType, TermUnit};
 use diesel::prelude::*;
-use rust_decimal::Decimal;
 
 use crate::db::{DbConnection, DbError, DbResult};
 use crate::schema::products;
@@ -92,11 +89,7 @@ pub struct ProductRow {
 }
 
 fn corrupt(column: &'static str, value: &str) -> DbError {
-    DbError::Corrupt {
-        table: "products",
-        column,
-        value: value.to_owned(),
-    }
+    crate::columns::corrupt("products", column, value)
 }
 
 fn list<T>(
@@ -110,15 +103,23 @@ fn list<T>(
 }
 
 fn rate(column: &'static str, text: &str) -> DbResult<Rate> {
-    Decimal::from_str(text)
-        .ok()
-        .filter(|d| !d.is_sign_negative())
-        .map(Rate::new)
-        .ok_or_else(|| corrupt(column, text))
+    crate::columns::stored_rate("products", column, text)
 }
 
 fn count(column: &'static str, v: i32) -> DbResult<u32> {
     u32::try_from(v).map_err(|_| corrupt(column, &v.to_string()))
+}
+
+/// A limit of its stored columns (`column` names them in an error).
+fn stored_limit<T: Copy + PartialOrd>(
+    column: &'static str,
+    kind: i32,
+    min: Option<T>,
+    max: Option<T>,
+    values: Option<Vec<T>>,
+) -> DbResult<Limit<T>> {
+    Limit::from_parts(i64::from(kind), min, max, values)
+        .map_err(|missing| corrupt(column, &format!("{missing:?}")))
 }
 
 fn term_limit(
@@ -128,52 +129,42 @@ fn term_limit(
     max: Option<i32>,
     fixed: Option<&str>,
 ) -> DbResult<Option<Limit<u32>>> {
-    match (kind, min, max, fixed) {
-        (None, ..) => Ok(None),
-        (Some(0), Some(min), Some(max), _) => Ok(Some(Limit::Range {
-            min: count(column, min)?,
-            max: count(column, max)?,
-        })),
-        (Some(1), _, _, Some(values)) => Ok(Some(Limit::Fixed(list(column, values, |s| {
-            s.parse::<u32>().ok()
-        })?))),
-        (Some(k), ..) => Err(corrupt(column, &k.to_string())),
-    }
+    let Some(kind) = kind else {
+        return Ok(None);
+    };
+    let values = fixed
+        .map(|v| list(column, v, |s| s.parse::<u32>().ok()))
+        .transpose()?;
+    let min = min.map(|v| count(column, v)).transpose()?;
+    let max = max.map(|v| count(column, v)).transpose()?;
+    stored_limit(column, kind, min, max, values).map(Some)
 }
 
 impl ProductRow {
     /// The product as the domain sees it.
     pub fn to_domain(&self) -> DbResult<LoanProduct> {
-        let amount_limit = match self.amount_limit_type {
-            0 => Limit::Range {
-                min: Money::from_cents(
-                    self.single_min_amount_cents
-                        .ok_or_else(|| corrupt("single_min_amount_cents", ""))?,
-                ),
-                max: Money::from_cents(
-                    self.single_max_amount_cents
-                        .ok_or_else(|| corrupt("single_max_amount_cents", ""))?,
-                ),
-            },
-            1 => Limit::Fixed(list(
-                "single_amounts",
-                self.single_amounts.as_deref().unwrap_or_default(),
-                Money::parse_amount,
-            )?),
-            other => return Err(corrupt("amount_limit_type", &other.to_string())),
-        };
-        let rate_limit = match self.rate_limit_type {
-            0 => Limit::Range {
-                min: rate("min_rate", self.min_rate.as_deref().unwrap_or_default())?,
-                max: rate("max_rate", self.max_rate.as_deref().unwrap_or_default())?,
-            },
-            1 => Limit::Fixed(list(
-                "rates",
-                self.rates.as_deref().unwrap_or_default(),
-                |s| rate("rates", s).ok(),
-            )?),
-            other => return Err(corrupt("rate_limit_type", &other.to_string())),
-        };
+        let amount_limit = stored_limit(
+            "amount_limit_type",
+            self.amount_limit_type,
+            self.single_min_amount_cents.map(Money::from_cents),
+            self.single_max_amount_cents.map(Money::from_cents),
+            self.single_amounts
+                .as_deref()
+                .map(|v| list("single_amounts", v, Money::parse_amount))
+                .transpose()?,
+        )?;
+        let optional_rate =
+            |column: &'static str, text: Option<&str>| text.map(|r| rate(column, r)).transpose();
+        let rate_limit = stored_limit(
+            "rate_limit_type",
+            self.rate_limit_type,
+            optional_rate("min_rate", self.min_rate.as_deref())?,
+            optional_rate("max_rate", self.max_rate.as_deref())?,
+            self.rates
+                .as_deref()
+                .map(|v| list("rates", v, |s| rate("rates", s).ok()))
+                .transpose()?,
+        )?;
         Ok(LoanProduct {
             id: self.id.clone(),
             name: self.name.clone(),
@@ -247,21 +238,33 @@ impl ProductRow {
             l: Option<&Limit<u32>>,
         ) -> (Option<i32>, Option<i32>, Option<i32>, Option<String>) {
             let to_i32 = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
-            match l {
+            match l.map(Limit::parts) {
                 None => (None, None, None, None),
-                Some(Limit::Range { min, max }) => {
-                    (Some(0), Some(to_i32(*min)), Some(to_i32(*max)), None)
-                }
-                Some(Limit::Fixed(v)) => (Some(1), None, None, Some(join(v, u32::to_string))),
+                Some((kind, min, max, values)) => (
+                    Some(kind),
+                    min.map(to_i32),
+                    max.map(to_i32),
+                    values.map(|v| join(v, u32::to_string)),
+                ),
             }
         }
-        let (amount_limit_type, single_min, single_max, single_amounts) = match &p.amount_limit {
-            Limit::Range { min, max } => (0, Some(min.cents()), Some(max.cents()), None),
-            Limit::Fixed(v) => (1, None, None, Some(join(v, |m| format_list_amount(*m)))),
+        let (amount_limit_type, single_min, single_max, single_amounts) = {
+            let (kind, min, max, values) = p.amount_limit.parts();
+            (
+                kind,
+                min.map(Money::cents),
+                max.map(Money::cents),
+                values.map(|v| join(v, |m| format_list_amount(*m))),
+            )
         };
-        let (rate_limit_type, min_rate, max_rate, rates) = match &p.rate_limit {
-            Limit::Range { min, max } => (0, Some(min.to_string()), Some(max.to_string()), None),
-            Limit::Fixed(v) => (1, None, None, Some(join(v, Rate::to_string))),
+        let (rate_limit_type, min_rate, max_rate, rates) = {
+            let (kind, min, max, values) = p.rate_limit.parts();
+            (
+                kind,
+                min.map(|r| r.to_string()),
+                max.map(|r| r.to_string()),
+                values.map(|v| join(v, Rate::to_string)),
+            )
         };
         let (days_limit_type, min_days, max_days, days) = term_columns(p.days_limit.as_ref());
         let (months_limit_type, min_months, max_months, months) =

@@ -1,6 +1,7 @@
 //! What operators publish and keep: system messages (§25), app releases (§17), feedback (§16),
 //! the blacklist, and settings such as the business-date override.
 
+use cashloan_domain::format_day;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
@@ -115,7 +116,7 @@ pub fn add_feedback(
             feedback::mobile.eq(mobile),
             feedback::source.eq(source),
             feedback::suggestion.eq(suggestion),
-            feedback::business_date.eq(business_date.format("%Y-%m-%d").to_string()),
+            feedback::business_date.eq(format_day(business_date)),
             feedback::created_at.eq(now),
         ))
         .execute(conn)?;
@@ -130,7 +131,7 @@ pub fn count_feedback(
 ) -> DbResult<i64> {
     Ok(feedback::table
         .filter(feedback::mobile.eq(mobile))
-        .filter(feedback::business_date.eq(business_date.format("%Y-%m-%d").to_string()))
+        .filter(feedback::business_date.eq(format_day(business_date)))
         .count()
         .get_result(conn)?)
 }
@@ -208,12 +209,6 @@ pub fn clear_setting(conn: &mut DbConnection, name: &str) -> DbResult<()> {
 pub fn business_date_override(conn: &mut DbConnection) -> DbResult<Option<NaiveDate>> {
     match get_setting(conn, BUSINESS_DATE)? {
         None => Ok(None),
-        Some(v) => NaiveDate::parse_from_str(&v, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| DbError::Corrupt {
-                table: "settings",
-                column: "value",
-                value: v,
-            }),
+        Some(v) => crate::columns::stored_day("settings", "value", &v).map(Some),
     }
 }

@@ -160,8 +160,7 @@ pub fn reserve_sms_slot(
     let hour = now - now.rem_euclid(3_600_000);
     // The day's windows are named by the business date; their start is that date's midnight
     // (UTC), so they are swept with the other old windows.
-    let day = chrono::NaiveDate::parse_from_str(business_date, "%Y-%m-%d")
-        .ok()
+    let day = cashloan_domain::parse_day(business_date)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map_or(hour, |t| t.and_utc().timestamp_millis());
     let outcome = write_transaction(conn, |conn| {

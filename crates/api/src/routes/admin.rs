@@ -135,8 +135,8 @@ fn business_date(
 
 /// A `YYYY-MM-DD` date from an operator.
 fn date(text: &str) -> Result<NaiveDate, (StatusCode, String)> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| err(StatusCode::UNPROCESSABLE_ENTITY, "date must be YYYY-MM-DD"))
+    cashloan_domain::parse_day(text)
+        .ok_or_else(|| err(StatusCode::UNPROCESSABLE_ENTITY, "date must be YYYY-MM-DD"))
 }
 
 fn body(bytes: &web::Bytes) -> Result<Value, (StatusCode, String)> {
@@ -575,94 +575,69 @@ pub async fn ledger(
     .await
 }
 
-fn limit_money(
+/// A limit from the operator's JSON: its type member (`0` range, `1` fixed; absent means none
+/// when `optional`), and the min, max and comma-separated list members `names` name.
+fn limit<T: Copy + PartialOrd>(
     b: &Value,
-    kind: &str,
-    min: &str,
-    max: &str,
-    list: &str,
-) -> Result<Limit<Money>, (StatusCode, String)> {
-    let amount = |k: &str, v: &str| {
-        Money::parse_amount(v).ok_or_else(|| {
-            err(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("{k}: not an amount"),
-            )
-        })
+    [kind, min, max, list]: [&str; 4],
+    optional: bool,
+    what: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<Limit<T>>, (StatusCode, String)> {
+    let type_code = match text(b, kind)? {
+        None | Some("") if optional => return Ok(None),
+        None => return Err(err(StatusCode::BAD_REQUEST, format!("{kind} is required"))),
+        Some(code) => code,
     };
-    match required(b, kind)? {
-        "0" => Ok(Limit::Range {
-            min: amount(min, required(b, min)?)?,
-            max: amount(max, required(b, max)?)?,
-        }),
-        "1" => Ok(Limit::Fixed(
-            required(b, list)?
-                .split(',')
-                .map(|v| amount(list, v.trim()))
-                .collect::<Result<_, _>>()?,
-        )),
-        _ => Err(err(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("{kind} must be 0 or 1"),
-        )),
-    }
+    let unprocessable = |k: &str| err(StatusCode::UNPROCESSABLE_ENTITY, format!("{k}: not {what}"));
+    let one = |k: &str| -> Result<Option<T>, (StatusCode, String)> {
+        text(b, k)?
+            .map(|v| parse(v.trim()).ok_or_else(|| unprocessable(k)))
+            .transpose()
+    };
+    let values = text(b, list)?
+        .map(|v| {
+            v.split(',')
+                .map(|item| parse(item.trim()).ok_or_else(|| unprocessable(list)))
+                .collect::<Result<Vec<T>, _>>()
+        })
+        .transpose()?;
+    let code = match type_code {
+        "0" => 0,
+        "1" => 1,
+        _ => {
+            return Err(err(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{kind} must be 0 or 1"),
+            ))
+        }
+    };
+    Limit::from_parts(code, one(min)?, one(max)?, values)
+        .map(Some)
+        .map_err(|missing| {
+            let member = match missing {
+                cashloan_domain::LimitPartMissing::Min => min,
+                cashloan_domain::LimitPartMissing::Max => max,
+                cashloan_domain::LimitPartMissing::Values => list,
+                cashloan_domain::LimitPartMissing::Type => kind,
+            };
+            err(StatusCode::BAD_REQUEST, format!("{member} is required"))
+        })
 }
 
-fn limit_rate(b: &Value) -> Result<Limit<Rate>, (StatusCode, String)> {
-    let rate = |k: &str, v: &str| {
-        Rate::parse(v)
-            .ok_or_else(|| err(StatusCode::UNPROCESSABLE_ENTITY, format!("{k}: not a rate")))
-    };
-    match required(b, "interestRateLimitType")? {
-        "0" => Ok(Limit::Range {
-            min: rate("minInterestRate", required(b, "minInterestRate")?)?,
-            max: rate("maxInterestRate", required(b, "maxInterestRate")?)?,
-        }),
-        "1" => Ok(Limit::Fixed(
-            required(b, "interestRates")?
-                .split(',')
-                .map(|v| rate("interestRates", v.trim()))
-                .collect::<Result<_, _>>()?,
-        )),
-        _ => Err(err(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "interestRateLimitType must be 0 or 1",
-        )),
-    }
+/// A limit the product must have.
+fn required_limit<T: Copy + PartialOrd>(
+    b: &Value,
+    names: [&str; 4],
+    what: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Limit<T>, (StatusCode, String)> {
+    limit(b, names, false, what, parse)?
+        .ok_or_else(|| err(StatusCode::BAD_REQUEST, format!("{} is required", names[0])))
 }
 
-fn limit_count(
-    b: &Value,
-    kind: &str,
-    min: &str,
-    max: &str,
-    list: &str,
-) -> Result<Option<Limit<u32>>, (StatusCode, String)> {
-    let n = |k: &str, v: &str| {
-        v.trim().parse::<u32>().map_err(|_| {
-            err(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("{k}: not a count"),
-            )
-        })
-    };
-    match text(b, kind)? {
-        None | Some("") => Ok(None),
-        Some("0") => Ok(Some(Limit::Range {
-            min: n(min, required(b, min)?)?,
-            max: n(max, required(b, max)?)?,
-        })),
-        Some("1") => Ok(Some(Limit::Fixed(
-            required(b, list)?
-                .split(',')
-                .map(|v| n(list, v))
-                .collect::<Result<_, _>>()?,
-        ))),
-        Some(_) => Err(err(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("{kind} must be 0 or 1"),
-        )),
-    }
+fn parse_count(v: &str) -> Option<u32> {
+    v.parse().ok()
 }
 
 fn codes<T>(
@@ -726,31 +701,55 @@ fn product_from(b: &Value, id: String) -> Result<LoanProduct, (StatusCode, Strin
         name: required(b, "name")?.to_owned(),
         detail_description: text(b, "detailDescription")?.unwrap_or("").to_owned(),
         third_service_code: text(b, "thirdServiceCode")?.unwrap_or("").to_owned(),
-        amount_limit: limit_money(
+        amount_limit: required_limit(
             b,
-            "amountLimitType",
-            "singleMinAmount",
-            "singleMaxAmount",
-            "singleAmounts",
+            [
+                "amountLimitType",
+                "singleMinAmount",
+                "singleMaxAmount",
+                "singleAmounts",
+            ],
+            "an amount",
+            Money::parse_amount,
         )?,
         default_amount: opt_money("singleDefaultAmount")?,
-        rate_limit: limit_rate(b)?,
+        rate_limit: required_limit(
+            b,
+            [
+                "interestRateLimitType",
+                "minInterestRate",
+                "maxInterestRate",
+                "interestRates",
+            ],
+            "a rate",
+            Rate::parse,
+        )?,
         default_rate: opt_rate("defaultInterestRate")?,
         term_units: codes(b, "termUnit", TermUnit::parse)?,
-        days_limit: limit_count(
+        days_limit: limit(
             b,
-            "daysLimitType",
-            "singleMinDays",
-            "singleMaxDays",
-            "singleDays",
+            [
+                "daysLimitType",
+                "singleMinDays",
+                "singleMaxDays",
+                "singleDays",
+            ],
+            true,
+            "a count",
+            parse_count,
         )?,
         default_days: opt_count("singleDefaultDays")?,
-        months_limit: limit_count(
+        months_limit: limit(
             b,
-            "monthsLimitType",
-            "singleMinMonths",
-            "singleMaxMonths",
-            "singleMonths",
+            [
+                "monthsLimitType",
+                "singleMinMonths",
+                "singleMaxMonths",
+                "singleMonths",
+            ],
+            true,
+            "a count",
+            parse_count,
         )?,
         default_months: opt_count("singleDefaultMonths")?,
         repay_types: codes(b, "repayType", RepayType::parse)?,
@@ -1067,7 +1066,7 @@ pub async fn get_business_date(req: HttpRequest, state: web::Data<AppState>) -> 
             && business_date_override(conn).map_err(fault)?.is_some();
         Ok((
             StatusCode::OK,
-            json!({"date": date.format("%Y-%m-%d").to_string(), "overridden": overridden}),
+            json!({"date": cashloan_domain::format_day(date), "overridden": overridden}),
         ))
     })
     .await
@@ -1091,13 +1090,13 @@ pub async fn set_business_date(
         set_setting(
             conn,
             BUSINESS_DATE,
-            &date.format("%Y-%m-%d").to_string(),
+            &cashloan_domain::format_day(date),
             st.now_ms(),
         )
         .map_err(fault)?;
         Ok((
             StatusCode::OK,
-            json!({"date": date.format("%Y-%m-%d").to_string(), "overridden": true}),
+            json!({"date": cashloan_domain::format_day(date), "overridden": true}),
         ))
     })
     .await
@@ -1128,7 +1127,7 @@ pub fn report_json(date: NaiveDate, o: &payments::DailyOutcome) -> Value {
     let r = &o.book;
     let c = &o.reconciled;
     json!({
-        "date": date.format("%Y-%m-%d").to_string(),
+        "date": cashloan_domain::format_day(date),
         "lookedAt": r.looked_at, "markedOverdue": r.marked_overdue, "penaltiesAccrued": r.penalties_accrued,
         "reminders": r.reminders, "overdueMessages": r.overdue_messages, "swept": r.swept,
         "elapsedMs": u64::try_from(r.elapsed.as_millis()).unwrap_or(u64::MAX),

@@ -190,7 +190,7 @@ fn send_sms_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiErr
         _ => {}
     }
     let today = ctx.today()?;
-    let day = today.format("%Y-%m-%d").to_string();
+    let day = cashloan_domain::format_day(today);
     let cfg = &ctx.state.config;
     let limits = SmsLimits {
         min_interval_ms: cfg.sms_min_interval_secs.saturating_mul(1000),

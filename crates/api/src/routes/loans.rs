@@ -16,7 +16,6 @@ use cashloan_persistence::products::{find_product, list_products_on_sale, Produc
 use cashloan_persistence::profile::find_identity;
 use cashloan_persistence::site::{is_blacklisted, list_system_messages};
 use cashloan_protocol::{Envelope, Json, Map, Outcome, Paging, ResponseCode as R};
-use chrono::NaiveDate;
 
 use crate::context::{bad, paging_fields, ApiError, Ctx, Reply};
 use crate::payments::{self, RepayOutcome};
@@ -228,7 +227,8 @@ const PURPOSES: [(&str, &str); 8] = [
 const OTHER_CHANNELS: [(&str, &str); 3] =
     [("01", "无借款"), ("02", "有,已结清"), ("03", "有,未结清")];
 
-/// The one mapping from a refused loan term to its response code.
+/// The one mapping from a refused loan term to its response code (code and message: several
+/// refusals share a code).
 fn terms_code(e: TermsError) -> R {
     use TermsError as E;
     match e {
@@ -330,7 +330,7 @@ pub fn quote_terms(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         .map(|i| {
             let mut r = Map::new();
             r.insert("periodNum", i.period.to_string());
-            r.insert("dueRepayDate", i.due_date.format("%Y-%m-%d").to_string());
+            r.insert("dueRepayDate", cashloan_domain::format_day(i.due_date));
             r.insert("duePrincipal", i.principal.to_string());
             r.insert("dueInterest", i.interest.to_string());
             r.insert("fee", i.fee.to_string());
@@ -345,7 +345,7 @@ pub fn quote_terms(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     m.insert("totalDuePrincipal", q.total_due_principal.to_string());
     m.insert("totalDueInterest", q.total_due_interest.to_string());
     m.insert("totalDueFee", q.total_due_fee.to_string());
-    m.insert("repayTime", q.repay_time.format("%Y-%m-%d").to_string());
+    m.insert("repayTime", cashloan_domain::format_day(q.repay_time));
     m.insert("apr", q.apr.to_string());
     m.insert("repayPlan", Json::Array(plan));
     Reply::ok(R::QuoteFetched, Json::Object(m))
@@ -719,8 +719,8 @@ pub fn loan_plan(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let mut out = Vec::with_capacity(rows.len());
     for i in rows {
         let owed = i.amounts(app.penalty()?, today)?;
-        let due = NaiveDate::parse_from_str(&i.due_date, "%Y-%m-%d")
-            .map_err(|_| ApiError::Fault(format!("corrupt due date {}", i.due_date)))?;
+        let due = cashloan_domain::parse_day(&i.due_date)
+            .ok_or_else(|| ApiError::Fault(format!("corrupt due date {}", i.due_date)))?;
         let mut r = Map::new();
         r.insert("repayId", i.id.as_str());
         r.insert("periodNum", i.period.to_string());
