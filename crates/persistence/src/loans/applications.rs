@@ -1,0 +1,367 @@
+//! Applications (借款申请): what was asked and priced, their codes, storing one, and reading them.
+
+use cashloan_domain::message::text;
+use cashloan_domain::{
+    build_plan_rounded, format_day, plan_within_cap, ApplyStatus, CapError, MessageType, Money,
+    Period, PlanSpec, Rate, RepayType, RepaymentPlan, Rounding, TermUnit,
+};
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use rust_decimal::Decimal;
+
+use super::*;
+use crate::accounts::new_id;
+use crate::columns::stored_rate;
+use crate::db::{write_transaction, DbConnection, DbError, DbResult};
+use crate::schema::{applications, contracts, users};
+
+/// A loan application (借款申请), with the terms it was priced with.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = applications)]
+pub struct Application {
+    /// Id (§28 `id`, §29 `loanProductApplyId`).
+    pub id: String,
+    /// Applicant.
+    pub user_id: String,
+    /// Product.
+    pub product_id: String,
+    /// Product code at the time of application (§28 `code`).
+    pub product_code: String,
+    /// Product name at the time of application.
+    pub product_name: String,
+    /// Loan code (借贷编码) `cashYYYYMMDDnnn`.
+    pub loan_code: String,
+    /// `applyStatus` 0..5.
+    pub status: i32,
+    /// Amount applied for, 分.
+    pub amount_cents: i64,
+    /// Amount approved (the loan's principal), 分.
+    pub reply_amount_cents: Option<i64>,
+    /// Annual rate.
+    pub interest_rate: String,
+    /// Annual penalty rate.
+    pub penalty_rate: Option<String>,
+    /// Service fee per period.
+    pub service_fee_rate: String,
+    /// Upfront fee.
+    pub upfront_fee_rate: String,
+    /// Term asked for.
+    pub term_count: i32,
+    /// Its unit `1`/`2`.
+    pub term_unit: String,
+    /// Repayment interval.
+    pub repay_term_count: i32,
+    /// Its unit.
+    pub repay_term_unit: String,
+    /// Repay type `1`..`4`.
+    pub repay_type: String,
+    /// Term approved.
+    pub auth_term_count: Option<i32>,
+    /// Its unit.
+    pub auth_term_unit: Option<String>,
+    /// Purpose `15`..`22` (§28 `useType`).
+    pub purpose: String,
+    /// Loans elsewhere `01`..`03`.
+    pub other_channels: String,
+    /// Device longitude, as sent.
+    pub longitude: String,
+    /// Device latitude, as sent.
+    pub latitude: String,
+    /// Carrier-data authorisation order.
+    pub order_id: String,
+    /// Top-level contact name, when sent.
+    pub contact_name: Option<String>,
+    /// Top-level contact phone, when sent.
+    pub contact_phone: Option<String>,
+    /// Top-level remark, when sent.
+    pub remark: Option<String>,
+    /// The phone book, as JSON (sealed at rest: [`crate::sealed::open`] reads it).
+    pub phonebook: String,
+    /// Applied at (ms).
+    pub applied_at: i64,
+    /// Review started at (ms).
+    pub reviewed_at: Option<i64>,
+    /// Approved or rejected at (ms).
+    pub decided_at: Option<i64>,
+    /// Why rejected.
+    pub reject_reason: Option<String>,
+    /// Paid out at (ms).
+    pub disbursed_at: Option<i64>,
+    /// Business date of the payout.
+    pub release_date: Option<String>,
+    /// Settled at (ms).
+    pub settled_at: Option<i64>,
+    /// Changed at (ms).
+    pub updated_at: i64,
+}
+
+impl Application {
+    /// The status.
+    pub fn apply_status(&self) -> DbResult<ApplyStatus> {
+        ApplyStatus::from_code(i64::from(self.status)).ok_or_else(|| DbError::Corrupt {
+            table: "applications",
+            column: "status",
+            value: self.status.to_string(),
+        })
+    }
+
+    /// The loan's principal: the approved amount once approved, else the amount asked.
+    pub fn principal(&self) -> Money {
+        Money::from_cents(self.reply_amount_cents.unwrap_or(self.amount_cents))
+    }
+
+    /// The penalty rate (0 when the product has none).
+    pub fn penalty(&self) -> DbResult<Rate> {
+        self.penalty_rate.as_deref().map_or(Ok(Rate::ZERO), |r| {
+            stored_rate("applications", "penalty_rate", r)
+        })
+    }
+
+    /// The plan spec of the approved terms, starting on `start` (the payout's date); why not,
+    /// when a stored value is corrupt.
+    pub fn plan_spec(&self, start: NaiveDate) -> Result<PlanSpec, String> {
+        let rate = |t: &str| Rate::from_stored(t).ok_or_else(|| format!("corrupt rate {t}"));
+        let unit = |u: &str| TermUnit::parse(u).ok_or_else(|| format!("corrupt unit {u}"));
+        let count = |c: i32| u32::try_from(c).map_err(|_| format!("corrupt count {c}"));
+        let term = Period {
+            count: count(self.auth_term_count.unwrap_or(self.term_count))?,
+            unit: unit(self.auth_term_unit.as_deref().unwrap_or(&self.term_unit))?,
+        };
+        Ok(PlanSpec {
+            principal: self.principal(),
+            annual_rate: rate(&self.interest_rate)?,
+            term,
+            interval: Period {
+                count: count(self.repay_term_count)?,
+                unit: unit(&self.repay_term_unit)?,
+            },
+            repay_type: RepayType::parse(&self.repay_type).ok_or("corrupt repay type")?,
+            service_fee_rate: rate(&self.service_fee_rate)?,
+            start,
+        })
+    }
+
+    /// The repayment plan of the approved terms from `start`, its interest rounded as
+    /// `rounding` says.
+    pub fn plan(&self, start: NaiveDate, rounding: Rounding) -> Result<RepaymentPlan, String> {
+        build_plan_rounded(&self.plan_spec(start)?, rounding)
+            .map_err(|e| format!("no repayment plan for these terms: {e}"))
+    }
+
+    /// The plan the borrower can be paid out under `apr_cap` from `start`, and how its interest
+    /// is rounded (toward the borrower where half up alone would cross the cap).
+    pub fn plan_within_cap(
+        &self,
+        start: NaiveDate,
+        apr_cap: Decimal,
+    ) -> Result<(RepaymentPlan, Rounding), String> {
+        let spec = self.plan_spec(start)?;
+        let upfront = self
+            .upfront_fee_rate
+            .parse::<Decimal>()
+            .map_err(|_| format!("corrupt rate {}", self.upfront_fee_rate))?;
+        let paid_out = spec.principal - spec.principal.times(upfront);
+        match plan_within_cap(&spec, paid_out, apr_cap) {
+            Ok(c) => Ok((c.plan, c.rounding)),
+            Err(CapError::AboveCap) => {
+                Err("the approved terms cost more than the APR cap".to_owned())
+            }
+            Err(CapError::Plan(e)) => Err(format!("no repayment plan for these terms: {e}")),
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct SequenceValue {
+    #[diesel(sql_type = BigInt)]
+    last_value: i64,
+}
+
+/// The next value of a per-day sequence (1, 2, …), atomic on both backends.
+pub fn next_in_sequence(conn: &mut DbConnection, scope: &str, day: &str) -> DbResult<i64> {
+    let rows: Vec<SequenceValue> = diesel::sql_query(
+        "INSERT INTO sequences (scope, day, last_value) VALUES ($1, $2, 1) \
+         ON CONFLICT (scope, day) DO UPDATE SET last_value = sequences.last_value + 1 \
+         RETURNING last_value",
+    )
+    .bind::<Text, _>(scope)
+    .bind::<Text, _>(day)
+    .load(conn)?;
+    rows.first().map(|r| r.last_value).ok_or(DbError::Corrupt {
+        table: "sequences",
+        column: "last_value",
+        value: "no row returned".into(),
+    })
+}
+
+/// Loan code (借贷编码) of the `n`-th application of `day`: `cash` + `yyyyMMdd` + at least 3 digits.
+pub fn loan_code(day: NaiveDate, n: i64) -> String {
+    format!("cash{}{n:03}", day.format("%Y%m%d"))
+}
+
+/// Outcome of submitting an application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Submitted {
+    /// Stored with status 0, message 11 written.
+    Stored(Box<Application>),
+    /// The user already has an application in 0, 1, 2 or 4 (a concurrent one included).
+    OpenApplicationExists,
+}
+
+/// Stores a new application (its id, code, status and times are set here) and writes message
+/// 11, in one transaction. The one-open-application rule holds under concurrency.
+pub fn submit_application(
+    conn: &mut DbConnection,
+    mut app: Application,
+    business_date: NaiveDate,
+    now: i64,
+) -> DbResult<Submitted> {
+    let day = format_day(business_date);
+    let stored = write_transaction(conn, |conn| {
+        let open: i64 = applications::table
+            .filter(applications::user_id.eq(&app.user_id))
+            .filter(applications::status.eq_any(statuses_are(&ApplyStatus::OPEN)))
+            .count()
+            .get_result(conn)?;
+        if open > 0 {
+            return Ok(None);
+        }
+        let n = next_in_sequence(conn, "loan_code", &day)?;
+        app.id = new_id();
+        app.loan_code = loan_code(business_date, n);
+        app.status = i32::from(ApplyStatus::Submitted.code());
+        app.applied_at = now;
+        app.updated_at = now;
+        // The phone book is the borrower's contacts' data: sealed at rest.
+        app.phonebook = crate::sealed::seal(&app.phonebook)?;
+        diesel::insert_into(applications::table)
+            .values(&app)
+            .execute(conn)?;
+        notify(
+            conn,
+            &app,
+            MessageType::Submitted,
+            text::submitted(&app.loan_code, Money::from_cents(app.amount_cents)),
+            &app.id,
+            now,
+        )?;
+        Ok::<_, DbError>(Some(app))
+    });
+    match stored {
+        Ok(Some(app)) => Ok(Submitted::Stored(Box::new(app))),
+        Ok(None) => Ok(Submitted::OpenApplicationExists),
+        Err(e) if e.is_unique_violation() => Ok(Submitted::OpenApplicationExists),
+        Err(e) => Err(e),
+    }
+}
+
+/// The application `id`.
+pub fn find_application(conn: &mut DbConnection, id: &str) -> DbResult<Option<Application>> {
+    Ok(applications::table
+        .find(id)
+        .select(Application::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The application `id` if it is `user_id`'s (someone else's is the same as none).
+pub fn find_user_application(
+    conn: &mut DbConnection,
+    user_id: &str,
+    id: &str,
+) -> DbResult<Option<Application>> {
+    Ok(applications::table
+        .find(id)
+        .filter(applications::user_id.eq(user_id))
+        .select(Application::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A user's applications, newest first, and how many there are.
+pub fn list_user_applications(
+    conn: &mut DbConnection,
+    user_id: &str,
+    page: PageRequest,
+) -> DbResult<(Vec<Application>, i64)> {
+    let total = applications::table
+        .filter(applications::user_id.eq(user_id))
+        .count()
+        .get_result(conn)?;
+    let rows = applications::table
+        .filter(applications::user_id.eq(user_id))
+        .order((applications::applied_at.desc(), applications::id.desc()))
+        .offset(page.offset)
+        .limit(page.limit)
+        .select(Application::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Applications for operators (optionally of one status), newest first, with the borrower's
+/// mobile, and how many there are.
+pub fn list_applications(
+    conn: &mut DbConnection,
+    status: Option<ApplyStatus>,
+    page: PageRequest,
+) -> DbResult<(Vec<(Application, String)>, i64)> {
+    let mut count = applications::table.into_boxed();
+    let mut rows = applications::table
+        .inner_join(users::table)
+        .select((Application::as_select(), users::mobile))
+        .into_boxed();
+    if let Some(s) = status {
+        count = count.filter(applications::status.eq(i32::from(s.code())));
+        rows = rows.filter(applications::status.eq(i32::from(s.code())));
+    }
+    let total = count.count().get_result(conn)?;
+    let rows = rows
+        .order((applications::applied_at.desc(), applications::id.desc()))
+        .offset(page.offset)
+        .limit(page.limit)
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Contracts (合同) of an application: (name, path).
+pub fn list_contracts(
+    conn: &mut DbConnection,
+    application_id: &str,
+) -> DbResult<Vec<(String, String)>> {
+    Ok(contracts::table
+        .filter(contracts::application_id.eq(application_id))
+        .order((contracts::created_at.asc(), contracts::id.asc()))
+        .select((contracts::name, contracts::path))
+        .load(conn)?)
+}
+
+/// Attaches a contract document to an application.
+pub fn add_contract(
+    conn: &mut DbConnection,
+    application_id: &str,
+    name: &str,
+    path: &str,
+    now: i64,
+) -> DbResult<()> {
+    diesel::insert_into(contracts::table)
+        .values((
+            contracts::id.eq(new_id()),
+            contracts::application_id.eq(application_id),
+            contracts::name.eq(name),
+            contracts::path.eq(path),
+            contracts::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Sum of the principal of the user's disbursed loans (status 4 and 5), 分.
+pub fn user_disbursed_principal(conn: &mut DbConnection, user_id: &str) -> DbResult<i64> {
+    let amounts: Vec<(i64, Option<i64>)> = applications::table
+        .filter(applications::user_id.eq(user_id))
+        .filter(applications::status.eq_any(statuses_are(&ApplyStatus::PAID_OUT)))
+        .select((applications::amount_cents, applications::reply_amount_cents))
+        .load(conn)?;
+    Ok(amounts.into_iter().map(|(a, r)| r.unwrap_or(a)).sum())
+}

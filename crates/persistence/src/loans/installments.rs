@@ -1,0 +1,254 @@
+//! Repayment installments (还款计划) of disbursed loans, and what a borrower sees of them.
+
+use cashloan_domain::{format_day, installment_due, Charge, Installment, Money, Rate};
+use chrono::NaiveDate;
+use diesel::prelude::*;
+
+use super::*;
+use crate::accounts::new_id;
+use crate::columns::{stored_day, stored_rate};
+use crate::db::{DbConnection, DbError, DbResult};
+use crate::schema::{applications, installments};
+
+/// One repayment installment (还款计划) of a disbursed loan.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = installments)]
+pub struct InstallmentRow {
+    /// Id (§26 `id`, §29 `repayId`, §36 `id`).
+    pub id: String,
+    /// The loan.
+    pub application_id: String,
+    /// The borrower.
+    pub user_id: String,
+    /// Period number.
+    pub period: i32,
+    /// Period start `YYYY-MM-DD`.
+    pub start_date: String,
+    /// Due date `YYYY-MM-DD`.
+    pub due_date: String,
+    /// Principal, 分.
+    pub principal_cents: i64,
+    /// Interest, 分.
+    pub interest_cents: i64,
+    /// Fee, 分.
+    pub fee_cents: i64,
+    /// 0 unpaid, 1 paid.
+    pub status: i32,
+    /// Marked overdue by the daily job.
+    pub overdue: bool,
+    /// Penalty accrued to `penalty_date` while unpaid; as charged once paid; 分.
+    pub penalty_cents: i64,
+    /// The business date the penalty was accrued to.
+    pub penalty_date: Option<String>,
+    /// Principal charged by the payment that settled it.
+    pub charged_principal_cents: Option<i64>,
+    /// Interest charged.
+    pub charged_interest_cents: Option<i64>,
+    /// Fee charged.
+    pub charged_fee_cents: Option<i64>,
+    /// Penalty charged.
+    pub charged_penalty_cents: Option<i64>,
+    /// `current` or `payoff`.
+    pub settled_by: Option<String>,
+    /// Settled by a payoff before its due date (§26 condition 4 主动).
+    pub prepaid: bool,
+    /// Business date of the payment.
+    pub paid_on: Option<String>,
+    /// Paid at (ms).
+    pub paid_at: Option<i64>,
+}
+
+impl InstallmentRow {
+    /// The row of installment `i` of `app`'s plan.
+    pub fn new(app: &Application, i: &Installment) -> InstallmentRow {
+        InstallmentRow {
+            id: new_id(),
+            application_id: app.id.clone(),
+            user_id: app.user_id.clone(),
+            period: i32::try_from(i.period).unwrap_or(i32::MAX),
+            start_date: format_day(i.start_date),
+            due_date: format_day(i.due_date),
+            principal_cents: i.principal.cents(),
+            interest_cents: i.interest.cents(),
+            fee_cents: i.fee.cents(),
+            status: 0,
+            overdue: false,
+            penalty_cents: 0,
+            penalty_date: None,
+            charged_principal_cents: None,
+            charged_interest_cents: None,
+            charged_fee_cents: None,
+            charged_penalty_cents: None,
+            settled_by: None,
+            prepaid: false,
+            paid_on: None,
+            paid_at: None,
+        }
+    }
+
+    /// The installment as the domain sees it.
+    pub fn to_domain(&self) -> DbResult<Installment> {
+        Ok(Installment {
+            period: u32::try_from(self.period).map_err(|_| DbError::Corrupt {
+                table: "installments",
+                column: "period",
+                value: self.period.to_string(),
+            })?,
+            start_date: stored_day("installments", "start_date", &self.start_date)?,
+            due_date: stored_day("installments", "due_date", &self.due_date)?,
+            principal: Money::from_cents(self.principal_cents),
+            interest: Money::from_cents(self.interest_cents),
+            fee: Money::from_cents(self.fee_cents),
+        })
+    }
+
+    /// Whether it is paid.
+    pub fn is_paid(&self) -> bool {
+        self.status == 1
+    }
+
+    /// What it owes (unpaid: with the penalty accrued to `on`) or what was charged (paid).
+    pub fn amounts(&self, penalty_rate: Rate, on: NaiveDate) -> DbResult<Charge> {
+        if self.is_paid() {
+            return Ok(Charge {
+                principal: Money::from_cents(
+                    self.charged_principal_cents.unwrap_or(self.principal_cents),
+                ),
+                interest: Money::from_cents(
+                    self.charged_interest_cents.unwrap_or(self.interest_cents),
+                ),
+                fee: Money::from_cents(self.charged_fee_cents.unwrap_or(self.fee_cents)),
+                penalty: Money::from_cents(
+                    self.charged_penalty_cents.unwrap_or(self.penalty_cents),
+                ),
+            });
+        }
+        Ok(installment_due(&self.to_domain()?, penalty_rate, on))
+    }
+}
+
+/// Filter of §26 (condition).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RepayFilter {
+    /// `0`, `""` or absent: every installment.
+    All,
+    /// `1` 已还.
+    Paid,
+    /// `2` 未还: unpaid and not overdue.
+    Unpaid,
+    /// `3` 逾期: unpaid and past its due date.
+    Overdue,
+    /// `4` 主动: settled by a payoff before its due date.
+    Prepaid,
+}
+
+/// An installment with what §26 shows of its loan.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable)]
+pub struct InstallmentWithLoan {
+    /// The installment.
+    pub installment: InstallmentRow,
+    /// Product name.
+    pub product_name: String,
+    /// Loan code.
+    pub loan_code: String,
+    /// The loan's principal, 分.
+    pub loan_amount_cents: Option<i64>,
+    /// The loan's penalty rate.
+    pub penalty_rate: Option<String>,
+}
+
+impl InstallmentWithLoan {
+    /// The loan's penalty rate.
+    pub fn penalty(&self) -> DbResult<Rate> {
+        self.penalty_rate.as_deref().map_or(Ok(Rate::ZERO), |r| {
+            stored_rate("applications", "penalty_rate", r)
+        })
+    }
+}
+
+/// A user's installments under `filter` on `today`, ordered by due date, loan code, period; and
+/// how many there are.
+pub fn list_user_installments(
+    conn: &mut DbConnection,
+    user_id: &str,
+    filter: RepayFilter,
+    today: NaiveDate,
+    page: PageRequest,
+) -> DbResult<(Vec<InstallmentWithLoan>, i64)> {
+    let today = format_day(today);
+    let base = || {
+        let q = installments::table
+            .inner_join(applications::table)
+            .filter(installments::user_id.eq(user_id))
+            .into_boxed();
+        match filter {
+            RepayFilter::All => q,
+            RepayFilter::Paid => q.filter(installments::status.eq(1)),
+            RepayFilter::Unpaid => q
+                .filter(installments::status.eq(0))
+                .filter(installments::due_date.ge(today.clone())),
+            RepayFilter::Overdue => q
+                .filter(installments::status.eq(0))
+                .filter(installments::due_date.lt(today.clone())),
+            RepayFilter::Prepaid => q.filter(installments::prepaid.eq(true)),
+        }
+    };
+    let total = base().count().get_result(conn)?;
+    let rows = base()
+        .order((
+            installments::due_date.asc(),
+            applications::loan_code.asc(),
+            installments::period.asc(),
+        ))
+        .offset(page.offset)
+        .limit(page.limit)
+        .select((
+            InstallmentRow::as_select(),
+            applications::product_name,
+            applications::loan_code,
+            applications::reply_amount_cents,
+            applications::penalty_rate,
+        ))
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// The installments of one application in period order, and how many there are.
+pub fn list_application_installments(
+    conn: &mut DbConnection,
+    application_id: &str,
+    page: PageRequest,
+) -> DbResult<(Vec<InstallmentRow>, i64)> {
+    let total = installments::table
+        .filter(installments::application_id.eq(application_id))
+        .count()
+        .get_result(conn)?;
+    let rows = installments::table
+        .filter(installments::application_id.eq(application_id))
+        .order(installments::period.asc())
+        .offset(page.offset)
+        .limit(page.limit)
+        .select(InstallmentRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Every unpaid installment of a user with its loan, for the user centre (§27) and credit.
+pub fn user_unpaid_installments(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> DbResult<Vec<InstallmentWithLoan>> {
+    Ok(installments::table
+        .inner_join(applications::table)
+        .filter(installments::user_id.eq(user_id))
+        .filter(installments::status.eq(0))
+        .order((installments::due_date.asc(), installments::period.asc()))
+        .select((
+            InstallmentRow::as_select(),
+            applications::product_name,
+            applications::loan_code,
+            applications::reply_amount_cents,
+            applications::penalty_rate,
+        ))
+        .load(conn)?)
+}

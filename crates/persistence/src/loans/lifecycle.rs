@@ -1,0 +1,162 @@
+//! The lifecycle transitions operators make (review, approve, reject): guarded updates whose
+//! source and target statuses come from the domain's lifecycle.
+
+use cashloan_domain::message::text;
+use cashloan_domain::{ApplyStatus, LoanAction, MessageType, Money};
+use diesel::prelude::*;
+
+use super::*;
+use crate::db::{write_transaction, Abort, DbConnection, DbResult};
+use crate::schema::applications;
+
+/// Outcome of a lifecycle transition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transition {
+    /// Done.
+    Done,
+    /// No such application.
+    NotFound,
+    /// The application was not in the status the transition needs (it is in this one).
+    WrongStatus(ApplyStatus),
+}
+
+type TxAbort = Abort<Transition>;
+
+/// Runs a guarded transition: `update` (whose `WHERE` names the status it leaves) must change
+/// exactly one row; otherwise the transaction rolls back and the caller learns why.
+fn transition(
+    conn: &mut DbConnection,
+    id: &str,
+    body: impl FnOnce(&mut DbConnection, &Application) -> Result<(), TxAbort>,
+    update: impl FnOnce(&mut DbConnection) -> Result<usize, diesel::result::Error>,
+) -> DbResult<Transition> {
+    let outcome = write_transaction(conn, |conn| {
+        let n = update(conn)?;
+        let app = find_application(conn, id)?.ok_or(Abort::Answer(Transition::NotFound))?;
+        if n != 1 {
+            return Err(Abort::Answer(Transition::WrongStatus(app.apply_status()?)));
+        }
+        body(conn, &app)
+    });
+    match outcome {
+        Ok(()) => Ok(Transition::Done),
+        Err(Abort::Answer(t)) => Ok(t),
+        Err(Abort::Db(e)) => Err(e),
+    }
+}
+
+pub(crate) fn status_is(s: ApplyStatus) -> i32 {
+    i32::from(s.code())
+}
+
+/// The status column values of `statuses`, for `status IN (…)`.
+pub(crate) fn statuses_are(statuses: &[ApplyStatus]) -> Vec<i32> {
+    statuses.iter().map(|s| status_is(*s)).collect()
+}
+
+/// The status `action` leaves: the guard of its update (from the domain's lifecycle).
+pub(crate) fn leaves(action: LoanAction) -> i32 {
+    status_is(action.source())
+}
+
+/// The status `action` sets.
+pub(crate) fn enters(action: LoanAction) -> i32 {
+    status_is(action.target())
+}
+
+/// 0 → 1: an operator starts the review.
+pub fn start_review(conn: &mut DbConnection, id: &str, now: i64) -> DbResult<Transition> {
+    transition(
+        conn,
+        id,
+        |_, _| Ok(()),
+        |conn| {
+            diesel::update(
+                applications::table
+                    .find(id)
+                    .filter(applications::status.eq(leaves(LoanAction::Review))),
+            )
+            .set((
+                applications::status.eq(enters(LoanAction::Review)),
+                applications::reviewed_at.eq(now),
+                applications::updated_at.eq(now),
+            ))
+            .execute(conn)
+        },
+    )
+}
+
+/// 1 → 2: approved for `reply_amount` over the approved term; message 12.
+pub fn approve(
+    conn: &mut DbConnection,
+    id: &str,
+    reply_amount: Money,
+    auth_term_count: i32,
+    auth_term_unit: &str,
+    now: i64,
+) -> DbResult<Transition> {
+    transition(
+        conn,
+        id,
+        |conn, app| {
+            notify(
+                conn,
+                app,
+                MessageType::Approved,
+                text::approved(&app.loan_code, reply_amount),
+                &app.id,
+                now,
+            )?;
+            Ok(())
+        },
+        |conn| {
+            diesel::update(
+                applications::table
+                    .find(id)
+                    .filter(applications::status.eq(leaves(LoanAction::Approve))),
+            )
+            .set((
+                applications::status.eq(enters(LoanAction::Approve)),
+                applications::reply_amount_cents.eq(reply_amount.cents()),
+                applications::auth_term_count.eq(auth_term_count),
+                applications::auth_term_unit.eq(auth_term_unit),
+                applications::decided_at.eq(now),
+                applications::updated_at.eq(now),
+            ))
+            .execute(conn)
+        },
+    )
+}
+
+/// 1 → 3: rejected with a reason; message 13.
+pub fn reject(conn: &mut DbConnection, id: &str, reason: &str, now: i64) -> DbResult<Transition> {
+    transition(
+        conn,
+        id,
+        |conn, app| {
+            notify(
+                conn,
+                app,
+                MessageType::Rejected,
+                text::rejected(&app.loan_code, reason),
+                &app.id,
+                now,
+            )?;
+            Ok(())
+        },
+        |conn| {
+            diesel::update(
+                applications::table
+                    .find(id)
+                    .filter(applications::status.eq(leaves(LoanAction::Reject))),
+            )
+            .set((
+                applications::status.eq(enters(LoanAction::Reject)),
+                applications::reject_reason.eq(reason),
+                applications::decided_at.eq(now),
+                applications::updated_at.eq(now),
+            ))
+            .execute(conn)
+        },
+    )
+}
