@@ -285,34 +285,18 @@ impl Application {
     }
 }
 
-/// Runs one admin API request in-process (for `cashloan admin`): the same routes, checks and
-/// answers as over HTTP. Returns the HTTP status and the body.
+/// Runs one admin API request without a server (for `cashloan admin`): the admin route table's
+/// own operations and answers, no HTTP in between. Returns the HTTP status and the body.
 pub async fn admin_call(
     config: Config,
     method: &str,
     path: &str,
     body: String,
-    token: &str,
 ) -> Result<(u16, String), StartError> {
-    use actix_web::http::Method;
     if !path.starts_with("/admin/") {
         return Err(crate::config::ConfigError("the path must start with /admin/".into()).into());
     }
-    let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
-        .map_err(|_| crate::config::ConfigError(format!("not an HTTP method: {method}")))?;
     let state = web::Data::new(state(config)?);
-    let app =
-        actix_web::test::init_service(App::new().app_data(state).configure(routes::configure))
-            .await;
-    let req = actix_web::test::TestRequest::default()
-        .method(method)
-        .uri(path)
-        .insert_header(("Authorization", format!("Bearer {token}")))
-        .insert_header(("Content-Type", "application/json"))
-        .set_payload(body)
-        .to_request();
-    let res = actix_web::test::call_service(&app, req).await;
-    let status = res.status().as_u16();
-    let bytes = actix_web::test::read_body(res).await;
-    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+    let (status, value) = routes::admin::call(state, method, path, body).await;
+    Ok((status.as_u16(), value.to_string()))
 }

@@ -319,14 +319,10 @@ fn batch(config: &Config, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Exi
 }
 
 #[actix_web::main]
-async fn admin(mut config: Config, method: &str, path: &str, body: Option<String>) -> ExitCode {
-    // The shell user already holds the database; a one-off token lets the request through the
-    // very same admin routes an operator calls over HTTP.
-    let token = uuid::Uuid::new_v4().to_string();
-    config.admin_token = Some(token.clone());
-    match cashloan_api::app::admin_call(config, method, path, body.unwrap_or_default(), &token)
-        .await
-    {
+async fn admin(config: Config, method: &str, path: &str, body: Option<String>) -> ExitCode {
+    // Whoever runs this holds the database already: the operation runs in this process, through
+    // the same route table and operations an operator reaches over HTTP.
+    match cashloan_api::app::admin_call(config, method, path, body.unwrap_or_default()).await {
         Ok((status, text)) => {
             println!("{text}");
             if (200..300).contains(&status) {

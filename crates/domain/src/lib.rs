@@ -25,7 +25,7 @@ pub use apr::apr;
 pub use cap::{exact_apr, plan_within_cap, CapError, CappedPlan};
 pub use day::{format_day, parse_day, DAY_FORMAT};
 pub use identity::{BankCardNo, ContactPhone, IdCardNo, Mobile, PersonName};
-pub use lifecycle::{ApplyStatus, LoanAction, TransitionError};
+pub use lifecycle::{check_approval, ApplyStatus, ApprovalError, LoanAction, TransitionError};
 pub use message::MessageType;
 pub use money::{Money, Rate, Rounding};
 pub use payoff::{allocate, installment_due, payoff, Allocation, Charge, Standing};

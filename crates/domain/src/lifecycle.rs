@@ -1,5 +1,8 @@
 //! The application lifecycle (docs/loans.md "Application lifecycle"): `applyStatus` and its only
-//! allowed transitions.
+//! allowed transitions, and what an approval may grant.
+
+use crate::money::Money;
+use crate::terms::Period;
 
 /// Status of a loan application (借款状态, `applyStatus`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -134,6 +137,42 @@ impl LoanAction {
     }
 }
 
+/// Why an approval (审核通过) cannot grant what the operator asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApprovalError {
+    /// Nothing, or less than nothing.
+    #[error("the approved amount must be positive")]
+    AmountNotPositive,
+    /// More than the borrower asked for.
+    #[error("the approved amount may not exceed the amount applied for")]
+    AmountAboveAsked,
+    /// Another unit, or more of it, than the borrower asked for.
+    #[error("the approved term may not exceed the term applied for")]
+    TermAboveAsked,
+}
+
+/// An approval grants at most what was asked: no more money, the same term unit, no more of it.
+pub fn check_approval(
+    asked: Money,
+    asked_term: Period,
+    granted: Money,
+    granted_term: Period,
+) -> Result<(), ApprovalError> {
+    if granted <= Money::ZERO {
+        return Err(ApprovalError::AmountNotPositive);
+    }
+    if granted > asked {
+        return Err(ApprovalError::AmountAboveAsked);
+    }
+    if granted_term.unit != asked_term.unit
+        || granted_term.count > asked_term.count
+        || granted_term.count == 0
+    {
+        return Err(ApprovalError::TermAboveAsked);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +208,33 @@ mod tests {
         assert!(ApplyStatus::Rejected.apply(LoanAction::Disburse).is_err());
         assert!(ApplyStatus::Approved.apply(LoanAction::Approve).is_err());
         assert!(ApplyStatus::Submitted.apply(LoanAction::Approve).is_err());
+    }
+
+    #[test]
+    fn an_approval_grants_at_most_what_was_asked() {
+        let asked = Money::from_cents(100_000);
+        let term = Period::months(12);
+        assert_eq!(check_approval(asked, term, asked, term), Ok(()));
+        assert_eq!(
+            check_approval(asked, term, Money::from_cents(50_000), Period::months(6)),
+            Ok(())
+        );
+        assert_eq!(
+            check_approval(asked, term, Money::from_cents(100_001), term),
+            Err(ApprovalError::AmountAboveAsked)
+        );
+        assert_eq!(
+            check_approval(asked, term, Money::ZERO, term),
+            Err(ApprovalError::AmountNotPositive)
+        );
+        assert_eq!(
+            check_approval(asked, term, asked, Period::months(13)),
+            Err(ApprovalError::TermAboveAsked)
+        );
+        assert_eq!(
+            check_approval(asked, term, asked, Period::days(12)),
+            Err(ApprovalError::TermAboveAsked)
+        );
     }
 
     #[test]

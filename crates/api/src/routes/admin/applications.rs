@@ -1,0 +1,348 @@
+//! Applications as operators handle them: the list, review (开始审核), approval (审核通过), rejection
+//! (审核拒绝), disbursement (放款) and the ledger of a loan.
+
+use actix_web::http::StatusCode;
+use cashloan_domain::{check_approval, ApplyStatus, Money, Period, TermUnit};
+use cashloan_persistence::accounts::find_user;
+use cashloan_persistence::loans::{
+    approve as approve_application, find_application, list_applications, list_payments,
+    reject as reject_application, start_review, Application, PageRequest, Payment, Transition,
+};
+use serde::{Deserialize, Serialize};
+
+use super::payments::OrderView;
+use super::{business_date, fault, money, ok, with_status, AdminCall, Answer, Refusal};
+use crate::context::{AppState, Lease};
+use crate::payments::{self as money_moves, PayoutOutcome};
+
+/// An application as operators see it, with the borrower's mobile.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationView {
+    id: String,
+    loan_code: String,
+    mobile: Option<String>,
+    product_id: String,
+    product_name: String,
+    apply_status: i32,
+    apply_amount: Option<String>,
+    reply_amount: Option<String>,
+    interest_rate: String,
+    penalty_rate: Option<String>,
+    term_count: i32,
+    term_unit: String,
+    repay_term_count: i32,
+    repay_term_unit: String,
+    repay_type: String,
+    auth_term_count: Option<i32>,
+    auth_term_unit: Option<String>,
+    applied_at: i64,
+    release_date: Option<String>,
+    reject_reason: Option<String>,
+}
+
+impl ApplicationView {
+    fn new(a: &Application, mobile: Option<&str>) -> ApplicationView {
+        ApplicationView {
+            id: a.id.clone(),
+            loan_code: a.loan_code.clone(),
+            mobile: mobile.map(str::to_owned),
+            product_id: a.product_id.clone(),
+            product_name: a.product_name.clone(),
+            apply_status: a.status,
+            apply_amount: money(Some(a.amount_cents)),
+            reply_amount: money(a.reply_amount_cents),
+            interest_rate: a.interest_rate.clone(),
+            penalty_rate: a.penalty_rate.clone(),
+            term_count: a.term_count,
+            term_unit: a.term_unit.clone(),
+            repay_term_count: a.repay_term_count,
+            repay_term_unit: a.repay_term_unit.clone(),
+            repay_type: a.repay_type.clone(),
+            auth_term_count: a.auth_term_count,
+            auth_term_unit: a.auth_term_unit.clone(),
+            applied_at: a.applied_at,
+            release_date: a.release_date.clone(),
+            reject_reason: a.reject_reason.clone(),
+        }
+    }
+}
+
+/// A page of a list.
+#[derive(Serialize)]
+pub struct Page<T> {
+    page: i64,
+    size: i64,
+    total: i64,
+    items: Vec<T>,
+}
+
+impl<T> Page<T> {
+    pub(super) fn new(page: i64, size: i64, total: i64, items: Vec<T>) -> Page<T> {
+        Page {
+            page,
+            size,
+            total,
+            items,
+        }
+    }
+}
+
+fn no_application() -> Refusal {
+    Refusal::NotFound("no such application".into())
+}
+
+/// The answer to a transition: the application as it now is, or why not.
+fn transition_answer(t: Transition, lease: &mut Lease<'_>, id: &str) -> Answer {
+    let conn = lease.get()?;
+    match t {
+        Transition::Done => {
+            let a = find_application(conn, id)?.ok_or_else(no_application)?;
+            // The same shape as the list's rows, the borrower's mobile included.
+            let mobile = find_user(conn, &a.user_id)?.map(|u| u.mobile);
+            ok(ApplicationView::new(&a, mobile.as_deref()))
+        }
+        Transition::NotFound => Err(no_application()),
+        Transition::WrongStatus(s) => Err(Refusal::Conflict(format!(
+            "the application is {} ({}); this transition is not allowed",
+            s.code(),
+            s.label()
+        ))),
+    }
+}
+
+/// `GET /admin/applications?status=N&page=&size=`.
+pub(super) fn list(_: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
+    let num = |k: &str, d: i64| {
+        call.query(k).map_or(Ok(d), |v| {
+            v.parse::<i64>()
+                .map_err(|_| Refusal::BadRequest(format!("{k} must be a number")))
+        })
+    };
+    let status = match call.query("status") {
+        None => None,
+        Some(v) => Some(
+            v.parse::<i64>()
+                .ok()
+                .and_then(ApplyStatus::from_code)
+                .ok_or_else(|| Refusal::BadRequest("status must be 0..5".into()))?,
+        ),
+    };
+    let (page, size) = (num("page", 1)?.max(1), num("size", 20)?.clamp(1, 100));
+    let (rows, total) = list_applications(
+        lease.get()?,
+        status,
+        PageRequest {
+            offset: (page - 1) * size,
+            limit: size,
+        },
+    )?;
+    let items = rows
+        .iter()
+        .map(|(a, m)| ApplicationView::new(a, Some(m)))
+        .collect();
+    ok(Page::new(page, size, total, items))
+}
+
+/// `POST /admin/applications/{id}/review`.
+pub(super) fn review(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
+    let id = call.param("id");
+    let t = start_review(lease.get()?, &id, st.now_ms())?;
+    transition_answer(t, lease, &id)
+}
+
+/// The body of an approval: every member optional (the asked amount and term by default).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ApproveBody {
+    /// The amount granted (`"800.00"`), at most the amount asked.
+    reply_amount: Option<String>,
+    /// The term granted, at most the term asked.
+    auth_term_count: Option<i64>,
+    /// Its unit (`1` days, `2` months): the unit asked.
+    auth_term_unit: Option<String>,
+}
+
+/// `POST /admin/applications/{id}/approve`.
+pub(super) fn approve(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
+    let id = call.param("id");
+    let b: ApproveBody = call.body()?;
+    let app = find_application(lease.get()?, &id)?.ok_or_else(no_application)?;
+    let unprocessable = |m: &str| Refusal::Unprocessable(m.to_owned());
+    let asked = Money::from_cents(app.amount_cents);
+    let reply = match b.reply_amount.as_deref() {
+        None => asked,
+        Some(v) => Money::parse_amount(v)
+            .filter(|m| !m.is_zero())
+            .ok_or_else(|| unprocessable("replyAmount is not an amount"))?,
+    };
+    let count = match b.auth_term_count {
+        None => app.term_count,
+        Some(n) => i32::try_from(n)
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| unprocessable("authTermCount must be a positive integer"))?,
+    };
+    let unit = match b.auth_term_unit.as_deref() {
+        None => app.term_unit.as_str(),
+        Some(u) => TermUnit::parse(u)
+            .map(TermUnit::code)
+            .ok_or_else(|| unprocessable("authTermUnit must be 1 or 2"))?,
+    };
+    let period = |count: i32, unit: &str| {
+        Some(Period {
+            count: u32::try_from(count).ok()?,
+            unit: TermUnit::parse(unit)?,
+        })
+    };
+    let (Some(asked_term), Some(granted_term)) =
+        (period(app.term_count, &app.term_unit), period(count, unit))
+    else {
+        return Err(fault(format!("application {id} has a corrupt term")));
+    };
+    check_approval(asked, asked_term, reply, granted_term)
+        .map_err(|e| Refusal::Unprocessable(e.to_string()))?;
+    let mut approved = app.clone();
+    approved.reply_amount_cents = Some(reply.cents());
+    approved.auth_term_count = Some(count);
+    approved.auth_term_unit = Some(unit.to_owned());
+    let start = business_date(st, lease)?;
+    approved
+        .plan_within_cap(start, st.policy.apr_cap)
+        .map_err(Refusal::Unprocessable)?;
+    let t = approve_application(lease.get()?, &id, reply, count, unit, st.now_ms())?;
+    transition_answer(t, lease, &id)
+}
+
+/// The body of a rejection.
+#[derive(Deserialize, Default)]
+pub struct RejectBody {
+    /// Why (shown to the borrower in message 13), at most 500 characters.
+    reason: Option<String>,
+}
+
+/// `POST /admin/applications/{id}/reject`.
+pub(super) fn reject(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
+    let id = call.param("id");
+    let b: RejectBody = call.body()?;
+    let reason = b.reason.as_deref().unwrap_or("").trim().to_owned();
+    if reason.chars().count() > 500 {
+        return Err(Refusal::Unprocessable(
+            "reason is longer than 500 characters".into(),
+        ));
+    }
+    let t = reject_application(lease.get()?, &id, &reason, st.now_ms())?;
+    transition_answer(t, lease, &id)
+}
+
+/// `POST /admin/applications/{id}/disburse`: pays the loan out through the payment channel. 200
+/// with the application once the money moved (2 → 4); 202 with the payment order while the
+/// channel has not said; 409 while a payout of the loan is open (never a second one) or when the
+/// application is not approved; 502 when the channel refused (it stays approved).
+pub(super) fn disburse(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
+    let id = call.param("id");
+    let today = business_date(st, lease)?;
+    let channel = st.providers.payments.as_ref();
+    let outcome =
+        money_moves::pay_out(channel, lease, &id, today, st.policy.apr_cap).map_err(fault)?;
+    match outcome {
+        PayoutOutcome::PaidOut(_) => transition_answer(Transition::Done, lease, &id),
+        PayoutOutcome::Processing(order) | PayoutOutcome::Flagged(order, _) => {
+            #[derive(Serialize)]
+            struct Pending {
+                payment: OrderView,
+            }
+            with_status(
+                StatusCode::ACCEPTED,
+                Pending {
+                    payment: OrderView::new(&order),
+                },
+            )
+        }
+        PayoutOutcome::InProgress(order) => Err(Refusal::Conflict(format!(
+            "a payout of this loan is already {} (payment order {}); never a second one",
+            order.status, order.id
+        ))),
+        PayoutOutcome::Refused(order, why) => Err(Refusal::Upstream(format!(
+            "payment channel refused: {why} (payment order {}); the application stays approved",
+            order.id
+        ))),
+        PayoutOutcome::NotFound => Err(no_application()),
+        PayoutOutcome::WrongStatus(s) => transition_answer(Transition::WrongStatus(s), lease, &id),
+        PayoutOutcome::NoCard => Err(Refusal::Unprocessable(
+            "the borrower has no authenticated bank card".into(),
+        )),
+        PayoutOutcome::NoPlan(why) => Err(Refusal::Unprocessable(why)),
+        PayoutOutcome::BorrowerBlocked(why) => {
+            Err(Refusal::Conflict(format!("{why}: nothing is paid out")))
+        }
+    }
+}
+
+/// One row of a loan's ledger.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LedgerRow {
+    kind: String,
+    payment_ref: String,
+    installment_id: Option<String>,
+    amount: Option<String>,
+    principal: Option<String>,
+    interest: Option<String>,
+    fee: Option<String>,
+    penalty: Option<String>,
+    business_date: String,
+    channel_ref: Option<String>,
+}
+
+/// A loan's ledger and its sums.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LedgerView {
+    items: Vec<LedgerRow>,
+    /// Money out (the payout).
+    out: Option<String>,
+    /// Money in (repayments).
+    #[serde(rename = "in")]
+    came_in: Option<String>,
+    /// The principal part of the money in.
+    principal_in: Option<String>,
+}
+
+/// `GET /admin/applications/{id}/ledger`: every money movement of the loan, oldest first, and
+/// its sums (money out at disbursement; money in, and the principal part of it).
+pub(super) fn ledger(_: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
+    let id = call.param("id");
+    let conn = lease.get()?;
+    find_application(conn, &id)?.ok_or_else(no_application)?;
+    let rows = list_payments(conn, &id)?;
+    let sum = |out: bool, f: fn(&Payment) -> i64| -> Option<String> {
+        money(Some(
+            rows.iter()
+                .filter(|p| (p.kind == "disbursement") == out)
+                .map(f)
+                .sum(),
+        ))
+    };
+    let items = rows
+        .iter()
+        .map(|p| LedgerRow {
+            kind: p.kind.clone(),
+            payment_ref: p.payment_ref.clone(),
+            installment_id: p.installment_id.clone(),
+            amount: money(Some(p.amount_cents)),
+            principal: money(Some(p.principal_cents)),
+            interest: money(Some(p.interest_cents)),
+            fee: money(Some(p.fee_cents)),
+            penalty: money(Some(p.penalty_cents)),
+            business_date: p.business_date.clone(),
+            channel_ref: p.channel_ref.clone(),
+        })
+        .collect();
+    ok(LedgerView {
+        items,
+        out: sum(true, |p| p.amount_cents),
+        came_in: sum(false, |p| p.amount_cents),
+        principal_in: sum(false, |p| p.principal_cents),
+    })
+}
