@@ -12,6 +12,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use crate::config::Config;
 use crate::pages::Pages;
 use crate::providers::Providers;
+use crate::routes::contract::{Field, FieldKind};
 
 /// A request's hold on one pooled database connection: taken from the pool at the first
 /// [`Lease::get`], given back by [`Lease::release`] (or at the end of the request). A handler
@@ -167,6 +168,8 @@ impl Reply {
 /// type first (step 7, each failure naming the field), formats after (step 8).
 pub struct Fields<'a> {
     map: &'a Map,
+    /// The fields the endpoint's contract declares: the only ones its handler may read.
+    declared: &'static [Field],
     /// The first format problem seen while extracting, reported by [`Fields::formats`].
     format_error: RefCell<Option<String>>,
 }
@@ -175,11 +178,28 @@ pub struct Fields<'a> {
 pub const MAX_STRING: usize = 255;
 
 impl<'a> Fields<'a> {
-    /// Fields of a request body.
-    pub fn new(map: &'a Map) -> Self {
+    /// Fields of a request body, to be read as `declared` says.
+    pub fn new(map: &'a Map, declared: &'static [Field]) -> Self {
         Fields {
             map,
+            declared,
             format_error: RefCell::new(None),
+        }
+    }
+
+    /// Refuses to read a field the contract does not declare as `kind`: the contract is what
+    /// the API document says, so a handler that strays from it is a fault to fix, not a field
+    /// to read quietly.
+    fn declared(&self, name: &str, kind: FieldKind) -> Result<(), ApiError> {
+        match self.declared.iter().find(|f| f.name == name) {
+            Some(f) if f.kind == kind => Ok(()),
+            Some(f) => Err(ApiError::Fault(format!(
+                "the handler reads {name} as {kind:?}; its contract says {:?}",
+                f.kind
+            ))),
+            None => Err(ApiError::Fault(format!(
+                "the handler reads {name}, which its contract does not declare"
+            ))),
         }
     }
 
@@ -201,6 +221,7 @@ impl<'a> Fields<'a> {
 
     /// A required string of at most `max` characters.
     pub fn string_max(&self, name: &str, max: usize) -> Result<&'a str, ApiError> {
+        self.declared(name, FieldKind::Text)?;
         match self.present(name) {
             Some(Json::String(s)) if !s.is_empty() => {
                 if s.chars().count() > max {
@@ -214,6 +235,7 @@ impl<'a> Fields<'a> {
 
     /// A required string that may be `""`.
     pub fn string_or_empty(&self, name: &str) -> Result<&'a str, ApiError> {
+        self.declared(name, FieldKind::Text)?;
         match self.present(name) {
             Some(Json::String(s)) => {
                 if s.chars().count() > MAX_STRING {
@@ -227,6 +249,7 @@ impl<'a> Fields<'a> {
 
     /// An optional string (absent or `null`: none).
     pub fn opt_string(&self, name: &str) -> Result<Option<&'a str>, ApiError> {
+        self.declared(name, FieldKind::Text)?;
         match self.present(name) {
             None => Ok(None),
             Some(Json::String(s)) => {
@@ -241,6 +264,7 @@ impl<'a> Fields<'a> {
 
     /// An optional JSON integer.
     pub fn opt_int(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        self.declared(name, FieldKind::Integer)?;
         match self.present(name) {
             None => Ok(None),
             Some(Json::Number(n)) => match n.parse::<i64>() {
@@ -259,6 +283,7 @@ impl<'a> Fields<'a> {
 
     /// A required JSON array.
     pub fn array(&self, name: &str) -> Result<&'a [Json], ApiError> {
+        self.declared(name, FieldKind::Phonebook)?;
         match self.present(name) {
             Some(Json::Array(items)) => Ok(items),
             _ => Err(Outcome::malformed_field(name).into()),

@@ -18,6 +18,7 @@ use flate2::Compression;
 
 use crate::client_address::client_address;
 use crate::context::{ApiError, AppState, Ctx, Fields, Lease, Reply, RequestFlow, FLOW_COOKIE};
+use crate::routes::contract::contract;
 
 /// Largest request body on the wire (docs/api.md: 64 KiB).
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -106,7 +107,44 @@ pub async fn serve(
         )
     });
 
+    let reply = conform(ep, reply, &request_id);
     respond(&state, ep, reply, accepts_gzip, &request_id)
+}
+
+/// Codes any endpoint may answer, beside its own (docs/api.md, "Codes every endpoint may answer").
+const PROTOCOL_CODES: [&str; 7] = [
+    "10000001", "10000002", "10000003", "10000004", "10000005", "10001000", "99999999",
+];
+
+/// Holds an answer to its endpoint's contract, which the API document is generated from: a code
+/// or a `resultSet` member the contract does not declare is logged, and in a debug build (the
+/// test suites) answered as a fault, so a drift between the code and the document fails a test.
+fn conform(ep: &Endpoint, reply: Reply, request_id: &str) -> Reply {
+    let Some(c) = contract(ep.section) else {
+        return reply;
+    };
+    let code = reply.envelope.outcome.code.code();
+    let mut problems = c.undeclared_members(&reply.envelope.result_set);
+    if !PROTOCOL_CODES.contains(&code)
+        && !c.codes.iter().any(|(k, _)| *k == code)
+        && c.success.0 != code
+    {
+        problems.push(format!("code {code}"));
+    }
+    if problems.is_empty() {
+        return reply;
+    }
+    let detail = format!(
+        "§{} answered outside its contract: {}",
+        ep.section,
+        problems.join(", ")
+    );
+    if cfg!(debug_assertions) {
+        fault(request_id, &detail)
+    } else {
+        tracing::error!(request_id, "{detail}");
+        reply
+    }
 }
 
 fn is_json(req: &HttpRequest) -> bool {
@@ -264,7 +302,7 @@ fn run(
     let mut ctx = Ctx {
         state,
         conn,
-        fields: Fields::new(&map),
+        fields: Fields::new(&map, contract(ep.section).map_or(&[], |c| c.request)),
         session,
         user,
         now,

@@ -9,6 +9,7 @@ use crate::pipeline::{serve, Endpoint, BODY_LIMIT};
 pub mod admin;
 pub mod auth;
 pub mod channel;
+pub mod contract;
 pub mod loans;
 pub mod profile;
 
@@ -98,4 +99,51 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(loan_help))
             .route(web::post().to(loan_help)),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routes::contract::{contract, CONTRACTS};
+    use cashloan_protocol::parse;
+
+    #[test]
+    fn every_endpoint_has_its_contract_and_every_contract_an_endpoint() {
+        for ep in ENDPOINTS {
+            assert!(
+                contract(ep.section).is_some(),
+                "§{} has no contract",
+                ep.section
+            );
+        }
+        for c in CONTRACTS {
+            assert!(
+                ENDPOINTS.iter().any(|ep| ep.section == c.section),
+                "§{} has no endpoint",
+                c.section
+            );
+        }
+        assert_eq!(ENDPOINTS.len(), CONTRACTS.len());
+    }
+
+    #[test]
+    fn answers_may_leave_out_members_never_add_them() {
+        let Some(quote) = contract(22) else {
+            panic!("§22 has a contract")
+        };
+        let answer = parse(
+            br#"{"apr":"0.1","repayPlan":[{"periodNum":"1","dueAmount":"1.00","extra":"x"}],"bonus":"1"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            quote.undeclared_members(&answer),
+            ["repayPlan.extra", "resultSet.bonus"]
+        );
+        let Some(details) = contract(21) else {
+            panic!("§21 has a contract")
+        };
+        // A dictionary's keys are data.
+        let answer = parse(r#"{"purposeData":{"15":"租房"}}"#.as_bytes()).unwrap();
+        assert!(details.undeclared_members(&answer).is_empty());
+    }
 }
