@@ -7,6 +7,7 @@ pub mod client_address;
 pub mod config;
 pub mod context;
 pub mod housekeeping;
+pub mod openapi;
 pub mod pages;
 pub mod payments;
 pub mod pipeline;

@@ -64,6 +64,9 @@ enum Command {
         /// The text.
         text: String,
     },
+    /// Print the API document (OpenAPI 3.1, as `GET /openapi.json` serves it and
+    /// docs/openapi.json holds it).
+    Openapi,
     /// Call the admin API against the configured database, without a server:
     /// `cashloan admin POST /admin/applications/ID/approve '{"replyAmount":"1000.00"}'`.
     Admin {
@@ -132,6 +135,10 @@ fn main() -> ExitCode {
         } => call(&config, &url, &path, body.as_deref(), session.as_deref()),
         Command::Des { op, text } => des(&config, &op, &text),
         Command::Admin { method, path, body } => admin(config, &method, &path, body),
+        Command::Openapi => {
+            print!("{}", cashloan_api::openapi::document_json());
+            ExitCode::SUCCESS
+        }
     }
 }
 

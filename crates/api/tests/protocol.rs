@@ -447,3 +447,21 @@ fn pages_past_the_end_are_empty_with_true_totals() {
         assert_eq!(r.code(), "0000", "condition may be absent");
     });
 }
+
+#[test]
+fn the_server_serves_the_api_document_of_docs_openapi_json() {
+    let on_disk = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/openapi.json"
+    ))
+    .unwrap();
+    on_every_backend(&[], |s| {
+        let r = s.raw("GET", "/openapi.json", b"", &[]);
+        assert_eq!(r.status, 200);
+        assert!(r.header("content-type").unwrap().starts_with("application/json"));
+        assert_eq!(r.text(), on_disk, "{}", s.backend);
+        let doc = r.json();
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert!(doc["paths"]["/appCommonApi/gotoRepayment"]["post"].is_object());
+    });
+}

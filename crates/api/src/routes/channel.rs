@@ -35,8 +35,24 @@ fn answer(status: StatusCode, body: Value) -> HttpResponse {
     HttpResponse::build(status).json(body)
 }
 
-/// `POST /channel/notify` with `{"reference", "status": "succeeded"|"failed", "channelRef",
-/// "amount"}`.
+/// What the payment channel tells us about one movement.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Notification {
+    /// Our payment order's reference (its id), as we gave it to the channel.
+    pub reference: String,
+    /// `succeeded` or `failed`.
+    pub status: String,
+    /// The channel's own reference of the movement.
+    pub channel_ref: Option<String>,
+    /// The amount moved (`"1014.00"`); when it differs from the order's, the order is flagged
+    /// for operators and nothing is applied.
+    pub amount: Option<String>,
+    /// Why it failed, for the borrower's message.
+    pub message: Option<String>,
+}
+
+/// `POST /channel/notify` with a [`Notification`].
 pub async fn notify(
     req: HttpRequest,
     body: web::Bytes,
@@ -60,44 +76,43 @@ pub async fn notify(
             json!({"error": "missing or wrong signature"}),
         );
     }
-    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-        return answer(
-            StatusCode::BAD_REQUEST,
-            json!({"error": "body must be a JSON object"}),
-        );
-    };
-    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-    let Some(reference) = text("reference") else {
-        return answer(
-            StatusCode::BAD_REQUEST,
-            json!({"error": "reference is required"}),
-        );
-    };
-    let amount = match v.get("amount") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(a)) => match Money::parse_amount(a) {
-            Some(m) => Some(m),
-            None => {
+    let note: Notification = match serde_json::from_slice::<Value>(&body)
+        .ok()
+        .filter(Value::is_object)
+    {
+        None => {
+            return answer(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "body must be a JSON object"}),
+            )
+        }
+        Some(v) => match serde_path_to_error::deserialize(v) {
+            Ok(n) => n,
+            Err(e) => {
                 return answer(
                     StatusCode::BAD_REQUEST,
-                    json!({"error": "amount is not an amount"}),
+                    json!({"error": format!("{}: {}", e.path(), e.inner())}),
                 )
             }
         },
-        Some(_) => {
+    };
+    let amount = match note.amount.as_deref().map(Money::parse_amount) {
+        None => None,
+        Some(Some(m)) => Some(m),
+        Some(None) => {
             return answer(
                 StatusCode::BAD_REQUEST,
-                json!({"error": "amount must be a string like \"1014.00\""}),
+                json!({"error": "amount is not an amount"}),
             )
         }
     };
-    let outcome = match text("status").as_deref() {
-        Some("succeeded") => ChannelOutcome::Succeeded {
-            channel_ref: text("channelRef"),
+    let outcome = match note.status.as_str() {
+        "succeeded" => ChannelOutcome::Succeeded {
+            channel_ref: note.channel_ref,
             amount,
         },
-        Some("failed") => ChannelOutcome::Failed {
-            message: text("message").unwrap_or_else(|| "支付渠道拒绝交易".into()),
+        "failed" => ChannelOutcome::Failed {
+            message: note.message.unwrap_or_else(|| "支付渠道拒绝交易".into()),
         },
         _ => {
             return answer(
@@ -106,6 +121,7 @@ pub async fn notify(
             )
         }
     };
+    let reference = note.reference;
     let st = state.clone();
     let settled = web::block(move || {
         let mut conn = st.db.conn()?;

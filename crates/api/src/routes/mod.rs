@@ -82,6 +82,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(BODY_LIMIT));
     admin::configure(cfg);
     cfg.service(web::resource("/channel/notify").route(web::post().to(channel::notify)));
+    cfg.service(web::resource("/openapi.json").route(web::get().to(crate::openapi::serve)));
     for ep in ENDPOINTS {
         cfg.service(web::resource(ep.path).route(web::post().to(
             move |req: actix_web::HttpRequest, body: web::Bytes, state: web::Data<AppState>| {

@@ -16,7 +16,7 @@ use crate::context::{AppState, Lease};
 use crate::payments::{self as money_moves, PayoutOutcome};
 
 /// An application as operators see it, with the borrower's mobile.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationView {
     id: String,
@@ -152,7 +152,7 @@ pub(super) fn review(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> 
 }
 
 /// The body of an approval: every member optional (the asked amount and term by default).
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApproveBody {
     /// The amount granted (`"800.00"`), at most the amount asked.
@@ -215,7 +215,7 @@ pub(super) fn approve(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) ->
 }
 
 /// The body of a rejection.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct RejectBody {
     /// Why (shown to the borrower in message 13), at most 500 characters.
     reason: Option<String>,

@@ -204,18 +204,21 @@ pub struct AdminRoute {
     pub path: &'static str,
     /// One line for the API document.
     pub summary: &'static str,
-    /// The JSON body it reads, if any (for the API document).
+    /// The schema of the JSON body it reads, if any (for the API document).
     pub body: Option<&'static str>,
+    /// The schema of its successful answer, when it has a named one.
+    pub answer: Option<&'static str>,
     op: Operation,
 }
 
 macro_rules! admin_route {
-    ($method:literal, $path:literal, $summary:literal, $body:expr, $op:path) => {
+    ($method:literal, $path:literal, $summary:literal, $body:expr, $answer:expr, $op:path) => {
         AdminRoute {
             method: $method,
             path: $path,
             summary: $summary,
             body: $body,
+            answer: $answer,
             op: $op,
         }
     };
@@ -228,6 +231,7 @@ pub static ROUTES: &[AdminRoute] = &[
         "/applications",
         "Applications, newest first (?status=0..5&page=&size=)",
         None,
+        None,
         applications::list
     ),
     admin_route!(
@@ -235,6 +239,7 @@ pub static ROUTES: &[AdminRoute] = &[
         "/applications/{id}/review",
         "Start the review (0 → 1)",
         None,
+        Some("ApplicationView"),
         applications::review
     ),
     admin_route!(
@@ -242,6 +247,7 @@ pub static ROUTES: &[AdminRoute] = &[
         "/applications/{id}/approve",
         "Approve (1 → 2), for at most the amount and term asked",
         Some("ApproveBody"),
+        Some("ApplicationView"),
         applications::approve
     ),
     admin_route!(
@@ -249,6 +255,7 @@ pub static ROUTES: &[AdminRoute] = &[
         "/applications/{id}/reject",
         "Reject (1 → 3) with a reason",
         Some("RejectBody"),
+        Some("ApplicationView"),
         applications::reject
     ),
     admin_route!(
@@ -256,12 +263,14 @@ pub static ROUTES: &[AdminRoute] = &[
         "/applications/{id}/disburse",
         "Pay the loan out through the payment channel (2 → 4)",
         None,
+        Some("ApplicationView"),
         applications::disburse
     ),
     admin_route!(
         "GET",
         "/applications/{id}/ledger",
         "Every money movement of the loan, and its sums",
+        None,
         None,
         applications::ledger
     ),
@@ -270,6 +279,7 @@ pub static ROUTES: &[AdminRoute] = &[
         "/payments",
         "Payment orders, newest first (?status=&applicationId=&page=&size=)",
         None,
+        None,
         payments::list
     ),
     admin_route!(
@@ -277,14 +287,23 @@ pub static ROUTES: &[AdminRoute] = &[
         "/payments/{id}/resolve",
         "Settle a stuck payment order by hand",
         Some("ResolveBody"),
+        Some("OrderView"),
         payments::resolve
     ),
-    admin_route!("GET", "/products", "Every product", None, products::list),
+    admin_route!(
+        "GET",
+        "/products",
+        "Every product",
+        None,
+        None,
+        products::list
+    ),
     admin_route!(
         "POST",
         "/products",
         "Create a product (§21's member names)",
         Some("ProductBody"),
+        Some("ProductView"),
         products::create
     ),
     admin_route!(
@@ -292,6 +311,7 @@ pub static ROUTES: &[AdminRoute] = &[
         "/products/{id}",
         "Replace a product",
         Some("ProductBody"),
+        Some("ProductView"),
         products::replace
     ),
     admin_route!(
@@ -299,12 +319,14 @@ pub static ROUTES: &[AdminRoute] = &[
         "/users/{mobile}/blacklist",
         "Blacklist a mobile",
         Some("BlacklistBody"),
+        None,
         users::blacklist
     ),
     admin_route!(
         "DELETE",
         "/users/{mobile}/blacklist",
         "Take a mobile off the blacklist",
+        None,
         None,
         users::unblacklist
     ),
@@ -313,6 +335,7 @@ pub static ROUTES: &[AdminRoute] = &[
         "/users/{mobile}/credit",
         "Set a borrower's total credit",
         Some("CreditBody"),
+        None,
         users::credit
     ),
     admin_route!(
@@ -320,6 +343,7 @@ pub static ROUTES: &[AdminRoute] = &[
         "/users/{mobile}/status",
         "Disable a borrower or flag the risk",
         Some("UserStatusBody"),
+        None,
         users::status
     ),
     admin_route!(
@@ -327,6 +351,7 @@ pub static ROUTES: &[AdminRoute] = &[
         "/system-messages",
         "Publish a system message (§25)",
         Some("SystemMessageBody"),
+        None,
         site::system_message
     ),
     admin_route!(
@@ -334,12 +359,14 @@ pub static ROUTES: &[AdminRoute] = &[
         "/app-versions",
         "Publish an app release (§17)",
         Some("AppVersionBody"),
+        None,
         site::app_version
     ),
     admin_route!(
         "GET",
         "/business-date",
         "Today's business date",
+        None,
         None,
         site::get_business_date
     ),
@@ -348,6 +375,7 @@ pub static ROUTES: &[AdminRoute] = &[
         "/business-date",
         "Set the business date (when overrides are allowed)",
         Some("BusinessDateBody"),
+        None,
         site::set_business_date
     ),
     admin_route!(
@@ -355,9 +383,39 @@ pub static ROUTES: &[AdminRoute] = &[
         "/batch/daily",
         "Run the daily job",
         Some("DailyBody"),
+        None,
         site::daily
     ),
 ];
+
+/// The named schemas of the admin API's bodies and answers, generated from their types.
+pub fn schemas() -> Vec<(
+    String,
+    utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+)> {
+    fn named<T: utoipa::ToSchema>() -> (
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+    ) {
+        (T::name().into_owned(), T::schema())
+    }
+    vec![
+        named::<applications::ApproveBody>(),
+        named::<applications::RejectBody>(),
+        named::<applications::ApplicationView>(),
+        named::<payments::ResolveBody>(),
+        named::<payments::OrderView>(),
+        named::<products::ProductBody>(),
+        named::<products::ProductView>(),
+        named::<users::BlacklistBody>(),
+        named::<users::CreditBody>(),
+        named::<users::UserStatusBody>(),
+        named::<site::SystemMessageBody>(),
+        named::<site::AppVersionBody>(),
+        named::<site::BusinessDateBody>(),
+        named::<site::DailyBody>(),
+    ]
+}
 
 /// Proof that a request carries the admin token; refuses it (404 while no token is configured,
 /// 401 otherwise) before anything else is read.

@@ -12,7 +12,7 @@ use super::{money, ok, AdminCall, Answer, Refusal};
 use crate::context::{AppState, Lease};
 
 /// A payment order as operators see it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderView {
     id: String,
@@ -83,7 +83,7 @@ pub(super) fn list(_: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Ans
 }
 
 /// The body of a settlement by hand.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ResolveBody {
     /// `succeeded` or `failed`, as the channel's statement says.
     status: String,

@@ -14,7 +14,7 @@ use super::{fault, money, ok, with_status, AdminCall, Answer, Refusal};
 use crate::context::{AppState, Lease};
 
 /// A product as operators write it: §21's member names, values as text.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductBody {
     code: Option<String>,
@@ -54,7 +54,7 @@ pub struct ProductBody {
 }
 
 /// A product as operators read it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductView {
     id: String,

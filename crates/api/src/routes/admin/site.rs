@@ -21,7 +21,7 @@ struct Created {
 }
 
 /// The body of a system message (§25).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SystemMessageBody {
     /// `0` activity, `1` announcement.
@@ -56,7 +56,7 @@ pub(super) fn system_message(st: &AppState, lease: &mut Lease<'_>, call: &AdminC
 }
 
 /// The body of an app release (§17).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AppVersionBody {
     /// `1` Android, `2` iOS, `3` other.
@@ -119,7 +119,7 @@ pub(super) fn get_business_date(st: &AppState, lease: &mut Lease<'_>, _: &AdminC
 }
 
 /// The body naming a date (`YYYY-MM-DD`).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct BusinessDateBody {
     date: String,
 }
@@ -141,7 +141,7 @@ pub(super) fn set_business_date(st: &AppState, lease: &mut Lease<'_>, call: &Adm
 }
 
 /// The body of a daily-job run: the business date by default.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct DailyBody {
     date: Option<String>,
 }

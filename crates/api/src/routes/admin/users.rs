@@ -15,7 +15,7 @@ fn no_user() -> Refusal {
 }
 
 /// The body of a blacklisting.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct BlacklistBody {
     /// Why (kept for operators).
     reason: Option<String>,
@@ -62,7 +62,7 @@ pub(super) fn unblacklist(_: &AppState, lease: &mut Lease<'_>, call: &AdminCall)
 }
 
 /// The body of a credit change.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreditBody {
     /// The borrower's total credit (`"5000.00"`).
@@ -93,7 +93,7 @@ pub(super) fn credit(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> 
 }
 
 /// The body of a status change: either member optional.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct UserStatusBody {
     /// A disabled account cannot log in (§4 `90009000`) and is never paid out.
     disabled: Option<bool>,
