@@ -1,6 +1,7 @@
 //! Building and running the server: `Application::build(config)`, then `address()` (so a test
 //! that asked for port 0 learns the real one), then `run_until_stopped()`.
 
+use secrecy::ExposeSecret;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 
@@ -103,7 +104,7 @@ pub fn install_data_key(config: &Config) -> Result<(), StartError> {
         DataKey::from_hex(text).map_err(|why| ConfigError(format!("{}: {why}", named(key))))
     };
     let current = match &config.data_key {
-        Some(text) => parse("data_key", text)?,
+        Some(text) => parse("data_key", text.expose_secret())?,
         None => {
             let url = cashloan_persistence::db::DatabaseUrl::parse(&config.database_url)?;
             if url.backend != cashloan_persistence::Backend::Sqlite {
@@ -137,7 +138,7 @@ pub fn install_data_key(config: &Config) -> Result<(), StartError> {
         }
     };
     let previous = match &config.data_key_previous {
-        Some(text) => Some(parse("data_key_previous", text)?),
+        Some(text) => Some(parse("data_key_previous", text.expose_secret())?),
         None => None,
     };
     install(current, previous).map_err(ConfigError)?;
@@ -166,10 +167,11 @@ pub fn state(config: Config) -> Result<AppState, StartError> {
     // before the database is touched.
     let providers = Providers::from_config(&config)?;
     let pages = Pages::load(config.templates_dir.as_deref().map(Path::new))?;
-    let codec =
-        PasswordCodec::new(&config.app_key, config.strict_password_encryption).map_err(|e| {
-            crate::config::ConfigError(format!("{}: {e}", crate::config::named("app_key")))
-        })?;
+    let codec = PasswordCodec::new(
+        config.app_key.expose_secret(),
+        config.strict_password_encryption,
+    )
+    .map_err(|e| crate::config::ConfigError(format!("{}: {e}", crate::config::named("app_key"))))?;
     let zone = FixedOffset::east_opt(config.business_utc_offset_hours * 3600).ok_or_else(|| {
         crate::config::ConfigError(format!(
             "{}: out of range: {}",

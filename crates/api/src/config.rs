@@ -1,11 +1,16 @@
 //! Configuration: built-in defaults, then an optional `cashloan.toml` (keys in lower case without
-//! the `CASHLOAN_` prefix), then `CASHLOAN_*` environment variables.
+//! the `CASHLOAN_` prefix), then `CASHLOAN_*` environment variables, layered by figment. Keys,
+//! passwords and tokens are `SecretString`s: they never appear in a `Debug` print or a log line.
 
 use std::path::Path;
 use std::str::FromStr;
 
 use cashloan_domain::{LendingPolicy, Money, Rate};
+use figment::providers::{Format, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
 use rust_decimal::Decimal;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// The public test key of the vendor's document; a deployment must replace it.
@@ -18,7 +23,7 @@ pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
 pub const DEFAULT_FILE: &str = "cashloan.toml";
 
 /// Every setting of the server.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Listen address; `…:0` picks a free port.
@@ -26,12 +31,15 @@ pub struct Config {
     /// `sqlite://…` or `postgres://…`.
     pub database_url: String,
     /// Signing and DES key.
-    pub app_key: String,
+    #[serde(deserialize_with = "secret")]
+    pub app_key: SecretString,
     /// The data key sealing personal data at rest: 64 hex characters. Unset: on SQLite, the key
     /// in `<database file>.key` (made on first start); on PostgreSQL, required.
-    pub data_key: Option<String>,
+    #[serde(deserialize_with = "optional_secret")]
+    pub data_key: Option<SecretString>,
     /// While rotating: the data key the stored values were sealed with before.
-    pub data_key_previous: Option<String>,
+    #[serde(deserialize_with = "optional_secret")]
+    pub data_key_previous: Option<SecretString>,
     /// Proxies whose `X-Forwarded-For` is believed: addresses or CIDR ranges, comma-separated.
     pub trusted_proxies: String,
     /// Let the vendor's public test key serve on an address other than loopback.
@@ -45,8 +53,9 @@ pub struct Config {
     pub sign_window_secs: i64,
     /// `log`, `file:/path/outbox.jsonl` or `http:URL`.
     pub sms_sink: String,
-    /// Bearer token of the admin API; unset = admin API off.
-    pub admin_token: Option<String>,
+    /// Bearer token of the admin API; unset (or blank) = admin API off.
+    #[serde(deserialize_with = "optional_secret")]
+    pub admin_token: Option<SecretString>,
     /// Load demo products into an empty database.
     #[serde(deserialize_with = "bool_or_text")]
     pub demo_data: bool,
@@ -124,7 +133,8 @@ pub struct Config {
     #[serde(deserialize_with = "number_or_text")]
     pub reconcile_after_secs: u64,
     /// Key of the HMAC-SHA256 signature of the channel's notifications; unset: notifications off.
-    pub payment_channel_secret: Option<String>,
+    #[serde(deserialize_with = "optional_secret")]
+    pub payment_channel_secret: Option<SecretString>,
     /// Refuse registration and reset steps from clients that keep no flow cookie.
     #[serde(deserialize_with = "bool_or_text")]
     pub flow_require_cookie: bool,
@@ -136,6 +146,7 @@ pub struct Config {
     #[serde(deserialize_with = "bool_or_text")]
     pub auto_debit: bool,
     /// Folder with `registration_protocol.html` and `loan_help.html` replacing the built-in pages.
+    #[serde(deserialize_with = "optional_text")]
     pub templates_dir: Option<String>,
     /// Database connections in the pool.
     #[serde(deserialize_with = "number_or_text")]
@@ -150,7 +161,7 @@ impl Default for Config {
         Config {
             bind: "127.0.0.1:8080".into(),
             database_url: "sqlite://cashloan.db".into(),
-            app_key: PUBLIC_TEST_APP_KEY.into(),
+            app_key: SecretString::from(PUBLIC_TEST_APP_KEY),
             trusted_proxies: String::new(),
             data_key: None,
             data_key_previous: None,
@@ -218,13 +229,74 @@ fn parse_bool(key: &str, v: &str) -> Result<bool, ConfigError> {
     }
 }
 
-fn parse_num<T: FromStr>(key: &str, v: &str) -> Result<T, ConfigError> {
-    v.trim().parse().map_err(|_| {
-        ConfigError(format!(
-            "{}: expected a whole number, got {v:?}",
-            named(key)
-        ))
-    })
+/// A secret from the file or the environment.
+fn secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SecretString, D::Error> {
+    String::deserialize(d).map(SecretString::from)
+}
+
+/// An optional secret: absent or blank is none.
+fn optional_secret<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<SecretString>, D::Error> {
+    Ok(optional_text(d)?.map(SecretString::from))
+}
+
+/// Optional text: absent or blank is none.
+fn optional_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.filter(|t| !t.trim().is_empty()))
+}
+
+/// The `CASHLOAN_*` variables as a figment provider, their values kept as the text they are
+/// (figment's own `Env` would read `00123` as the number 123, which would change a key).
+struct Environment(Vec<(String, String)>);
+
+impl Provider for Environment {
+    fn metadata(&self) -> Metadata {
+        Metadata::named("CASHLOAN_* environment variables")
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut dict = Dict::new();
+        for (key, value) in &self.0 {
+            let Some(name) = key.strip_prefix("CASHLOAN_") else {
+                continue;
+            };
+            let name = name.to_ascii_lowercase();
+            // Variables of other tools that share the prefix (the test suite's PostgreSQL URL,
+            // the config file's path) are not settings.
+            if name == "config" || name.starts_with("test_") {
+                continue;
+            }
+            dict.insert(name, Value::from(value.clone()));
+        }
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
+/// A figment error as a reader wants it: each problem with the setting it is about.
+fn explain(e: figment::Error) -> ConfigError {
+    let lines: Vec<String> = e
+        .into_iter()
+        .map(|e| {
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| match &m.source {
+                    Some(source) => format!(" (in {} {source})", m.name),
+                    None => format!(" (in {})", m.name),
+                })
+                .unwrap_or_default();
+            match (&e.kind, e.path.last()) {
+                (figment::error::Kind::UnknownField(name, _), _) => format!(
+                    "unknown setting {name} (CASHLOAN_{}){source}",
+                    name.to_ascii_uppercase()
+                ),
+                (kind, Some(key)) => format!("{}: {kind}{source}", named(key)),
+                (kind, None) => format!("{kind}{source}"),
+            }
+        })
+        .collect();
+    ConfigError(lines.join("; "))
 }
 
 /// A whole number in the file, written as a TOML integer or as a string (`300` or `"300"`).
@@ -317,107 +389,31 @@ impl Config {
         file: Option<&Path>,
         env: impl Iterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
-        let mut config = match file {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    ConfigError(format!(
-                        "cannot read the configuration file {} (--config, CASHLOAN_CONFIG): {e}",
-                        path.display()
-                    ))
-                })?;
-                toml::from_str(&text)
-                    .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?
-            }
-            None => Config::default(),
-        };
-        for (key, value) in env {
-            if let Some(name) = key.strip_prefix("CASHLOAN_") {
-                config.set(&name.to_ascii_lowercase(), &value)?;
-            }
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            // Named but missing is an error, never a silent fall-back to the defaults.
+            std::fs::metadata(path).map_err(|e| {
+                ConfigError(format!(
+                    "cannot read the configuration file {} (--config, CASHLOAN_CONFIG): {e}",
+                    path.display()
+                ))
+            })?;
+            figment = figment.merge(Toml::file_exact(path));
         }
-        // A blank token is no token: the admin API stays off. Likewise the channel's secret.
-        config.admin_token = config.admin_token.filter(|t| !t.trim().is_empty());
-        config.payment_channel_secret = config
-            .payment_channel_secret
-            .filter(|t| !t.trim().is_empty());
+        let config: Config = figment
+            .merge(Environment(env.collect()))
+            .extract()
+            .map_err(explain)?;
         config.validate()?;
         Ok(config)
     }
 
-    /// Sets one key from its text (an environment variable's value).
-    fn set(&mut self, key: &str, v: &str) -> Result<(), ConfigError> {
-        match key {
-            "bind" => self.bind = v.into(),
-            "database_url" => self.database_url = v.into(),
-            "app_key" => self.app_key = v.into(),
-            "trusted_proxies" => self.trusted_proxies = v.into(),
-            "data_key" => self.data_key = Some(v.to_owned()).filter(|t| !t.trim().is_empty()),
-            "data_key_previous" => {
-                self.data_key_previous = Some(v.to_owned()).filter(|t| !t.trim().is_empty())
-            }
-            "allow_test_key" => self.allow_test_key = parse_bool(key, v)?,
-            "verify_sign" => self.verify_sign = parse_bool(key, v)?,
-            "sign_window_secs" => self.sign_window_secs = parse_num(key, v)?,
-            "sms_sink" => self.sms_sink = v.into(),
-            "admin_token" => self.admin_token = Some(v.to_owned()).filter(|t| !t.is_empty()),
-            "demo_data" => self.demo_data = parse_bool(key, v)?,
-            "allow_business_date_override" => {
-                self.allow_business_date_override = parse_bool(key, v)?
-            }
-            "log" => self.log = v.into(),
-            "log_json" => self.log_json = parse_bool(key, v)?,
-            "strict_password_encryption" => self.strict_password_encryption = parse_bool(key, v)?,
-            "session_idle_days" => self.session_idle_days = parse_num(key, v)?,
-            "default_total_credit" => self.default_total_credit = v.into(),
-            "apr_cap" => self.apr_cap = v.into(),
-            "allow_upfront_fee" => self.allow_upfront_fee = parse_bool(key, v)?,
-            "login_max_failures" => self.login_max_failures = parse_num(key, v)?,
-            "login_lock_minutes" => self.login_lock_minutes = parse_num(key, v)?,
-            "login_max_failures_per_hour" => self.login_max_failures_per_hour = parse_num(key, v)?,
-            "captcha_per_minute" => self.captcha_per_minute = parse_num(key, v)?,
-            "sms_min_interval_secs" => self.sms_min_interval_secs = parse_num(key, v)?,
-            "sms_per_day" => self.sms_per_day = parse_num(key, v)?,
-            "sms_per_client_per_hour" => self.sms_per_client_per_hour = parse_num(key, v)?,
-            "sms_per_day_total" => self.sms_per_day_total = parse_num(key, v)?,
-            "captcha_ttl_secs" => self.captcha_ttl_secs = parse_num(key, v)?,
-            "sms_code_ttl_secs" => self.sms_code_ttl_secs = parse_num(key, v)?,
-            "business_utc_offset_hours" => self.business_utc_offset_hours = parse_num(key, v)?,
-            "identity_verifier" => self.identity_verifier = v.into(),
-            "bank_card_verifier" => self.bank_card_verifier = v.into(),
-            "carrier_verifier" => self.carrier_verifier = v.into(),
-            "payment_channel" => self.payment_channel = v.into(),
-            "payment_timeout_secs" => self.payment_timeout_secs = parse_num(key, v)?,
-            "reconcile_interval_secs" => self.reconcile_interval_secs = parse_num(key, v)?,
-            "reconcile_after_secs" => self.reconcile_after_secs = parse_num(key, v)?,
-            "payment_channel_secret" => {
-                self.payment_channel_secret = Some(v.to_owned()).filter(|t| !t.trim().is_empty())
-            }
-            "auto_debit" => self.auto_debit = parse_bool(key, v)?,
-            "sweep_interval_secs" => self.sweep_interval_secs = parse_num(key, v)?,
-            "flow_require_cookie" => self.flow_require_cookie = parse_bool(key, v)?,
-            "templates_dir" => self.templates_dir = Some(v.to_owned()).filter(|t| !t.is_empty()),
-            "db_pool_size" => self.db_pool_size = parse_num(key, v)?,
-            "workers" => self.workers = parse_num(key, v)?,
-            // Variables of other tools that share the prefix (the test suite's PostgreSQL URL,
-            // the config file's path) are not settings.
-            "config" => {}
-            test if test.starts_with("test_") => {}
-            other => {
-                return Err(ConfigError(format!(
-                    "unknown setting CASHLOAN_{}",
-                    other.to_ascii_uppercase()
-                )))
-            }
-        }
-        Ok(())
-    }
-
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.app_key.len() < 8 {
+        if self.app_key.expose_secret().len() < 8 {
             return Err(ConfigError(format!(
                 "{} must have at least 8 bytes (it is also the DES key); it has {}",
                 named("app_key"),
-                self.app_key.len()
+                self.app_key.expose_secret().len()
             )));
         }
         if !(-12..=14).contains(&self.business_utc_offset_hours) {
@@ -444,7 +440,7 @@ impl Config {
                 )));
             }
         }
-        if let Some(t) = &self.admin_token {
+        if let Some(t) = self.admin_token.as_ref().map(ExposeSecret::expose_secret) {
             if t.chars().count() < MIN_ADMIN_TOKEN_CHARS {
                 return Err(ConfigError(format!(
                     "{} must have at least {MIN_ADMIN_TOKEN_CHARS} characters, it has {} (leave it unset to turn the admin API off)",
@@ -527,7 +523,7 @@ impl Config {
 
     /// Whether the public test key is in use.
     pub fn uses_public_key(&self) -> bool {
-        self.app_key == PUBLIC_TEST_APP_KEY
+        self.app_key.expose_secret() == PUBLIC_TEST_APP_KEY
     }
 
     /// The APR cap as a decimal.
@@ -555,12 +551,35 @@ mod tests {
         let c = Config::load(None, env(&[])).unwrap();
         assert_eq!(c.bind, "127.0.0.1:8080");
         assert_eq!(c.database_url, "sqlite://cashloan.db");
-        assert_eq!(c.app_key, "12345678");
+        assert_eq!(c.app_key.expose_secret(), "12345678");
         assert!(c.verify_sign && c.demo_data && !c.allow_business_date_override);
         assert_eq!(c.sign_window_secs, 300);
         assert_eq!(c.sms_sink, "log");
-        assert_eq!(c.admin_token, None);
+        assert!(c.admin_token.is_none());
         assert!(c.uses_public_key());
+    }
+
+    #[test]
+    fn secrets_never_print_and_stay_the_text_they_were() {
+        let token = "0123456789012345678901234567890123456789";
+        let c = Config::load(
+            None,
+            env(&[
+                ("CASHLOAN_APP_KEY", "00012345"),
+                ("CASHLOAN_ADMIN_TOKEN", token),
+                ("CASHLOAN_PAYMENT_CHANNEL_SECRET", "channel-s3cret"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.app_key.expose_secret(), "00012345", "digits stay text");
+        assert_eq!(
+            c.admin_token.as_ref().map(ExposeSecret::expose_secret),
+            Some(token)
+        );
+        let printed = format!("{c:?}");
+        for secret in ["00012345", token, "channel-s3cret"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
     }
 
     #[test]
@@ -580,7 +599,7 @@ mod tests {
         .unwrap();
         assert_eq!((c.bind.as_str(), c.sign_window_secs), ("0.0.0.0:9000", 120));
         assert_eq!(
-            c.admin_token.as_deref(),
+            c.admin_token.as_ref().map(ExposeSecret::expose_secret),
             Some("tttttttttttttttttttttttttttttttt")
         );
         std::fs::remove_dir_all(&dir).unwrap();
@@ -594,9 +613,9 @@ mod tests {
         assert!(Config::load(None, env(&[("CASHLOAN_NO_SUCH_THING", "1")])).is_err());
         assert!(Config::load(None, env(&[("CASHLOAN_APR_CAP", "36%")])).is_err());
         let c = Config::load(None, env(&[("CASHLOAN_ADMIN_TOKEN", "")])).unwrap();
-        assert_eq!(c.admin_token, None);
+        assert!(c.admin_token.is_none());
         let c = Config::load(None, env(&[("CASHLOAN_ADMIN_TOKEN", "   ")])).unwrap();
-        assert_eq!(c.admin_token, None, "blank is unset");
+        assert!(c.admin_token.is_none(), "blank is unset");
         let e = Config::load(None, env(&[("CASHLOAN_ADMIN_TOKEN", "short")]))
             .unwrap_err()
             .to_string();

@@ -1,6 +1,7 @@
 //! `cashloan`: the server (`serve`, the default), `migrate`, `batch` (the daily job) and `admin`
 //! (the operators' API from the shell).
 
+use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -152,7 +153,7 @@ fn database(config: &Config) -> String {
 
 /// `cashloan des`.
 fn des(config: &Config, op: &str, text: &str) -> ExitCode {
-    let codec = match cashloan_protocol::PasswordCodec::new(&config.app_key, true) {
+    let codec = match cashloan_protocol::PasswordCodec::new(config.app_key.expose_secret(), true) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("cashloan des: {e}");
@@ -203,7 +204,7 @@ fn call(
             format!("{:08}", rand::random::<u32>() % 100_000_000),
         );
     }
-    let signature = sign(&config.app_key, &map);
+    let signature = sign(config.app_key.expose_secret(), &map);
     map.insert("sign", signature);
     let target = format!("{}{}", url.trim_end_matches('/'), path);
     let mut request = ureq::post(&target)
@@ -229,7 +230,7 @@ fn call(
         _ => return fail(format!("the answer is not a JSON object: {text}")),
     };
     println!("{text}");
-    if !verify(&config.app_key, &answer) {
+    if !verify(config.app_key.expose_secret(), &answer) {
         return fail("the answer's signature does not verify under the configured key".into());
     }
     match answer.get("exceptionFlag") {

@@ -5,6 +5,7 @@
 //! One function rather than a stack of middlewares, because the order is a contract and every
 //! step must be able to answer with an envelope.
 
+use secrecy::ExposeSecret;
 use std::io::Read;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -258,7 +259,7 @@ fn run(
     };
     let now = state.now_ms();
     if state.config.verify_sign {
-        if !cashloan_protocol::verify(&state.config.app_key, &map) {
+        if !cashloan_protocol::verify(state.config.app_key.expose_secret(), &map) {
             return Err(ResponseCode::SignatureInvalid.into());
         }
         let ts = cashloan_protocol::sign::envelope_text(&map, "timestamp");
@@ -339,7 +340,7 @@ fn respond(
 ) -> HttpResponse {
     let body = reply
         .envelope
-        .to_signed_body(&state.config.app_key, state.now_ms())
+        .to_signed_body(state.config.app_key.expose_secret(), state.now_ms())
         .into_bytes();
     let mut res = HttpResponse::Ok();
     res.content_type("application/json; charset=utf-8");

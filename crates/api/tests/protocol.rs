@@ -458,7 +458,10 @@ fn the_server_serves_the_api_document_of_docs_openapi_json() {
     on_every_backend(&[], |s| {
         let r = s.raw("GET", "/openapi.json", b"", &[]);
         assert_eq!(r.status, 200);
-        assert!(r.header("content-type").unwrap().starts_with("application/json"));
+        assert!(r
+            .header("content-type")
+            .unwrap()
+            .starts_with("application/json"));
         assert_eq!(r.text(), on_disk, "{}", s.backend);
         let doc = r.json();
         assert_eq!(doc["openapi"], "3.1.0");

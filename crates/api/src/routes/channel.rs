@@ -10,6 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use cashloan_domain::Money;
 use cashloan_persistence::payment_orders::{settle, ChannelOutcome, SettledBy, Settlement};
 use hmac::{Hmac, Mac};
+use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
@@ -58,7 +59,12 @@ pub async fn notify(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let Some(secret) = state.config.payment_channel_secret.clone() else {
+    let Some(secret) = state
+        .config
+        .payment_channel_secret
+        .as_ref()
+        .map(|s| s.expose_secret().to_owned())
+    else {
         return answer(
             StatusCode::UNAUTHORIZED,
             json!({"error": "notifications are not configured"}),

@@ -14,6 +14,7 @@ mod products;
 mod site;
 mod users;
 
+use secrecy::ExposeSecret;
 use std::collections::HashMap;
 use std::future::{ready, Ready};
 
@@ -439,7 +440,12 @@ impl FromRequest for AdminAuth {
 
 /// The answer refusing the request, unless it carries the admin token.
 fn refusal(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
-    let Some(token) = state.config.admin_token.as_deref() else {
+    let Some(token) = state
+        .config
+        .admin_token
+        .as_ref()
+        .map(ExposeSecret::expose_secret)
+    else {
         return Some(HttpResponse::NotFound().json(json!({"error": "no such endpoint"})));
     };
     let given = req
