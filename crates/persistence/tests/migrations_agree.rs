@@ -39,6 +39,15 @@ struct Table {
     indexes: Vec<Index>,
 }
 
+impl Table {
+    /// The table of these columns and indexes, each in a fixed order.
+    fn sorted(mut columns: Vec<Column>, mut indexes: Vec<Index>) -> Table {
+        columns.sort();
+        indexes.sort();
+        Table { columns, indexes }
+    }
+}
+
 type Schema = BTreeMap<String, Table>;
 
 /// The one name of each column type family the migrations use.
@@ -103,7 +112,7 @@ fn sqlite_schema(conn: &mut SqliteConnection) -> Schema {
         ))
         .load(conn)
         .unwrap();
-        let mut columns: Vec<Column> = columns
+        let columns: Vec<Column> = columns
             .into_iter()
             .map(|c| Column {
                 family: family(&c.declared),
@@ -114,7 +123,6 @@ fn sqlite_schema(conn: &mut SqliteConnection) -> Schema {
                 name: c.name,
             })
             .collect();
-        columns.sort();
         let indexes: Vec<SqliteIndex> = diesel::sql_query(format!(
             "SELECT name, \"unique\" AS uniq, partial, origin FROM pragma_index_list({})",
             literal(&t.name)
@@ -135,14 +143,7 @@ fn sqlite_schema(conn: &mut SqliteConnection) -> Schema {
                 partial: ix.partial != 0,
             });
         }
-        found.sort();
-        schema.insert(
-            t.name,
-            Table {
-                columns,
-                indexes: found,
-            },
-        );
+        schema.insert(t.name, Table::sorted(columns, found));
     }
     schema
 }
@@ -192,7 +193,7 @@ fn pg_schema(conn: &mut PgConnection) -> Schema {
         ))
         .load(conn)
         .unwrap();
-        let mut columns: Vec<Column> = columns
+        let columns: Vec<Column> = columns
             .into_iter()
             .map(|c| Column {
                 family: family(&c.declared),
@@ -201,7 +202,6 @@ fn pg_schema(conn: &mut PgConnection) -> Schema {
                 name: c.name,
             })
             .collect();
-        columns.sort();
         let indexes: Vec<PgIndex> = diesel::sql_query(format!(
             "SELECT array_to_string(ARRAY(\
                  SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) \
@@ -215,7 +215,7 @@ fn pg_schema(conn: &mut PgConnection) -> Schema {
         ))
         .load(conn)
         .unwrap();
-        let mut found: Vec<Index> = indexes
+        let found: Vec<Index> = indexes
             .into_iter()
             .map(|ix| Index {
                 columns: ix.columns.split(',').map(str::to_owned).collect(),
@@ -223,14 +223,7 @@ fn pg_schema(conn: &mut PgConnection) -> Schema {
                 partial: ix.partial,
             })
             .collect();
-        found.sort();
-        schema.insert(
-            t.name,
-            Table {
-                columns,
-                indexes: found,
-            },
-        );
+        schema.insert(t.name, Table::sorted(columns, found));
     }
     schema
 }

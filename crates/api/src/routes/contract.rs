@@ -93,6 +93,268 @@ pub struct Contract {
     pub codes: &'static [(&'static str, &'static str)],
 }
 
+/// `code`, as 2 endpoints read it.
+const CODE: Field = Field {
+    name: "code",
+    kind: FieldKind::Text,
+    required: true,
+    zh: "校验码",
+    meaning: "graphic code from §7",
+    format: None,
+    values: &[],
+};
+
+/// `mobile`, as 8 endpoints read it.
+const MOBILE: Field = Field {
+    name: "mobile",
+    kind: FieldKind::Text,
+    required: true,
+    zh: "手机号码",
+    meaning: "mobile number",
+    format: Some("^1[3-9]\\d{9}$"),
+    values: &[],
+};
+
+/// `smscode`, as 2 endpoints read it.
+const SMSCODE: Field = Field {
+    name: "smscode",
+    kind: FieldKind::Text,
+    required: true,
+    zh: "手机短信验证码",
+    meaning: "SMS code (6 digits)",
+    format: None,
+    values: &[],
+};
+
+/// `productId`, as 3 endpoints read it.
+const PRODUCT_ID: Field = Field {
+    name: "productId",
+    kind: FieldKind::Text,
+    required: true,
+    zh: "产品 id",
+    meaning: "product id",
+    format: None,
+    values: &[],
+};
+
+/// `amount`, as 2 endpoints read it.
+const AMOUNT: Field = Field {
+    name: "amount",
+    kind: FieldKind::Text,
+    required: true,
+    zh: "借贷金额",
+    meaning: "loan amount",
+    format: Some("^\\d+(\\.\\d{1,2})?$, > 0"),
+    values: &[],
+};
+
+/// `termCount`, as 2 endpoints read it.
+const TERM_COUNT: Field = Field {
+    name: "termCount",
+    kind: FieldKind::Text,
+    required: true,
+    zh: "借贷期限",
+    meaning: "loan term (count)",
+    format: Some("^\\d{1,4}$, > 0"),
+    values: &[],
+};
+
+/// `termUnit`, as 2 endpoints read it.
+const TERM_UNIT: Field = Field {
+    name: "termUnit",
+    kind: FieldKind::Text,
+    required: true,
+    zh: "借贷期限单位",
+    meaning: "term unit",
+    format: None,
+    values: &[("1", "日"), ("2", "月"), ("01", "日"), ("02", "月")],
+};
+
+/// `repayTermCount`, as 2 endpoints read it.
+const REPAY_TERM_COUNT: Field = Field {
+    name: "repayTermCount",
+    kind: FieldKind::Text,
+    required: true,
+    zh: "还款间隔期限",
+    meaning: "repayment interval (count)",
+    format: Some("^\\d{1,4}$, > 0"),
+    values: &[],
+};
+
+/// `repayTermUnit`, as 2 endpoints read it.
+const REPAY_TERM_UNIT: Field = Field {
+    name: "repayTermUnit",
+    kind: FieldKind::Text,
+    required: true,
+    zh: "还款间隔期限单位",
+    meaning: "repayment interval unit",
+    format: None,
+    values: &[("1", "日"), ("2", "月"), ("01", "日"), ("02", "月")],
+};
+
+/// `repayType`, as 2 endpoints read it.
+const REPAY_TYPE: Field = Field {
+    name: "repayType",
+    kind: FieldKind::Text,
+    required: true,
+    zh: "还款方式",
+    meaning: "repay type",
+    format: None,
+    values: &[
+        ("1", "一次性还本付息"),
+        ("2", "按期还息到期还本"),
+        ("3", "等额本息"),
+        ("4", "等本等息"),
+        ("01", "一次性还本付息"),
+        ("02", "按期还息到期还本"),
+        ("03", "等额本息"),
+        ("04", "等本等息"),
+    ],
+};
+
+/// `interestRate`, as 2 endpoints read it.
+const INTEREST_RATE: Field = Field {
+    name: "interestRate",
+    kind: FieldKind::Text,
+    required: true,
+    zh: "年化利率",
+    meaning: "annual nominal rate",
+    format: Some("^\\d+(\\.\\d{1,6})?$"),
+    values: &[],
+};
+
+/// `pageNum`, as 5 endpoints read it.
+const PAGE_NUM: Field = Field {
+    name: "pageNum",
+    kind: FieldKind::Integer,
+    required: true,
+    zh: "当前页数",
+    meaning: "page number",
+    format: None,
+    values: &[],
+};
+
+/// `pageSize`, as 5 endpoints read it.
+const PAGE_SIZE: Field = Field {
+    name: "pageSize",
+    kind: FieldKind::Integer,
+    required: false,
+    zh: "每页显示信息数 默认 10",
+    meaning: "rows per page;optional, default 10",
+    format: None,
+    values: &[],
+};
+
+/// `resultSet.name`, as 3 endpoints answer it.
+const NAME_IN_RESULT_SET: Member = Member {
+    name: "name",
+    parent: "resultSet",
+    kind: "string",
+    number: false,
+    zh: "产品名称",
+    meaning: "product name",
+};
+
+/// `resultSet.amountLimitType`, as 2 endpoints answer it.
+const AMOUNT_LIMIT_TYPE_IN_RESULT_SET: Member = Member {
+    name: "amountLimitType",
+    parent: "resultSet",
+    kind: "string",
+    number: false,
+    zh: "申请金额限制类型 0: 区间 1: 固定值",
+    meaning: "amount limit type",
+};
+
+/// `resultSet.monthsLimitType`, as 2 endpoints answer it.
+const MONTHS_LIMIT_TYPE_IN_RESULT_SET: Member = Member {
+    name: "monthsLimitType",
+    parent: "resultSet",
+    kind: "string",
+    number: false,
+    zh: "单笔月数限制类型 0: 区间 1: 固定值",
+    meaning: "month-term limit type",
+};
+
+/// `resultSet.applyAmount`, as 2 endpoints answer it.
+const APPLY_AMOUNT_IN_RESULT_SET: Member = Member {
+    name: "applyAmount",
+    parent: "resultSet",
+    kind: "string",
+    number: false,
+    zh: "借贷金额",
+    meaning: "amount applied for",
+};
+
+/// `resultSet.id`, as 2 endpoints answer it.
+const ID_IN_RESULT_SET: Member = Member {
+    name: "id",
+    parent: "resultSet",
+    kind: "string",
+    number: false,
+    zh: "",
+    meaning: "message id",
+};
+
+/// `resultSet.messageContent`, as 2 endpoints answer it.
+const MESSAGE_CONTENT_IN_RESULT_SET: Member = Member {
+    name: "messageContent",
+    parent: "resultSet",
+    kind: "string",
+    number: false,
+    zh: "消息内容",
+    meaning: "text",
+};
+
+/// `resultSet.messageTitle`, as 2 endpoints answer it.
+const MESSAGE_TITLE_IN_RESULT_SET: Member = Member {
+    name: "messageTitle",
+    parent: "resultSet",
+    kind: "string",
+    number: false,
+    zh: "消息标题",
+    meaning: "title",
+};
+
+/// `resultSet.sendDate`, as 2 endpoints answer it.
+const SEND_DATE_IN_RESULT_SET: Member = Member {
+    name: "sendDate",
+    parent: "resultSet",
+    kind: "string",
+    number: false,
+    zh: "发送时间,例: 2017-11-07 01:19:08",
+    meaning: "time sent, yyyy-MM-dd HH:mm:ss",
+};
+
+/// `resultSet.periodNum`, as 2 endpoints answer it.
+const PERIOD_NUM_IN_RESULT_SET: Member = Member {
+    name: "periodNum",
+    parent: "resultSet",
+    kind: "string",
+    number: false,
+    zh: "期数",
+    meaning: "period number",
+};
+
+/// `resultSet.duePrincipal`, as 2 endpoints answer it.
+const DUE_PRINCIPAL_IN_RESULT_SET: Member = Member {
+    name: "duePrincipal",
+    parent: "resultSet",
+    kind: "string",
+    number: false,
+    zh: "应还本金",
+    meaning: "principal",
+};
+
+/// `resultSet.dueInterest`, as 2 endpoints answer it.
+const DUE_INTEREST_IN_RESULT_SET: Member = Member {
+    name: "dueInterest",
+    parent: "resultSet",
+    kind: "string",
+    number: false,
+    zh: "应还利息",
+    meaning: "interest",
+};
+
 impl Contract {
     /// The members of `result` (a successful answer's `resultSet`) that the contract does not
     /// declare, as `parent.name`: an answer may leave out what does not apply, never add.
@@ -211,24 +473,8 @@ pub static CONTRACTS: &[Contract] = &[
         before: "",
         note: "",
         request: &[
-        Field {
-            name: "code",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "校验码",
-            meaning: "graphic code from §7",
-            format: None,
-            values: &[],
-        },
-        Field {
-            name: "mobile",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "手机号码",
-            meaning: "mobile number",
-            format: Some("^1[3-9]\\d{9}$"),
-            values: &[],
-        },
+        CODE,
+        MOBILE,
         ],
         result: ResultShape::Text,
         members: &[
@@ -245,24 +491,8 @@ pub static CONTRACTS: &[Contract] = &[
         before: "",
         note: "",
         request: &[
-        Field {
-            name: "smscode",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "手机短信验证码",
-            meaning: "SMS code (6 digits)",
-            format: None,
-            values: &[],
-        },
-        Field {
-            name: "mobile",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "手机号码",
-            meaning: "mobile number",
-            format: Some("^1[3-9]\\d{9}$"),
-            values: &[],
-        },
+        SMSCODE,
+        MOBILE,
         ],
         result: ResultShape::Text,
         members: &[
@@ -297,15 +527,7 @@ pub static CONTRACTS: &[Contract] = &[
             format: None,
             values: &[],
         },
-        Field {
-            name: "mobile",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "手机号码",
-            meaning: "mobile number",
-            format: Some("^1[3-9]\\d{9}$"),
-            values: &[],
-        },
+        MOBILE,
         ],
         result: ResultShape::Text,
         members: &[
@@ -322,24 +544,8 @@ pub static CONTRACTS: &[Contract] = &[
         before: "",
         note: "",
         request: &[
-        Field {
-            name: "code",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "校验码",
-            meaning: "graphic code from §7",
-            format: None,
-            values: &[],
-        },
-        Field {
-            name: "mobile",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "手机号码",
-            meaning: "mobile number",
-            format: Some("^1[3-9]\\d{9}$"),
-            values: &[],
-        },
+        CODE,
+        MOBILE,
         ],
         result: ResultShape::Text,
         members: &[
@@ -356,24 +562,8 @@ pub static CONTRACTS: &[Contract] = &[
         before: "",
         note: "",
         request: &[
-        Field {
-            name: "smscode",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "手机短信验证码",
-            meaning: "SMS code (6 digits)",
-            format: None,
-            values: &[],
-        },
-        Field {
-            name: "mobile",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "手机号码",
-            meaning: "mobile number",
-            format: Some("^1[3-9]\\d{9}$"),
-            values: &[],
-        },
+        SMSCODE,
+        MOBILE,
         ],
         result: ResultShape::Text,
         members: &[
@@ -390,15 +580,7 @@ pub static CONTRACTS: &[Contract] = &[
         before: "reset grant, SMS step: §12 passed for this mobile within 600 s",
         note: "",
         request: &[
-        Field {
-            name: "mobile",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "手机号码",
-            meaning: "mobile number",
-            format: Some("^1[3-9]\\d{9}$"),
-            values: &[],
-        },
+        MOBILE,
         Field {
             name: "realname",
             kind: FieldKind::Text,
@@ -451,15 +633,7 @@ pub static CONTRACTS: &[Contract] = &[
             format: None,
             values: &[],
         },
-        Field {
-            name: "mobile",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "手机号码",
-            meaning: "mobile number",
-            format: Some("^1[3-9]\\d{9}$"),
-            values: &[],
-        },
+        MOBILE,
         ],
         result: ResultShape::Text,
         members: &[
@@ -494,15 +668,7 @@ pub static CONTRACTS: &[Contract] = &[
             format: None,
             values: &[],
         },
-        Field {
-            name: "mobile",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "手机号码",
-            meaning: "mobile number",
-            format: Some("^1[3-9]\\d{9}$"),
-            values: &[],
-        },
+        MOBILE,
         ],
         result: ResultShape::Text,
         members: &[
@@ -767,22 +933,8 @@ pub static CONTRACTS: &[Contract] = &[
             zh: "产品 ID",
             meaning: "product id",
         },
-        Member {
-            name: "name",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "产品名称",
-            meaning: "product name",
-        },
-        Member {
-            name: "amountLimitType",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "申请金额限制类型 0: 区间 1: 固定值",
-            meaning: "amount limit type",
-        },
+        NAME_IN_RESULT_SET,
+        AMOUNT_LIMIT_TYPE_IN_RESULT_SET,
         Member {
             name: "singleMinAmount",
             parent: "resultSet",
@@ -847,14 +999,7 @@ pub static CONTRACTS: &[Contract] = &[
             zh: "单笔固定天数限制 多个用,分隔 (daysLimitType 值为 1 时必填)",
             meaning: "fixed day terms, comma-separated",
         },
-        Member {
-            name: "monthsLimitType",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "单笔月数限制类型 0: 区间 1: 固定值",
-            meaning: "month-term limit type",
-        },
+        MONTHS_LIMIT_TYPE_IN_RESULT_SET,
         Member {
             name: "singleMinMonths",
             parent: "resultSet",
@@ -891,15 +1036,7 @@ pub static CONTRACTS: &[Contract] = &[
         before: "",
         note: "unknown productId → 10001000 产品不存在; unset values are \"\"",
         request: &[
-        Field {
-            name: "productId",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "产品 id",
-            meaning: "product id",
-            format: None,
-            values: &[],
-        },
+        PRODUCT_ID,
         ],
         result: ResultShape::Object,
         members: &[
@@ -911,14 +1048,7 @@ pub static CONTRACTS: &[Contract] = &[
             zh: "产品 id",
             meaning: "product id",
         },
-        Member {
-            name: "name",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "产品名称",
-            meaning: "product name",
-        },
+        NAME_IN_RESULT_SET,
         Member {
             name: "detailDescription",
             parent: "resultSet",
@@ -935,14 +1065,7 @@ pub static CONTRACTS: &[Contract] = &[
             zh: "第三方服务代码 多个用,分隔",
             meaning: "third-party service codes, comma-separated",
         },
-        Member {
-            name: "amountLimitType",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "申请金额限制类型 0: 区间 1: 固定值",
-            meaning: "amount limit type",
-        },
+        AMOUNT_LIMIT_TYPE_IN_RESULT_SET,
         Member {
             name: "singleMinAmount",
             parent: "resultSet",
@@ -1063,14 +1186,7 @@ pub static CONTRACTS: &[Contract] = &[
             zh: "单笔默认天数",
             meaning: "default days",
         },
-        Member {
-            name: "monthsLimitType",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "单笔月数限制类型 0: 区间 1: 固定值",
-            meaning: "month-term limit type",
-        },
+        MONTHS_LIMIT_TYPE_IN_RESULT_SET,
         Member {
             name: "singleMinMonths",
             parent: "resultSet",
@@ -1187,89 +1303,18 @@ pub static CONTRACTS: &[Contract] = &[
         before: "",
         note: "",
         request: &[
-        Field {
-            name: "productId",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "产品 id",
-            meaning: "product id",
-            format: None,
-            values: &[],
-        },
-        Field {
-            name: "amount",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "借贷金额",
-            meaning: "loan amount",
-            format: Some("^\\d+(\\.\\d{1,2})?$, > 0"),
-            values: &[],
-        },
-        Field {
-            name: "termCount",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "借贷期限",
-            meaning: "loan term (count)",
-            format: Some("^\\d{1,4}$, > 0"),
-            values: &[],
-        },
-        Field {
-            name: "termUnit",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "借贷期限单位",
-            meaning: "term unit",
-            format: None,
-            values: &[("1", "日"), ("2", "月"), ("01", "日"), ("02", "月")],
-        },
-        Field {
-            name: "repayTermCount",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "还款间隔期限",
-            meaning: "repayment interval (count)",
-            format: Some("^\\d{1,4}$, > 0"),
-            values: &[],
-        },
-        Field {
-            name: "repayTermUnit",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "还款间隔期限单位",
-            meaning: "repayment interval unit",
-            format: None,
-            values: &[("1", "日"), ("2", "月"), ("01", "日"), ("02", "月")],
-        },
-        Field {
-            name: "repayType",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "还款方式",
-            meaning: "repay type",
-            format: None,
-            values: &[("1", "一次性还本付息"), ("2", "按期还息到期还本"), ("3", "等额本息"), ("4", "等本等息"), ("01", "一次性还本付息"), ("02", "按期还息到期还本"), ("03", "等额本息"), ("04", "等本等息")],
-        },
-        Field {
-            name: "interestRate",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "年化利率",
-            meaning: "annual nominal rate",
-            format: Some("^\\d+(\\.\\d{1,6})?$"),
-            values: &[],
-        },
+        PRODUCT_ID,
+        AMOUNT,
+        TERM_COUNT,
+        TERM_UNIT,
+        REPAY_TERM_COUNT,
+        REPAY_TERM_UNIT,
+        REPAY_TYPE,
+        INTEREST_RATE,
         ],
         result: ResultShape::Object,
         members: &[
-        Member {
-            name: "applyAmount",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "借贷金额",
-            meaning: "amount applied for",
-        },
+        APPLY_AMOUNT_IN_RESULT_SET,
         Member {
             name: "replyAmount",
             parent: "resultSet",
@@ -1394,78 +1439,14 @@ pub static CONTRACTS: &[Contract] = &[
         before: "all four authentications done, not blacklisted, no other application in status 0,1,2,4; else 20005001",
         note: "",
         request: &[
-        Field {
-            name: "productId",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "产品 id",
-            meaning: "product id",
-            format: None,
-            values: &[],
-        },
-        Field {
-            name: "amount",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "借贷金额",
-            meaning: "loan amount",
-            format: Some("^\\d+(\\.\\d{1,2})?$, > 0"),
-            values: &[],
-        },
-        Field {
-            name: "termCount",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "借贷期限",
-            meaning: "loan term (count)",
-            format: Some("^\\d{1,4}$, > 0"),
-            values: &[],
-        },
-        Field {
-            name: "termUnit",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "借贷期限单位",
-            meaning: "term unit",
-            format: None,
-            values: &[("1", "日"), ("2", "月"), ("01", "日"), ("02", "月")],
-        },
-        Field {
-            name: "repayTermCount",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "还款间隔期限",
-            meaning: "repayment interval (count)",
-            format: Some("^\\d{1,4}$, > 0"),
-            values: &[],
-        },
-        Field {
-            name: "repayTermUnit",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "还款间隔期限单位",
-            meaning: "repayment interval unit",
-            format: None,
-            values: &[("1", "日"), ("2", "月"), ("01", "日"), ("02", "月")],
-        },
-        Field {
-            name: "repayType",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "还款方式",
-            meaning: "repay type",
-            format: None,
-            values: &[("1", "一次性还本付息"), ("2", "按期还息到期还本"), ("3", "等额本息"), ("4", "等本等息"), ("01", "一次性还本付息"), ("02", "按期还息到期还本"), ("03", "等额本息"), ("04", "等本等息")],
-        },
-        Field {
-            name: "interestRate",
-            kind: FieldKind::Text,
-            required: true,
-            zh: "年化利率",
-            meaning: "annual nominal rate",
-            format: Some("^\\d+(\\.\\d{1,6})?$"),
-            values: &[],
-        },
+        PRODUCT_ID,
+        AMOUNT,
+        TERM_COUNT,
+        TERM_UNIT,
+        REPAY_TERM_COUNT,
+        REPAY_TERM_UNIT,
+        REPAY_TYPE,
+        INTEREST_RATE,
         Field {
             name: "longitude",
             kind: FieldKind::Text,
@@ -1563,51 +1544,14 @@ pub static CONTRACTS: &[Contract] = &[
         before: "",
         note: "",
         request: &[
-        Field {
-            name: "pageNum",
-            kind: FieldKind::Integer,
-            required: true,
-            zh: "当前页数",
-            meaning: "page number",
-            format: None,
-            values: &[],
-        },
-        Field {
-            name: "pageSize",
-            kind: FieldKind::Integer,
-            required: false,
-            zh: "每页显示信息数 默认 10",
-            meaning: "rows per page;optional, default 10",
-            format: None,
-            values: &[],
-        },
+        PAGE_NUM,
+        PAGE_SIZE,
         ],
         result: ResultShape::List,
         members: &[
-        Member {
-            name: "id",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "",
-            meaning: "message id",
-        },
-        Member {
-            name: "messageContent",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "消息内容",
-            meaning: "text",
-        },
-        Member {
-            name: "messageTitle",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "消息标题",
-            meaning: "title",
-        },
+        ID_IN_RESULT_SET,
+        MESSAGE_CONTENT_IN_RESULT_SET,
+        MESSAGE_TITLE_IN_RESULT_SET,
         Member {
             name: "messageType",
             parent: "resultSet",
@@ -1616,14 +1560,7 @@ pub static CONTRACTS: &[Contract] = &[
             zh: "消息类型标识 11:提交审核短信提醒 12:审核通过短信通知 13:审核拒绝短信通知 14:放款短信通知 15:还款提醒短信 16:已还款通知 17:逾期催收 99 其它",
             meaning: "message type",
         },
-        Member {
-            name: "sendDate",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "发送时间,例: 2017-11-07 01:19:08",
-            meaning: "time sent, yyyy-MM-dd HH:mm:ss",
-        },
+        SEND_DATE_IN_RESULT_SET,
         ],
         paged: true,
         success: ("0000", "获取当前登录用户消息成功"),
@@ -1636,24 +1573,8 @@ pub static CONTRACTS: &[Contract] = &[
         before: "",
         note: "",
         request: &[
-        Field {
-            name: "pageNum",
-            kind: FieldKind::Integer,
-            required: true,
-            zh: "当前页数",
-            meaning: "page number",
-            format: None,
-            values: &[],
-        },
-        Field {
-            name: "pageSize",
-            kind: FieldKind::Integer,
-            required: false,
-            zh: "每页显示信息数 默认 10",
-            meaning: "rows per page;optional, default 10",
-            format: None,
-            values: &[],
-        },
+        PAGE_NUM,
+        PAGE_SIZE,
         ],
         result: ResultShape::List,
         members: &[
@@ -1665,30 +1586,9 @@ pub static CONTRACTS: &[Contract] = &[
             zh: "活动 url",
             meaning: "activity URL, \"\" when none",
         },
-        Member {
-            name: "id",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "",
-            meaning: "message id",
-        },
-        Member {
-            name: "messageContent",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "消息内容",
-            meaning: "text",
-        },
-        Member {
-            name: "messageTitle",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "消息标题",
-            meaning: "title",
-        },
+        ID_IN_RESULT_SET,
+        MESSAGE_CONTENT_IN_RESULT_SET,
+        MESSAGE_TITLE_IN_RESULT_SET,
         Member {
             name: "messageType",
             parent: "resultSet",
@@ -1697,14 +1597,7 @@ pub static CONTRACTS: &[Contract] = &[
             zh: "消息类型标识 0:活动消息 1:公告消息",
             meaning: "message type",
         },
-        Member {
-            name: "sendDate",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "发送时间,例: 2017-11-07 01:19:08",
-            meaning: "time sent, yyyy-MM-dd HH:mm:ss",
-        },
+        SEND_DATE_IN_RESULT_SET,
         ],
         paged: true,
         success: ("0000", "获取系统消息成功"),
@@ -1717,24 +1610,8 @@ pub static CONTRACTS: &[Contract] = &[
         before: "",
         note: "",
         request: &[
-        Field {
-            name: "pageNum",
-            kind: FieldKind::Integer,
-            required: true,
-            zh: "当前页数",
-            meaning: "page number",
-            format: None,
-            values: &[],
-        },
-        Field {
-            name: "pageSize",
-            kind: FieldKind::Integer,
-            required: false,
-            zh: "每页显示信息数 默认 10",
-            meaning: "rows per page;optional, default 10",
-            format: None,
-            values: &[],
-        },
+        PAGE_NUM,
+        PAGE_SIZE,
         Field {
             name: "condition",
             kind: FieldKind::Text,
@@ -1771,14 +1648,7 @@ pub static CONTRACTS: &[Contract] = &[
             zh: "借贷编码",
             meaning: "loan code",
         },
-        Member {
-            name: "periodNum",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "期数",
-            meaning: "period number",
-        },
+        PERIOD_NUM_IN_RESULT_SET,
         Member {
             name: "dueRepayDate",
             parent: "resultSet",
@@ -1803,22 +1673,8 @@ pub static CONTRACTS: &[Contract] = &[
             zh: "借款金额",
             meaning: "loan principal",
         },
-        Member {
-            name: "duePrincipal",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "应还本金",
-            meaning: "principal",
-        },
-        Member {
-            name: "dueInterest",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "应还利息",
-            meaning: "interest",
-        },
+        DUE_PRINCIPAL_IN_RESULT_SET,
+        DUE_INTEREST_IN_RESULT_SET,
         Member {
             name: "duePenalty",
             parent: "resultSet",
@@ -1935,24 +1791,8 @@ pub static CONTRACTS: &[Contract] = &[
         before: "",
         note: "",
         request: &[
-        Field {
-            name: "pageNum",
-            kind: FieldKind::Integer,
-            required: true,
-            zh: "当前页数",
-            meaning: "page number",
-            format: None,
-            values: &[],
-        },
-        Field {
-            name: "pageSize",
-            kind: FieldKind::Integer,
-            required: false,
-            zh: "每页显示信息数 默认 10",
-            meaning: "rows per page;optional, default 10",
-            format: None,
-            values: &[],
-        },
+        PAGE_NUM,
+        PAGE_SIZE,
         ],
         result: ResultShape::List,
         members: &[
@@ -1972,14 +1812,7 @@ pub static CONTRACTS: &[Contract] = &[
             zh: "产品 Id",
             meaning: "product id",
         },
-        Member {
-            name: "name",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "产品名称",
-            meaning: "product name",
-        },
+        NAME_IN_RESULT_SET,
         Member {
             name: "code",
             parent: "resultSet",
@@ -2004,14 +1837,7 @@ pub static CONTRACTS: &[Contract] = &[
             zh: "借款状态 (同 applyStatus)",
             meaning: "the application status again, equal to applyStatus: the vendor's sample response carries it here",
         },
-        Member {
-            name: "applyAmount",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "借贷金额",
-            meaning: "amount applied for",
-        },
+        APPLY_AMOUNT_IN_RESULT_SET,
         Member {
             name: "replyAmount",
             parent: "resultSet",
@@ -2144,24 +1970,8 @@ pub static CONTRACTS: &[Contract] = &[
         before: "",
         note: "unknown or another user's loanProductApplyId → 9999 借款申请不存在",
         request: &[
-        Field {
-            name: "pageNum",
-            kind: FieldKind::Integer,
-            required: true,
-            zh: "当前页数",
-            meaning: "page number",
-            format: None,
-            values: &[],
-        },
-        Field {
-            name: "pageSize",
-            kind: FieldKind::Integer,
-            required: false,
-            zh: "每页显示信息数 默认 10",
-            meaning: "rows per page;optional, default 10",
-            format: None,
-            values: &[],
-        },
+        PAGE_NUM,
+        PAGE_SIZE,
         Field {
             name: "loanProductApplyId",
             kind: FieldKind::Text,
@@ -2182,14 +1992,7 @@ pub static CONTRACTS: &[Contract] = &[
             zh: "(in the vendor's sample, not its table)",
             meaning: "repayment-plan row id",
         },
-        Member {
-            name: "periodNum",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "期数",
-            meaning: "period number",
-        },
+        PERIOD_NUM_IN_RESULT_SET,
         Member {
             name: "dueRepayDate",
             parent: "resultSet",
@@ -2198,22 +2001,8 @@ pub static CONTRACTS: &[Contract] = &[
             zh: "预约还款日期",
             meaning: "epoch ms of 23:59:59 of the due date, JSON number",
         },
-        Member {
-            name: "duePrincipal",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "应还本金",
-            meaning: "principal",
-        },
-        Member {
-            name: "dueInterest",
-            parent: "resultSet",
-            kind: "string",
-            number: false,
-            zh: "应还利息",
-            meaning: "interest",
-        },
+        DUE_PRINCIPAL_IN_RESULT_SET,
+        DUE_INTEREST_IN_RESULT_SET,
         Member {
             name: "fee",
             parent: "resultSet",

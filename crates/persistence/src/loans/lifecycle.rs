@@ -20,14 +20,15 @@ pub enum Transition {
     WrongStatus(ApplyStatus),
 }
 
-type TxAbort = Abort<Transition>;
-
 /// Runs a guarded transition: `update` (whose `WHERE` names the status it leaves) must change
 /// exactly one row; otherwise the transaction rolls back and the caller learns why.
+/// `message`, when given, is the customer message the transition writes in the same transaction:
+/// its type and its text for the application.
 fn transition(
     conn: &mut DbConnection,
     id: &str,
-    body: impl FnOnce(&mut DbConnection, &Application) -> Result<(), TxAbort>,
+    now: i64,
+    message: Option<(MessageType, &dyn Fn(&Application) -> String)>,
     update: impl FnOnce(&mut DbConnection) -> Result<usize, diesel::result::Error>,
 ) -> DbResult<Transition> {
     let outcome = write_transaction(conn, |conn| {
@@ -36,7 +37,10 @@ fn transition(
         if n != 1 {
             return Err(Abort::Answer(Transition::WrongStatus(app.apply_status()?)));
         }
-        body(conn, &app)
+        if let Some((kind, text)) = message {
+            notify(conn, &app, kind, text(&app), &app.id, now)?;
+        }
+        Ok(())
     });
     match outcome {
         Ok(()) => Ok(Transition::Done),
@@ -66,24 +70,19 @@ pub(crate) fn enters(action: LoanAction) -> i32 {
 
 /// 0 → 1: an operator starts the review.
 pub fn start_review(conn: &mut DbConnection, id: &str, now: i64) -> DbResult<Transition> {
-    transition(
-        conn,
-        id,
-        |_, _| Ok(()),
-        |conn| {
-            diesel::update(
-                applications::table
-                    .find(id)
-                    .filter(applications::status.eq(leaves(LoanAction::Review))),
-            )
-            .set((
-                applications::status.eq(enters(LoanAction::Review)),
-                applications::reviewed_at.eq(now),
-                applications::updated_at.eq(now),
-            ))
-            .execute(conn)
-        },
-    )
+    transition(conn, id, now, None, |conn| {
+        diesel::update(
+            applications::table
+                .find(id)
+                .filter(applications::status.eq(leaves(LoanAction::Review))),
+        )
+        .set((
+            applications::status.eq(enters(LoanAction::Review)),
+            applications::reviewed_at.eq(now),
+            applications::updated_at.eq(now),
+        ))
+        .execute(conn)
+    })
 }
 
 /// 1 → 2: approved for `reply_amount` over the approved term; message 12.
@@ -98,17 +97,10 @@ pub fn approve(
     transition(
         conn,
         id,
-        |conn, app| {
-            notify(
-                conn,
-                app,
-                MessageType::Approved,
-                text::approved(&app.loan_code, reply_amount),
-                &app.id,
-                now,
-            )?;
-            Ok(())
-        },
+        now,
+        Some((MessageType::Approved, &|app| {
+            text::approved(&app.loan_code, reply_amount)
+        })),
         |conn| {
             diesel::update(
                 applications::table
@@ -133,17 +125,10 @@ pub fn reject(conn: &mut DbConnection, id: &str, reason: &str, now: i64) -> DbRe
     transition(
         conn,
         id,
-        |conn, app| {
-            notify(
-                conn,
-                app,
-                MessageType::Rejected,
-                text::rejected(&app.loan_code, reason),
-                &app.id,
-                now,
-            )?;
-            Ok(())
-        },
+        now,
+        Some((MessageType::Rejected, &|app| {
+            text::rejected(&app.loan_code, reason)
+        })),
         |conn| {
             diesel::update(
                 applications::table

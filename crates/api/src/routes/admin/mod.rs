@@ -522,22 +522,29 @@ async fn serve(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let query = match query_map(req.query_string()) {
-        Ok(q) => q,
-        Err(r) => return HttpResponse::build(r.status()).json(json!({"error": r.to_string()})),
-    };
-    let params = req
-        .match_info()
-        .iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    let call = AdminCall {
-        params,
-        query,
-        body: body.to_vec(),
-    };
-    let (status, value) = execute(state, route, call).await;
+    let params = req.match_info().iter();
+    let (status, value) = dispatch(state, route, params, req.query_string(), body.to_vec()).await;
     HttpResponse::build(status).json(value)
+}
+
+/// Runs `route` with the path parameters, query string and body of a request.
+async fn dispatch<'a>(
+    state: web::Data<AppState>,
+    route: &'static AdminRoute,
+    params: impl Iterator<Item = (&'a str, &'a str)>,
+    query: &str,
+    body: Vec<u8>,
+) -> (StatusCode, Value) {
+    let query = match query_map(query) {
+        Ok(q) => q,
+        Err(r) => return (r.status(), json!({"error": r.to_string()})),
+    };
+    let call = AdminCall {
+        params: params.map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+        query,
+        body,
+    };
+    execute(state, route, call).await
 }
 
 /// Runs one admin request without a server (for `cashloan admin`): the same table, operations
@@ -559,20 +566,7 @@ pub async fn call(
         if !route.method.eq_ignore_ascii_case(method) {
             continue;
         }
-        let query = match query_map(query) {
-            Ok(q) => q,
-            Err(r) => return (r.status(), json!({"error": r.to_string()})),
-        };
-        let params = captured
-            .iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        let call = AdminCall {
-            params,
-            query,
-            body: body.into_bytes(),
-        };
-        return execute(state, route, call).await;
+        return dispatch(state, route, captured.iter(), query, body.into_bytes()).await;
     }
     if path_allowed {
         (
