@@ -22,13 +22,16 @@ pub enum Transition {
 
 /// Runs a guarded transition: `update` (whose `WHERE` names the status it leaves) must change
 /// exactly one row; otherwise the transaction rolls back and the caller learns why.
+/// A customer message a transition writes: its type, and its text for the application.
+type Notice<'a> = (MessageType, &'a dyn Fn(&Application) -> String);
+
 /// `message`, when given, is the customer message the transition writes in the same transaction:
 /// its type and its text for the application.
 fn transition(
     conn: &mut DbConnection,
     id: &str,
     now: i64,
-    message: Option<(MessageType, &dyn Fn(&Application) -> String)>,
+    message: Option<Notice<'_>>,
     update: impl FnOnce(&mut DbConnection) -> Result<usize, diesel::result::Error>,
 ) -> DbResult<Transition> {
     let outcome = write_transaction(conn, |conn| {
