@@ -106,12 +106,21 @@ impl AppState {
     }
 }
 
-/// Why a request did not succeed: an answer for the client, or a fault for the log.
-#[derive(Debug)]
+/// Why a request did not succeed: an answer for the client, or a fault for the log. A fault
+/// keeps its cause; the client gets `99999999` and the request id, the log gets the cause.
+#[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// A business or protocol answer.
+    #[error("answered {}", .0.code.code())]
     Reply(Outcome),
-    /// Something broke; the client gets `99999999` and the request id.
+    /// The database failed.
+    #[error("database: {0}")]
+    Db(#[from] DbError),
+    /// A third party gave no answer.
+    #[error(transparent)]
+    Unavailable(#[from] crate::providers::Unavailable),
+    /// Something else broke.
+    #[error("{0}")]
     Fault(String),
 }
 
@@ -124,12 +133,6 @@ impl From<Outcome> for ApiError {
 impl From<ResponseCode> for ApiError {
     fn from(c: ResponseCode) -> Self {
         ApiError::Reply(Outcome::new(c))
-    }
-}
-
-impl From<DbError> for ApiError {
-    fn from(e: DbError) -> Self {
-        ApiError::Fault(e.to_string())
     }
 }
 

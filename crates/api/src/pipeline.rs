@@ -241,7 +241,7 @@ fn process(
     match run(state, ep, conn, body, token, client, flow) {
         Ok(reply) => reply,
         Err(ApiError::Reply(outcome)) => Reply::failure(outcome),
-        Err(ApiError::Fault(detail)) => fault(request_id, &detail),
+        Err(e) => fault(request_id, &e.to_string()),
     }
 }
 

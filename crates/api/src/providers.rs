@@ -35,32 +35,55 @@ pub trait SmsSender: Send + Sync {
     fn send(&self, sms: &Sms<'_>) -> Result<(), String>;
 }
 
-/// Checks a name and ID number with the authority (实名认证). Every verifier answers `Ok(true)`
-/// (accepted), `Ok(false)` (refused) or `Err` (unavailable: no answer about the borrower).
+/// A verifier's answer about the borrower.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The elements belong together.
+    Accepted,
+    /// They do not (the provider's reason, for the log).
+    Refused(String),
+}
+
+impl Verdict {
+    /// Whether the provider accepted.
+    pub fn accepted(&self) -> bool {
+        matches!(self, Verdict::Accepted)
+    }
+}
+
+/// A provider gave no answer about the borrower (down, timed out, answered nonsense): the
+/// borrower is told `99999999` with the request id, never a refusal.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the {provider} is unavailable: {cause}")]
+pub struct Unavailable {
+    /// Which provider (`identity verifier`, `carrier verifier` …).
+    pub provider: &'static str,
+    /// What went wrong.
+    pub cause: String,
+}
+
+/// What a verifier answers: a verdict, or no answer.
+pub type Verification = Result<Verdict, Unavailable>;
+
+/// Checks a name and ID number with the authority (实名认证).
 pub trait IdentityVerifier: Send + Sync {
-    /// `Ok(true)` when they match.
-    fn verify(&self, name: &str, id_card_no: &str) -> Result<bool, String>;
+    /// Whether the name and ID number match.
+    fn verify(&self, name: &str, id_card_no: &str) -> Verification;
 }
 
 /// Checks a bank card's four elements.
 pub trait BankCardVerifier: Send + Sync {
-    /// `Ok(true)` when name, ID number, card and reserved mobile belong together.
-    fn verify(
-        &self,
-        name: &str,
-        id_card_no: &str,
-        card_no: &str,
-        mobile: &str,
-    ) -> Result<bool, String>;
+    /// Whether name, ID number, card and reserved mobile belong together.
+    fn verify(&self, name: &str, id_card_no: &str, card_no: &str, mobile: &str) -> Verification;
 }
 
 /// Checks that a mobile is held in a person's name (carrier three elements), and the
 /// carrier-data authorisation the app ran before applying (§23 `orderId`).
 pub trait CarrierVerifier: Send + Sync {
-    /// `Ok(true)` when it is.
-    fn verify(&self, name: &str, id_card_no: &str, mobile: &str) -> Result<bool, String>;
-    /// `Ok(true)` when `order_id` is a completed authorisation for `mobile`.
-    fn check_order(&self, order_id: &str, mobile: &str) -> Result<bool, String>;
+    /// Whether the mobile is held in this person's name.
+    fn verify(&self, name: &str, id_card_no: &str, mobile: &str) -> Verification;
+    /// Whether `order_id` is a completed authorisation for `mobile`.
+    fn check_order(&self, order_id: &str, mobile: &str) -> Verification;
 }
 
 pub use crate::channel::{payment_channel, PaymentChannel, QueryAnswer};
@@ -226,53 +249,52 @@ impl SmsSender for HttpSms {
 
 /// A verifier that accepts (local: the format checks already ran), refuses, or asks over HTTP.
 struct Verifier {
+    /// Its name in errors.
+    name: &'static str,
     kind: Kind,
 }
 
 impl Verifier {
-    fn ask(&self, body: Value) -> Result<bool, String> {
+    fn ask(&self, body: Value) -> Verification {
         match &self.kind {
-            Kind::Local => Ok(true),
-            Kind::Refuse => Ok(false),
+            Kind::Local => Ok(Verdict::Accepted),
+            Kind::Refuse => Ok(Verdict::Refused("refused by configuration".into())),
             Kind::Http(url) => match post(url, &body) {
-                Answer::Accepted => Ok(true),
+                Answer::Accepted => Ok(Verdict::Accepted),
                 Answer::Refused(reason) => {
-                    tracing::info!(%reason, "verifier refused");
-                    Ok(false)
+                    tracing::info!(%reason, verifier = self.name, "verifier refused");
+                    Ok(Verdict::Refused(reason))
                 }
                 // Not an answer about the borrower: the caller reports a fault, not a refusal.
-                Answer::Unavailable(reason) => Err(reason),
+                Answer::Unavailable(cause) => Err(Unavailable {
+                    provider: self.name,
+                    cause,
+                }),
             },
         }
     }
 }
 
 impl IdentityVerifier for Verifier {
-    fn verify(&self, name: &str, id_card_no: &str) -> Result<bool, String> {
+    fn verify(&self, name: &str, id_card_no: &str) -> Verification {
         self.ask(json!({"check": "identity", "name": name, "idCardNo": id_card_no}))
     }
 }
 
 impl BankCardVerifier for Verifier {
-    fn verify(
-        &self,
-        name: &str,
-        id_card_no: &str,
-        card_no: &str,
-        mobile: &str,
-    ) -> Result<bool, String> {
+    fn verify(&self, name: &str, id_card_no: &str, card_no: &str, mobile: &str) -> Verification {
         self.ask(json!({"check": "bankCard", "name": name, "idCardNo": id_card_no, "cardNo": card_no, "mobile": mobile}))
     }
 }
 
 impl CarrierVerifier for Verifier {
-    fn verify(&self, name: &str, id_card_no: &str, mobile: &str) -> Result<bool, String> {
+    fn verify(&self, name: &str, id_card_no: &str, mobile: &str) -> Verification {
         self.ask(
             json!({"check": "carrier", "name": name, "idCardNo": id_card_no, "mobile": mobile}),
         )
     }
 
-    fn check_order(&self, order_id: &str, mobile: &str) -> Result<bool, String> {
+    fn check_order(&self, order_id: &str, mobile: &str) -> Verification {
         self.ask(json!({"check": "carrierOrder", "orderId": order_id, "mobile": mobile}))
     }
 }
@@ -280,6 +302,7 @@ impl CarrierVerifier for Verifier {
 /// The identity verifier of a setting.
 pub fn identity_verifier(setting: &str) -> Result<Box<dyn IdentityVerifier>, ConfigError> {
     Ok(Box::new(Verifier {
+        name: "identity verifier",
         kind: kind("identity_verifier", setting)?,
     }))
 }
@@ -287,6 +310,7 @@ pub fn identity_verifier(setting: &str) -> Result<Box<dyn IdentityVerifier>, Con
 /// The bank-card verifier of a setting.
 pub fn bank_card_verifier(setting: &str) -> Result<Box<dyn BankCardVerifier>, ConfigError> {
     Ok(Box::new(Verifier {
+        name: "bank-card verifier",
         kind: kind("bank_card_verifier", setting)?,
     }))
 }
@@ -294,6 +318,7 @@ pub fn bank_card_verifier(setting: &str) -> Result<Box<dyn BankCardVerifier>, Co
 /// The carrier verifier of a setting.
 pub fn carrier_verifier(setting: &str) -> Result<Box<dyn CarrierVerifier>, ConfigError> {
     Ok(Box::new(Verifier {
+        name: "carrier verifier",
         kind: kind("carrier_verifier", setting)?,
     }))
 }
@@ -341,11 +366,13 @@ mod tests {
         assert!(identity_verifier("local")
             .unwrap()
             .verify("张三", "x")
-            .unwrap());
+            .unwrap()
+            .accepted());
         assert!(!identity_verifier("refuse")
             .unwrap()
             .verify("张三", "x")
-            .unwrap());
+            .unwrap()
+            .accepted());
         assert!(payment_channel("ftp://x", Duration::from_secs(1)).is_err());
     }
 

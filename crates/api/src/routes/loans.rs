@@ -444,8 +444,8 @@ pub fn apply(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         .state
         .providers
         .carrier
-        .check_order(order_id, &user.mobile)
-        .map_err(|e| ApiError::Fault(format!("the carrier verifier is unavailable: {e}")))?;
+        .check_order(order_id, &user.mobile)?
+        .accepted();
     if !order_ok {
         return Err(Outcome::with_detail(R::ApplicationRefused, "运营商授权验证订单无效").into());
     }

@@ -95,8 +95,8 @@ pub fn auth_bank_card(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
             &identity.id_card_no,
             card.as_str(),
             reserved.as_str(),
-        )
-        .map_err(|e| ApiError::Fault(format!("the bank-card verifier is unavailable: {e}")))?;
+        )?
+        .accepted();
     if !verified {
         return Err(failed("银行卡认证失败"));
     }
@@ -131,8 +131,8 @@ pub fn auth_mobile(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         .state
         .providers
         .carrier
-        .verify(&identity.real_name, &identity.id_card_no, &user.mobile)
-        .map_err(|e| ApiError::Fault(format!("the carrier verifier is unavailable: {e}")))?;
+        .verify(&identity.real_name, &identity.id_card_no, &user.mobile)?
+        .accepted();
     if !verified {
         return Err(failed("手机实名认证失败"));
     }
@@ -169,8 +169,8 @@ pub fn auth_real_name(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         .state
         .providers
         .identity
-        .verify(name.as_str(), id.as_str())
-        .map_err(|e| ApiError::Fault(format!("the identity verifier is unavailable: {e}")))?;
+        .verify(name.as_str(), id.as_str())?
+        .accepted();
     if !verified {
         return Err(failed("身份信息认证失败"));
     }

@@ -90,8 +90,8 @@ impl From<DbError> for Refusal {
 impl From<crate::context::ApiError> for Refusal {
     fn from(e: crate::context::ApiError) -> Refusal {
         match e {
-            crate::context::ApiError::Fault(detail) => fault(detail),
             crate::context::ApiError::Reply(o) => fault(o.message),
+            other => fault(other),
         }
     }
 }
