@@ -250,10 +250,10 @@ impl Application {
         }
         let interval = state.config.reconcile_interval_secs;
         if interval > 0 {
-            crate::payments::spawn_reconciler(
+            crate::usecases::reconcile::spawn_reconciler(
                 state.db.clone(),
                 state.providers.payments.clone(),
-                crate::payments::ReconcilePolicy::of(&state.config),
+                crate::usecases::reconcile::ReconcilePolicy::of(&state.config),
                 std::time::Duration::from_secs(interval),
             );
         }

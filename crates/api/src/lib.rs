@@ -9,10 +9,10 @@ pub mod context;
 pub mod housekeeping;
 pub mod openapi;
 pub mod pages;
-pub mod payments;
 pub mod pipeline;
 pub mod providers;
 pub mod routes;
 pub mod security;
+pub mod usecases;
 
 pub use cashloan_protocol as protocol;

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use cashloan_api::app::Application;
 use cashloan_api::channel::{payment_channel, PaymentChannel};
 use cashloan_api::config::Config;
-use cashloan_api::payments::{self, ReconcileCounts, ReconcilePolicy};
+use cashloan_api::usecases::daily_job::daily_job;
+use cashloan_api::usecases::reconcile::{self as reconciler, ReconcileCounts, ReconcilePolicy};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -275,7 +276,7 @@ fn reconcile(config: &Config) -> ExitCode {
         Ok(t) => t,
         Err(code) => return code,
     };
-    match payments::reconcile(&db, channel.as_ref(), ReconcilePolicy::of(config)) {
+    match reconciler::reconcile(&db, channel.as_ref(), ReconcilePolicy::of(config)) {
         Ok(c) => {
             print_reconciled("", &c);
             ExitCode::SUCCESS
@@ -294,7 +295,7 @@ fn batch(config: &Config, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Exi
     };
     let mut date = from;
     while date <= to {
-        match payments::daily_job(&db, channel.as_ref(), config, date) {
+        match daily_job(&db, channel.as_ref(), config, date) {
             Ok(o) => {
                 let r = &o.book;
                 println!(

@@ -3,22 +3,21 @@
 
 use std::collections::HashMap;
 
-use cashloan_domain::{
-    available_credit, check_credit, quote, validate_terms, ContactPhone, LoanProduct, Money,
-    RepayType, TermUnit, TermsError, TermsRequest,
-};
+use cashloan_domain::{ContactPhone, Money, RepayType, TermUnit, TermsError, TermsRequest};
 use cashloan_persistence::loans::{
     find_user_application, list_application_installments, list_contracts, list_customer_messages,
-    list_user_applications, list_user_installments, submit_application, user_disbursed_principal,
-    user_unpaid_installments, Application, PageRequest, RepayFilter, Submitted,
+    list_user_applications, list_user_installments, user_disbursed_principal,
+    user_unpaid_installments, ApplicationDetails, PageRequest, RepayFilter,
 };
-use cashloan_persistence::products::{find_product, list_products_on_sale, ProductRow};
+use cashloan_persistence::products::{list_products_on_sale, ProductRow};
 use cashloan_persistence::profile::find_identity;
-use cashloan_persistence::site::{is_blacklisted, list_system_messages};
+use cashloan_persistence::site::list_system_messages;
 use cashloan_protocol::{Envelope, Json, Map, Outcome, Paging, ResponseCode as R};
 
 use crate::context::{bad, paging_fields, ApiError, Ctx, Reply};
-use crate::payments::{self, RepayOutcome};
+use crate::usecases::apply::{self, ApplyError, ApplyInput};
+use crate::usecases::pricing::{self, PricingError};
+use crate::usecases::repay::{self, RepayOutcome};
 
 fn money(cents: i64) -> String {
     Money::from_cents(cents).to_string()
@@ -46,13 +45,20 @@ fn paged(code: R, rows: Vec<Json>, num: u32, size: u32, total: i64) -> Result<Re
     })
 }
 
-/// The product `id` if it is on sale, as row and domain product.
-fn product_on_sale(ctx: &mut Ctx<'_>, id: &str) -> Result<(ProductRow, LoanProduct), ApiError> {
-    let row = find_product(ctx.conn.get()?, id)?
-        .filter(|p| p.on_sale)
-        .ok_or(R::ProductNotFound)?;
-    let product = row.to_domain()?;
-    Ok((row, product))
+/// A pricing refusal as the app hears it.
+fn pricing_refusal(e: PricingError) -> ApiError {
+    match e {
+        PricingError::ProductNotFound => R::ProductNotFound.into(),
+        PricingError::Terms(t) => terms_code(t).into(),
+        PricingError::Db(e) => e.into(),
+    }
+}
+
+/// The product `id` if it is on sale.
+fn product_on_sale(ctx: &mut Ctx<'_>, id: &str) -> Result<ProductRow, ApiError> {
+    pricing::product_on_sale(ctx.conn.get()?, id)
+        .map(|(row, _)| row)
+        .map_err(pricing_refusal)
 }
 
 /// The columns of one term limit (days or months) of a product row.
@@ -165,7 +171,7 @@ pub fn product_details(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let f = &ctx.fields;
     let id = f.string("productId")?;
     f.formats()?;
-    let (row, _) = product_on_sale(ctx, id)?;
+    let row = product_on_sale(ctx, id)?;
     let mut m = product_members(&row, true);
     let text = |v: Option<String>| v.unwrap_or_default();
     m.insert("detailDescription", row.detail_description.as_str());
@@ -283,46 +289,22 @@ fn term_fields<'a>(ctx: &Ctx<'a>) -> Result<TermFields<'a>, ApiError> {
     })
 }
 
-/// What the user may still borrow: total credit less the unpaid principal of disbursed loans.
-fn credit(ctx: &mut Ctx<'_>) -> Result<(Money, Money), ApiError> {
-    let user = ctx.user()?.clone();
-    let unpaid: i64 = user_unpaid_installments(ctx.conn.get()?, &user.id)?
-        .iter()
-        .map(|i| i.installment.principal_cents)
-        .sum();
-    let total = Money::from_cents(user.total_credit_cents);
-    Ok((total, available_credit(total, Money::from_cents(unpaid))))
-}
-
-/// Loan terms that passed every step of §22, with the product they were priced on.
-struct Priced {
-    row: ProductRow,
-    product: LoanProduct,
-    terms: cashloan_domain::LoanTerms,
-    quote: cashloan_domain::Quote,
-}
-
-/// Steps after the fields of §22: product, formats and ranges, APR cap, credit.
-fn priced(ctx: &mut Ctx<'_>, t: &TermFields<'_>) -> Result<Priced, ApiError> {
-    let (row, product) = product_on_sale(ctx, t.product_id)?;
-    let terms = validate_terms(&t.req, &product).map_err(terms_code)?;
-    let today = ctx.today()?;
-    let q = quote(&product, &terms, today, &ctx.state.policy).map_err(terms_code)?;
-    let (_, available) = credit(ctx)?;
-    check_credit(terms.amount, available).map_err(terms_code)?;
-    Ok(Priced {
-        row,
-        product,
-        terms,
-        quote: q,
-    })
-}
-
 /// §22 获取申请确认页面信息.
 pub fn quote_terms(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let t = term_fields(ctx)?;
     ctx.fields.formats()?;
-    let q = priced(ctx, &t)?.quote;
+    let user = ctx.user()?.clone();
+    let today = ctx.today()?;
+    let q = pricing::price(
+        ctx.conn.get()?,
+        &ctx.state.policy,
+        &user,
+        t.product_id,
+        &t.req,
+        today,
+    )
+    .map_err(pricing_refusal)?
+    .quote;
     let plan: Vec<Json> = q
         .plan
         .installments
@@ -418,104 +400,33 @@ pub fn apply(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         .ok_or_else(|| bad("phonebookList"))?;
 
     let user = ctx.user()?.clone();
-    let missing: Vec<&str> = [
-        (user.real_name_auth, "身份信息认证"),
-        (user.bank_card_auth, "银行卡认证"),
-        (user.customer_info_auth, "完善个人信息"),
-        (user.mobile_auth, "手机认证"),
-    ]
-    .into_iter()
-    .filter(|(done, _)| !done)
-    .map(|(_, name)| name)
-    .collect();
-    if !missing.is_empty() {
-        return Err(Outcome::with_detail(
-            R::ApplicationRefused,
-            format!("请先完成以下认证: {}", missing.join("、")),
-        )
-        .into());
-    }
-    if is_blacklisted(ctx.conn.get()?, &user.mobile)? {
-        return Err(Outcome::with_detail(R::ApplicationRefused, "账户已被列入黑名单").into());
-    }
-    // A third party may be slow: no connection is held while it answers.
-    ctx.conn.release();
-    let order_ok = ctx
-        .state
-        .providers
-        .carrier
-        .check_order(order_id, &user.mobile)?
-        .accepted();
-    if !order_ok {
-        return Err(Outcome::with_detail(R::ApplicationRefused, "运营商授权验证订单无效").into());
-    }
-    let open = Outcome::with_detail(R::ApplicationRefused, "已有未完成的借款申请");
-    let (recent, _) = list_user_applications(
-        ctx.conn.get()?,
-        &user.id,
-        PageRequest {
-            offset: 0,
-            limit: 20,
-        },
-    )?;
-    if recent
-        .iter()
-        .any(|a| a.apply_status().is_ok_and(|s| s.is_open()))
-    {
-        return Err(open.into());
-    }
-    let Priced {
-        row: product_row,
-        product,
-        terms,
-        ..
-    } = priced(ctx, &t)?;
     let today = ctx.today()?;
-    let app = Application {
-        id: String::new(),
-        user_id: user.id.clone(),
-        product_id: product.id.clone(),
-        product_code: product_row.code.clone(),
-        product_name: product.name.clone(),
-        loan_code: String::new(),
-        status: 0,
-        amount_cents: terms.amount.cents(),
-        reply_amount_cents: None,
-        interest_rate: terms.rate.to_string(),
-        penalty_rate: product.penalty_rate.map(|r| r.to_string()),
-        service_fee_rate: product.service_fee_rate.to_string(),
-        upfront_fee_rate: product.upfront_fee_rate.to_string(),
-        term_count: i32::try_from(terms.term.count).unwrap_or(i32::MAX),
-        term_unit: terms.term.unit.code().into(),
-        repay_term_count: i32::try_from(terms.interval.count).unwrap_or(i32::MAX),
-        repay_term_unit: terms.interval.unit.code().into(),
-        repay_type: terms.repay_type.code().into(),
-        auth_term_count: None,
-        auth_term_unit: None,
-        purpose: purpose.into(),
-        other_channels: other_channels.into(),
-        longitude: longitude.into(),
-        latitude: latitude.into(),
-        order_id: order_id.into(),
-        contact_name: contact_name.map(str::to_owned),
-        contact_phone: contact_phone.map(str::to_owned),
-        remark: remark.map(str::to_owned),
-        phonebook: Json::Array(entries).to_compact_string(),
-        applied_at: 0,
-        reviewed_at: None,
-        decided_at: None,
-        reject_reason: None,
-        disbursed_at: None,
-        release_date: None,
-        settled_at: None,
-        updated_at: 0,
+    let input = ApplyInput {
+        user: &user,
+        product_id: t.product_id,
+        terms: t.req,
+        details: ApplicationDetails {
+            purpose: purpose.into(),
+            other_channels: other_channels.into(),
+            longitude: longitude.into(),
+            latitude: latitude.into(),
+            order_id: order_id.into(),
+            contact_name: contact_name.map(str::to_owned),
+            contact_phone: contact_phone.map(str::to_owned),
+            remark: remark.map(str::to_owned),
+            phonebook: Json::Array(entries).to_compact_string(),
+        },
+        today,
+        now: ctx.now,
     };
-    match submit_application(ctx.conn.get()?, app, today, ctx.now)? {
-        Submitted::Stored(app) => {
-            tracing::info!(user = %user.id, application = %app.id, code = %app.loan_code, "application submitted");
-            Reply::ok(R::ApplicationSubmitted, Json::from(app.id.as_str()))
+    match apply::apply(ctx.state, &mut ctx.conn, input) {
+        Ok(app) => Reply::ok(R::ApplicationSubmitted, Json::from(app.id.as_str())),
+        Err(ApplyError::Pricing(e)) => Err(pricing_refusal(e)),
+        Err(ApplyError::Unavailable(e)) => Err(e.into()),
+        Err(ApplyError::Db(e)) => Err(e.into()),
+        Err(refusal) => {
+            Err(Outcome::with_detail(R::ApplicationRefused, refusal.to_string()).into())
         }
-        Submitted::OpenApplicationExists => Err(open.into()),
     }
 }
 
@@ -634,7 +545,7 @@ pub fn user_centre(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let user = ctx.user()?.clone();
     let today = ctx.today()?;
     let identity = find_identity(ctx.conn.get()?, &user.id)?;
-    let (total, available) = credit(ctx)?;
+    let (total, available) = pricing::credit(ctx.conn.get()?, &user)?;
     let mut need_pay = Money::ZERO;
     for row in user_unpaid_installments(ctx.conn.get()?, &user.id)? {
         need_pay += row.installment.amounts(row.penalty()?, today)?.total();
@@ -755,7 +666,7 @@ pub fn repay(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let user = ctx.user()?.clone();
     let today = ctx.today()?;
     let channel = ctx.state.providers.payments.as_ref();
-    match payments::repay(channel, &mut ctx.conn, &user.id, id, payoff, today)? {
+    match repay::repay(channel, &mut ctx.conn, &user.id, id, payoff, today)? {
         RepayOutcome::Paid { amount, settled } => {
             tracing::info!(user = %user.id, installment = id, %amount, settled, payoff, "repaid");
             Reply::empty(R::Repaid)

@@ -5,6 +5,7 @@ use cashloan_domain::{
     build_plan_rounded, format_day, plan_within_cap, ApplyStatus, CapError, MessageType, Money,
     Period, PlanSpec, Rate, RepayType, RepaymentPlan, Rounding, TermUnit,
 };
+use cashloan_domain::{LoanProduct, LoanTerms};
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
@@ -96,7 +97,82 @@ pub struct Application {
     pub updated_at: i64,
 }
 
+/// What a borrower tells us beside the terms when applying (§23).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApplicationDetails {
+    /// 借款用途 code.
+    pub purpose: String,
+    /// 其他渠道借款情况 code.
+    pub other_channels: String,
+    /// Where the app was.
+    pub longitude: String,
+    /// Where the app was.
+    pub latitude: String,
+    /// The carrier authorisation's order id.
+    pub order_id: String,
+    /// An emergency contact, if given.
+    pub contact_name: Option<String>,
+    /// Their phone.
+    pub contact_phone: Option<String>,
+    /// A remark.
+    pub remark: Option<String>,
+    /// The phone book, a JSON array (sealed when stored).
+    pub phonebook: String,
+}
+
 impl Application {
+    /// A new application of `user_id` for `terms` on `product` (whose code is `product_code`),
+    /// priced with the product's rates; [`submit_application`] gives it its id, loan code, status
+    /// and times.
+    pub fn draft(
+        user_id: &str,
+        product: &LoanProduct,
+        product_code: &str,
+        terms: &LoanTerms,
+        details: ApplicationDetails,
+    ) -> Application {
+        let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+        Application {
+            id: String::new(),
+            user_id: user_id.to_owned(),
+            product_id: product.id.clone(),
+            product_code: product_code.to_owned(),
+            product_name: product.name.clone(),
+            loan_code: String::new(),
+            status: status_is(ApplyStatus::Submitted),
+            amount_cents: terms.amount.cents(),
+            reply_amount_cents: None,
+            interest_rate: terms.rate.to_string(),
+            penalty_rate: product.penalty_rate.map(|r| r.to_string()),
+            service_fee_rate: product.service_fee_rate.to_string(),
+            upfront_fee_rate: product.upfront_fee_rate.to_string(),
+            term_count: count(terms.term.count),
+            term_unit: terms.term.unit.code().into(),
+            repay_term_count: count(terms.interval.count),
+            repay_term_unit: terms.interval.unit.code().into(),
+            repay_type: terms.repay_type.code().into(),
+            auth_term_count: None,
+            auth_term_unit: None,
+            purpose: details.purpose,
+            other_channels: details.other_channels,
+            longitude: details.longitude,
+            latitude: details.latitude,
+            order_id: details.order_id,
+            contact_name: details.contact_name,
+            contact_phone: details.contact_phone,
+            remark: details.remark,
+            phonebook: details.phonebook,
+            applied_at: 0,
+            reviewed_at: None,
+            decided_at: None,
+            reject_reason: None,
+            disbursed_at: None,
+            release_date: None,
+            settled_at: None,
+            updated_at: 0,
+        }
+    }
+
     /// The status.
     pub fn apply_status(&self) -> DbResult<ApplyStatus> {
         ApplyStatus::from_code(i64::from(self.status)).ok_or_else(|| DbError::Corrupt {

@@ -2,18 +2,18 @@
 //! (审核拒绝), disbursement (放款) and the ledger of a loan.
 
 use actix_web::http::StatusCode;
-use cashloan_domain::{check_approval, ApplyStatus, Money, Period, TermUnit};
+use cashloan_domain::{ApplyStatus, Money, TermUnit};
 use cashloan_persistence::accounts::find_user;
 use cashloan_persistence::loans::{
-    approve as approve_application, find_application, list_applications, list_payments,
-    reject as reject_application, start_review, Application, PageRequest, Payment, Transition,
+    find_application, list_applications, list_payments, Application, PageRequest, Payment,
 };
 use serde::{Deserialize, Serialize};
 
 use super::payments::OrderView;
 use super::{business_date, fault, money, ok, with_status, AdminCall, Answer, Refusal};
 use crate::context::{AppState, Lease};
-use crate::payments::{self as money_moves, PayoutOutcome};
+use crate::usecases::disburse::{self, PayoutOutcome};
+use crate::usecases::review::{self, ReviewError};
 
 /// An application as operators see it, with the borrower's mobile.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -92,22 +92,21 @@ fn no_application() -> Refusal {
     Refusal::NotFound("no such application".into())
 }
 
-/// The answer to a transition: the application as it now is, or why not.
-fn transition_answer(t: Transition, lease: &mut Lease<'_>, id: &str) -> Answer {
-    let conn = lease.get()?;
-    match t {
-        Transition::Done => {
-            let a = find_application(conn, id)?.ok_or_else(no_application)?;
-            // The same shape as the list's rows, the borrower's mobile included.
-            let mobile = find_user(conn, &a.user_id)?.map(|u| u.mobile);
-            ok(ApplicationView::new(&a, mobile.as_deref()))
-        }
-        Transition::NotFound => Err(no_application()),
-        Transition::WrongStatus(s) => Err(Refusal::Conflict(format!(
-            "the application is {} ({}); this transition is not allowed",
-            s.code(),
-            s.label()
-        ))),
+/// The application as operators see it, the borrower's mobile included (the list's shape).
+fn application_answer(lease: &mut Lease<'_>, a: &Application) -> Answer {
+    let mobile = find_user(lease.get()?, &a.user_id)?.map(|u| u.mobile);
+    ok(ApplicationView::new(a, mobile.as_deref()))
+}
+
+/// A review step's answer: the application as it now is, or why not.
+fn review_answer(lease: &mut Lease<'_>, done: Result<Application, ReviewError>) -> Answer {
+    match done {
+        Ok(a) => application_answer(lease, &a),
+        Err(ReviewError::NotFound) => Err(no_application()),
+        Err(e @ ReviewError::WrongStatus(_)) => Err(Refusal::Conflict(e.to_string())),
+        Err(ReviewError::Db(e)) => Err(fault(e)),
+        Err(e @ ReviewError::Corrupt(_)) => Err(fault(e)),
+        Err(e) => Err(Refusal::Unprocessable(e.to_string())),
     }
 }
 
@@ -146,9 +145,8 @@ pub(super) fn list(_: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Ans
 
 /// `POST /admin/applications/{id}/review`.
 pub(super) fn review(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
-    let id = call.param("id");
-    let t = start_review(lease.get()?, &id, st.now_ms())?;
-    transition_answer(t, lease, &id)
+    let done = review::start_review(lease.get()?, &call.param("id"), st.now_ms());
+    review_answer(lease, done)
 }
 
 /// The body of an approval: every member optional (the asked amount and term by default).
@@ -167,51 +165,41 @@ pub struct ApproveBody {
 pub(super) fn approve(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
     let id = call.param("id");
     let b: ApproveBody = call.body()?;
-    let app = find_application(lease.get()?, &id)?.ok_or_else(no_application)?;
     let unprocessable = |m: &str| Refusal::Unprocessable(m.to_owned());
-    let asked = Money::from_cents(app.amount_cents);
-    let reply = match b.reply_amount.as_deref() {
-        None => asked,
-        Some(v) => Money::parse_amount(v)
-            .filter(|m| !m.is_zero())
-            .ok_or_else(|| unprocessable("replyAmount is not an amount"))?,
-    };
-    let count = match b.auth_term_count {
-        None => app.term_count,
-        Some(n) => i32::try_from(n)
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| unprocessable("authTermCount must be a positive integer"))?,
-    };
-    let unit = match b.auth_term_unit.as_deref() {
-        None => app.term_unit.as_str(),
-        Some(u) => TermUnit::parse(u)
-            .map(TermUnit::code)
-            .ok_or_else(|| unprocessable("authTermUnit must be 1 or 2"))?,
-    };
-    let period = |count: i32, unit: &str| {
-        Some(Period {
-            count: u32::try_from(count).ok()?,
-            unit: TermUnit::parse(unit)?,
+    let amount = b
+        .reply_amount
+        .as_deref()
+        .map(|v| {
+            Money::parse_amount(v)
+                .filter(|m| !m.is_zero())
+                .ok_or_else(|| unprocessable("replyAmount is not an amount"))
         })
+        .transpose()?;
+    let term_count = b
+        .auth_term_count
+        .map(|n| {
+            u32::try_from(n)
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| unprocessable("authTermCount must be a positive integer"))
+        })
+        .transpose()?;
+    let term_unit = b
+        .auth_term_unit
+        .as_deref()
+        .map(|u| TermUnit::parse(u).ok_or_else(|| unprocessable("authTermUnit must be 1 or 2")))
+        .transpose()?;
+    let today = business_date(st, lease)?;
+    let input = review::ApproveInput {
+        id: &id,
+        amount,
+        term_count,
+        term_unit,
+        today,
+        now: st.now_ms(),
     };
-    let (Some(asked_term), Some(granted_term)) =
-        (period(app.term_count, &app.term_unit), period(count, unit))
-    else {
-        return Err(fault(format!("application {id} has a corrupt term")));
-    };
-    check_approval(asked, asked_term, reply, granted_term)
-        .map_err(|e| Refusal::Unprocessable(e.to_string()))?;
-    let mut approved = app.clone();
-    approved.reply_amount_cents = Some(reply.cents());
-    approved.auth_term_count = Some(count);
-    approved.auth_term_unit = Some(unit.to_owned());
-    let start = business_date(st, lease)?;
-    approved
-        .plan_within_cap(start, st.policy.apr_cap)
-        .map_err(Refusal::Unprocessable)?;
-    let t = approve_application(lease.get()?, &id, reply, count, unit, st.now_ms())?;
-    transition_answer(t, lease, &id)
+    let done = review::approve(lease.get()?, &st.policy, input);
+    review_answer(lease, done)
 }
 
 /// The body of a rejection.
@@ -223,16 +211,10 @@ pub struct RejectBody {
 
 /// `POST /admin/applications/{id}/reject`.
 pub(super) fn reject(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
-    let id = call.param("id");
     let b: RejectBody = call.body()?;
-    let reason = b.reason.as_deref().unwrap_or("").trim().to_owned();
-    if reason.chars().count() > 500 {
-        return Err(Refusal::Unprocessable(
-            "reason is longer than 500 characters".into(),
-        ));
-    }
-    let t = reject_application(lease.get()?, &id, &reason, st.now_ms())?;
-    transition_answer(t, lease, &id)
+    let reason = b.reason.unwrap_or_default();
+    let done = review::reject(lease.get()?, &call.param("id"), &reason, st.now_ms());
+    review_answer(lease, done)
 }
 
 /// `POST /admin/applications/{id}/disburse`: pays the loan out through the payment channel. 200
@@ -244,9 +226,12 @@ pub(super) fn disburse(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -
     let today = business_date(st, lease)?;
     let channel = st.providers.payments.as_ref();
     let outcome =
-        money_moves::pay_out(channel, lease, &id, today, st.policy.apr_cap).map_err(fault)?;
+        disburse::pay_out(channel, lease, &id, today, st.policy.apr_cap).map_err(fault)?;
     match outcome {
-        PayoutOutcome::PaidOut(_) => transition_answer(Transition::Done, lease, &id),
+        PayoutOutcome::PaidOut(_) => {
+            let a = find_application(lease.get()?, &id)?.ok_or_else(no_application)?;
+            application_answer(lease, &a)
+        }
         PayoutOutcome::Processing(order) | PayoutOutcome::Flagged(order, _) => {
             #[derive(Serialize)]
             struct Pending {
@@ -268,7 +253,9 @@ pub(super) fn disburse(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -
             order.id
         ))),
         PayoutOutcome::NotFound => Err(no_application()),
-        PayoutOutcome::WrongStatus(s) => transition_answer(Transition::WrongStatus(s), lease, &id),
+        PayoutOutcome::WrongStatus(s) => {
+            Err(Refusal::Conflict(ReviewError::WrongStatus(s).to_string()))
+        }
         PayoutOutcome::NoCard => Err(Refusal::Unprocessable(
             "the borrower has no authenticated bank card".into(),
         )),

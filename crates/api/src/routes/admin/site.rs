@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::{business_date, date, fault, ok, with_status, AdminCall, Answer, Refusal};
 use crate::context::{AppState, Lease};
-use crate::payments;
+use crate::usecases::daily_job::{self, DailyOutcome};
 
 /// The id of what was created.
 #[derive(Serialize)]
@@ -154,13 +154,13 @@ pub(super) fn daily(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> A
         None => business_date(st, lease)?,
     };
     lease.release();
-    let outcome = payments::daily_job(&st.db, st.providers.payments.as_ref(), &st.config, date)
+    let outcome = daily_job::daily_job(&st.db, st.providers.payments.as_ref(), &st.config, date)
         .map_err(fault)?;
     Ok((StatusCode::OK, report_json(date, &outcome)))
 }
 
 /// The daily job's counts as JSON.
-pub fn report_json(date: NaiveDate, o: &payments::DailyOutcome) -> Value {
+pub fn report_json(date: NaiveDate, o: &DailyOutcome) -> Value {
     let r = &o.book;
     let c = &o.reconciled;
     json!({

@@ -1,0 +1,85 @@
+//! Pricing (§22 获取申请确认页面信息, and the same checks in §23): the product on sale, the terms
+//! within its limits, the quote within the APR cap, the amount within the borrower's available
+//! credit.
+
+use cashloan_domain::{
+    available_credit, check_credit, quote, validate_terms, LendingPolicy, LoanProduct, LoanTerms,
+    Money, Quote, TermsError, TermsRequest,
+};
+use cashloan_persistence::accounts::User;
+use cashloan_persistence::loans::user_unpaid_installments;
+use cashloan_persistence::products::{find_product, ProductRow};
+use cashloan_persistence::{DbConnection, DbError, DbResult};
+use chrono::NaiveDate;
+
+/// Loan terms that passed every check, with the product they were priced on.
+pub struct Priced {
+    /// The product as stored.
+    pub row: ProductRow,
+    /// The product as the domain sees it.
+    pub product: LoanProduct,
+    /// The terms asked for.
+    pub terms: LoanTerms,
+    /// What they cost: the plan, the totals and the APR.
+    pub quote: Quote,
+}
+
+/// Why terms cannot be priced.
+#[derive(Debug, thiserror::Error)]
+pub enum PricingError {
+    /// No such product, or not on sale.
+    #[error("no such product on sale")]
+    ProductNotFound,
+    /// The terms break a rule of the product, the APR cap or the credit.
+    #[error(transparent)]
+    Terms(#[from] TermsError),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// The product `id` if it is on sale, as row and domain product.
+pub fn product_on_sale(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<(ProductRow, LoanProduct), PricingError> {
+    let row = find_product(conn, id)?
+        .filter(|p| p.on_sale)
+        .ok_or(PricingError::ProductNotFound)?;
+    let product = row.to_domain()?;
+    Ok((row, product))
+}
+
+/// What `user` may borrow in all (total credit), and still (less the unpaid principal of loans
+/// paid out).
+pub fn credit(conn: &mut DbConnection, user: &User) -> DbResult<(Money, Money)> {
+    let unpaid: i64 = user_unpaid_installments(conn, &user.id)?
+        .iter()
+        .map(|i| i.installment.principal_cents)
+        .sum();
+    let total = Money::from_cents(user.total_credit_cents);
+    Ok((total, available_credit(total, Money::from_cents(unpaid))))
+}
+
+/// Prices `terms` on product `product_id` for `user` at `today`: formats and ranges, the APR
+/// cap, then the credit.
+pub fn price(
+    conn: &mut DbConnection,
+    policy: &LendingPolicy,
+    user: &User,
+    product_id: &str,
+    terms: &TermsRequest<'_>,
+    today: NaiveDate,
+) -> Result<Priced, PricingError> {
+    let (row, product) = product_on_sale(conn, product_id)?;
+    let terms = validate_terms(terms, &product)?;
+    let q = quote(&product, &terms, today, policy)?;
+    let (_, available) = credit(conn, user)?;
+    check_credit(terms.amount, available)?;
+    Ok(Priced {
+        row,
+        product,
+        terms,
+        quote: q,
+    })
+}
