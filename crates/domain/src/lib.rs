@@ -7,6 +7,7 @@
 pub mod apr;
 pub mod cap;
 pub mod day;
+pub mod eligibility;
 pub mod identity;
 pub mod lifecycle;
 pub mod message;
@@ -24,16 +25,19 @@ use rust_decimal::Decimal;
 pub use apr::apr;
 pub use cap::{exact_apr, plan_within_cap, CapError, CappedPlan};
 pub use day::{format_day, parse_day, DAY_FORMAT};
+pub use eligibility::Authentications;
 pub use identity::{BankCardNo, ContactPhone, IdCardNo, Mobile, PersonName};
 pub use lifecycle::{check_approval, ApplyStatus, ApprovalError, LoanAction, TransitionError};
 pub use message::MessageType;
 pub use money::{Money, Rate, Rounding};
-pub use payoff::{allocate, installment_due, payoff, Allocation, Charge, Standing};
+pub use payoff::{
+    allocate, installment_due, payable_in_order, payoff, Allocation, Charge, Standing,
+};
 pub use penalty::penalty;
 pub use product::{Limit, LimitPartMissing, LoanProduct, ProductError, LIMIT_FIXED, LIMIT_RANGE};
 pub use quote::{quote, Quote};
 pub use schedule::{
-    build_plan, build_plan_rounded, Installment, PlanError, PlanSpec, RepaymentPlan,
+    build_plan, build_plan_rounded, Installment, PlanError, PlanSpec, RepayStatus, RepaymentPlan,
 };
 pub use terms::{Period, RepayType, TermUnit};
 pub use validate::{

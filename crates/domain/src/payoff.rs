@@ -102,6 +102,12 @@ fn pro_rata_interest(inst: &Installment, on: NaiveDate) -> Money {
     )
 }
 
+/// Installments are paid in order (按期还款): `period` may be paid on its own only when no earlier
+/// one is unpaid (`earliest_unpaid` is the lowest unpaid period of the loan, if any).
+pub fn payable_in_order(period: u32, earliest_unpaid: Option<u32>) -> bool {
+    earliest_unpaid.is_none_or(|earliest| earliest >= period)
+}
+
 /// How a payment is split over what an installment owes: penalty, then fee, then interest, then
 /// principal.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -142,6 +148,14 @@ pub fn allocate(amount: Money, owed: &Charge) -> Allocation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn installments_are_paid_in_order() {
+        assert!(payable_in_order(1, Some(1)));
+        assert!(payable_in_order(3, None));
+        assert!(!payable_in_order(3, Some(2)));
+        assert!(payable_in_order(2, Some(2)));
+    }
     use crate::schedule::{build_plan, PlanSpec};
     use crate::terms::{Period, RepayType};
     use rust_decimal_macros::dec;

@@ -9,6 +9,25 @@ use crate::terms::{Period, RepayType};
 /// Most installments one plan may have; the term and interval formats (4 digits each) allow no more.
 pub const MAX_PERIODS: u32 = 9999;
 
+/// Whether an installment is paid (还款状态, `repayStatus`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RepayStatus {
+    /// 0 未还.
+    Unpaid,
+    /// 1 已还.
+    Paid,
+}
+
+impl RepayStatus {
+    /// The code, as stored and as §26 sends it.
+    pub const fn code(self) -> u8 {
+        match self {
+            RepayStatus::Unpaid => 0,
+            RepayStatus::Paid => 1,
+        }
+    }
+}
+
 /// One installment (每期还款) of a plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Installment {

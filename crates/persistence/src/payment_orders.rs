@@ -13,8 +13,8 @@
 
 use cashloan_domain::message::text;
 use cashloan_domain::{
-    installment_due, payoff, ApplyStatus, Charge, Installment, LoanAction, MessageType, Money,
-    Rounding,
+    installment_due, payable_in_order, payoff, ApplyStatus, Charge, Installment, LoanAction,
+    MessageType, Money, Rounding,
 };
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -23,8 +23,9 @@ use rust_decimal::Decimal;
 use crate::accounts::new_id;
 use crate::db::{inserted, write_transaction, Abort, DbConnection, DbError, DbResult};
 use crate::loans::{
-    add_customer_message, enters, find_application, insert_payment, leaves, notify, status_is,
-    statuses_are, Application, CustomerMessage, InstallmentRow, LedgerEntry,
+    add_customer_message, earliest_unpaid_period, enters, find_application, insert_payment, leaves,
+    notify, status_is, statuses_are, Application, CustomerMessage, InstallmentRow, LedgerEntry,
+    PAID, UNPAID,
 };
 use crate::schema::{applications, installments, payment_order_lines, payment_orders, users};
 use crate::site::is_blacklisted;
@@ -402,7 +403,7 @@ fn find_payable(
 fn unpaid_of(conn: &mut DbConnection, application_id: &str) -> DbResult<Vec<InstallmentRow>> {
     Ok(installments::table
         .filter(installments::application_id.eq(application_id))
-        .filter(installments::status.eq(0))
+        .filter(installments::status.eq(UNPAID))
         .order(installments::period.asc())
         .select(InstallmentRow::as_select())
         .load(conn)?)
@@ -485,6 +486,16 @@ fn line(order_id: &str, installment_id: &str, c: &Charge, prepaid: bool) -> Orde
 /// afterwards.
 struct Raced;
 
+/// Whether period `period` of loan `application_id` may be paid now: the domain's order rule
+/// over what the book says (read under the loan's row lock).
+fn in_order(conn: &mut DbConnection, application_id: &str, period: i32) -> DbResult<bool> {
+    let period = u32::try_from(period).unwrap_or(0);
+    Ok(payable_in_order(
+        period,
+        earliest_unpaid_period(conn, application_id)?,
+    ))
+}
+
 /// §36: opens the order that charges installment `id` (`payoff`: the whole loan it belongs to)
 /// of `user_id` at `business_date`, and commits it. The caller then calls the channel with no
 /// connection held, and settles.
@@ -527,13 +538,7 @@ pub fn open_charge(
             if inst.is_paid() {
                 return Ok(OpenCharge::AlreadyPaid);
             }
-            let earlier: i64 = installments::table
-                .filter(installments::application_id.eq(&app.id))
-                .filter(installments::status.eq(0))
-                .filter(installments::period.lt(inst.period))
-                .count()
-                .get_result(conn)?;
-            if earlier > 0 {
+            if !in_order(conn, &app.id, inst.period)? {
                 return Ok(OpenCharge::EarlierUnpaid);
             }
             let owed = installment_due(&inst.to_domain()?, app.penalty()?, business_date);
@@ -580,7 +585,7 @@ pub fn open_auto_debit(
         let Some((inst, app)) = installments::table
             .inner_join(applications::table)
             .filter(installments::id.eq(id))
-            .filter(installments::status.eq(0))
+            .filter(installments::status.eq(UNPAID))
             .filter(applications::status.eq(status_is(ApplyStatus::Disbursed)))
             .select((InstallmentRow::as_select(), Application::as_select()))
             .first::<(InstallmentRow, Application)>(conn)
@@ -591,19 +596,13 @@ pub fn open_auto_debit(
         lock_loan(conn, &app.id)?;
         let still_unpaid: i64 = installments::table
             .filter(installments::id.eq(&inst.id))
-            .filter(installments::status.eq(0))
+            .filter(installments::status.eq(UNPAID))
             .count()
             .get_result(conn)?;
         if still_unpaid == 0 {
             return Ok(None);
         }
-        let earlier: i64 = installments::table
-            .filter(installments::application_id.eq(&app.id))
-            .filter(installments::status.eq(0))
-            .filter(installments::period.lt(inst.period))
-            .count()
-            .get_result(conn)?;
-        if earlier > 0 || open_charge_of(conn, &app.id)?.is_some() {
+        if !in_order(conn, &app.id, inst.period)? || open_charge_of(conn, &app.id)?.is_some() {
             return Ok(None);
         }
         let Some(card_no) = card_of(conn, &app.user_id)? else {
@@ -969,10 +968,10 @@ fn apply_charge(
         let n = diesel::update(
             installments::table
                 .find(&l.installment_id)
-                .filter(installments::status.eq(0)),
+                .filter(installments::status.eq(UNPAID)),
         )
         .set((
-            installments::status.eq(1),
+            installments::status.eq(PAID),
             installments::penalty_cents.eq(c.penalty.cents()),
             installments::penalty_date.eq(paid_on),
             installments::charged_principal_cents.eq(c.principal.cents()),
@@ -1019,7 +1018,7 @@ fn apply_charge(
         .ok_or(Abort::Answer(Settlement::NotFound))?;
     let left: i64 = installments::table
         .filter(installments::application_id.eq(&app.id))
-        .filter(installments::status.eq(0))
+        .filter(installments::status.eq(UNPAID))
         .count()
         .get_result(conn)?;
     let loan_settled = left == 0;

@@ -2,7 +2,7 @@
 //! a valid carrier authorisation and has no other open application asks for priced terms; the
 //! application is stored (status 0) with message 11 in one transaction.
 
-use cashloan_domain::TermsRequest;
+use cashloan_domain::{Authentications, TermsRequest};
 use cashloan_persistence::accounts::User;
 use cashloan_persistence::loans::{
     list_user_applications, submit_application, Application, ApplicationDetails, PageRequest,
@@ -65,16 +65,13 @@ pub fn apply(
     input: ApplyInput<'_>,
 ) -> Result<Application, ApplyError> {
     let user = input.user;
-    let missing: Vec<&'static str> = [
-        (user.real_name_auth, "身份信息认证"),
-        (user.bank_card_auth, "银行卡认证"),
-        (user.customer_info_auth, "完善个人信息"),
-        (user.mobile_auth, "手机认证"),
-    ]
-    .into_iter()
-    .filter(|(done, _)| !done)
-    .map(|(_, name)| name)
-    .collect();
+    let missing = Authentications {
+        real_name: user.real_name_auth,
+        bank_card: user.bank_card_auth,
+        customer_info: user.customer_info_auth,
+        mobile: user.mobile_auth,
+    }
+    .missing();
     if !missing.is_empty() {
         return Err(ApplyError::AuthenticationsMissing(missing));
     }

@@ -18,7 +18,7 @@ pub fn due_unpaid_installments(
 ) -> DbResult<Vec<String>> {
     Ok(installments::table
         .inner_join(applications::table)
-        .filter(installments::status.eq(0))
+        .filter(installments::status.eq(UNPAID))
         .filter(installments::due_date.le(format_day(date)))
         .filter(installments::id.gt(after_id))
         .filter(applications::status.eq(status_is(ApplyStatus::Disbursed)))
@@ -42,7 +42,7 @@ pub fn unpaid_book_page(
 ) -> DbResult<Vec<BookEntry>> {
     let mut q = installments::table
         .inner_join(applications::table)
-        .filter(installments::status.eq(0))
+        .filter(installments::status.eq(UNPAID))
         .filter(installments::due_date.le(last_due))
         .select((
             InstallmentRow::as_select(),
@@ -70,7 +70,7 @@ pub fn record_accrual(
     let n = diesel::update(
         installments::table
             .find(id)
-            .filter(installments::status.eq(0)),
+            .filter(installments::status.eq(UNPAID)),
     )
     .set((
         installments::overdue.eq(overdue),

@@ -1,5 +1,6 @@
 //! Repayment installments (还款计划) of disbursed loans, and what a borrower sees of them.
 
+use cashloan_domain::RepayStatus;
 use cashloan_domain::{format_day, installment_due, Charge, Installment, Money, Rate};
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -9,6 +10,24 @@ use crate::accounts::new_id;
 use crate::columns::{stored_day, stored_rate};
 use crate::db::{DbConnection, DbError, DbResult};
 use crate::schema::{applications, installments};
+
+/// The status column of an unpaid installment.
+pub(crate) const UNPAID: i32 = RepayStatus::Unpaid.code() as i32;
+/// The status column of a paid one.
+pub(crate) const PAID: i32 = RepayStatus::Paid.code() as i32;
+
+/// The lowest unpaid period of loan `application_id`, if any.
+pub(crate) fn earliest_unpaid_period(
+    conn: &mut DbConnection,
+    application_id: &str,
+) -> DbResult<Option<u32>> {
+    let period: Option<i32> = installments::table
+        .filter(installments::application_id.eq(application_id))
+        .filter(installments::status.eq(UNPAID))
+        .select(diesel::dsl::min(installments::period))
+        .first(conn)?;
+    Ok(period.and_then(|p| u32::try_from(p).ok()))
+}
 
 /// One repayment installment (还款计划) of a disbursed loan.
 #[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
@@ -71,7 +90,7 @@ impl InstallmentRow {
             principal_cents: i.principal.cents(),
             interest_cents: i.interest.cents(),
             fee_cents: i.fee.cents(),
-            status: 0,
+            status: UNPAID,
             overdue: false,
             penalty_cents: 0,
             penalty_date: None,
@@ -104,7 +123,7 @@ impl InstallmentRow {
 
     /// Whether it is paid.
     pub fn is_paid(&self) -> bool {
-        self.status == 1
+        self.status == PAID
     }
 
     /// What it owes (unpaid: with the penalty accrued to `on`) or what was charged (paid).
@@ -183,12 +202,12 @@ pub fn list_user_installments(
             .into_boxed();
         match filter {
             RepayFilter::All => q,
-            RepayFilter::Paid => q.filter(installments::status.eq(1)),
+            RepayFilter::Paid => q.filter(installments::status.eq(PAID)),
             RepayFilter::Unpaid => q
-                .filter(installments::status.eq(0))
+                .filter(installments::status.eq(UNPAID))
                 .filter(installments::due_date.ge(today.clone())),
             RepayFilter::Overdue => q
-                .filter(installments::status.eq(0))
+                .filter(installments::status.eq(UNPAID))
                 .filter(installments::due_date.lt(today.clone())),
             RepayFilter::Prepaid => q.filter(installments::prepaid.eq(true)),
         }
@@ -241,7 +260,7 @@ pub fn user_unpaid_installments(
     Ok(installments::table
         .inner_join(applications::table)
         .filter(installments::user_id.eq(user_id))
-        .filter(installments::status.eq(0))
+        .filter(installments::status.eq(UNPAID))
         .order((installments::due_date.asc(), installments::period.asc()))
         .select((
             InstallmentRow::as_select(),
