@@ -1,20 +1,17 @@
 //! Accounts: login (§4), graphic code (§7), registration (§8–§10), forgotten password (§11–§14),
 //! password change (§15), feedback (§16), version check (§17) and logout (§18).
 
-use cashloan_domain::MessageType;
-use cashloan_domain::{IdCardNo, Mobile, PersonName};
+use cashloan_domain::Mobile;
 use cashloan_persistence::accounts::{
-    create_session, create_user, end_session, find_user_by_mobile, set_password, Session, User,
+    create_session, end_session, find_user_by_mobile, set_password, Session, User,
 };
-use cashloan_persistence::loans::{add_customer_message, CustomerMessage};
 use cashloan_persistence::login_guard::{self, Attempt, GuardLimits};
-use cashloan_persistence::profile::find_identity;
 use cashloan_persistence::site::{add_feedback, count_feedback, latest_app_version};
 use cashloan_persistence::verification::FlowClient;
 use cashloan_persistence::verification::{
-    check_sms_code, consume_captcha, fail_grant, give_grant, has_grant, hit_rate_counter,
-    issue_captcha, release_sms_slot, reserve_sms_slot, set_sms_code, take_grants, CaptchaCheck,
-    GrantKind, SmsCheck, SmsLimits, SmsPurpose, SmsSlot,
+    check_sms_code, consume_captcha, give_grant, hit_rate_counter, issue_captcha, release_sms_slot,
+    reserve_sms_slot, set_sms_code, CaptchaCheck, GrantKind, SmsCheck, SmsLimits, SmsPurpose,
+    SmsSlot,
 };
 use cashloan_protocol::{Json, Map, ResponseCode as R};
 
@@ -25,10 +22,10 @@ use crate::security::{
     hash_password, new_captcha, new_flow_token, new_session_id, new_sms_code, password_acceptable,
     sha256_hex, verify_password,
 };
+use crate::usecases::passwords::{self, NewPasswordError, ResetError};
+use crate::usecases::register::{self, RegisterError};
 
-/// Grants live 600 s (§9, §12, §13).
-const GRANT_TTL_MS: i64 = 600_000;
-/// Wrong SMS-code tries before the code dies; identity mismatches before the reset grant dies.
+/// Wrong SMS-code tries before the code dies.
 const MAX_TRIES: i32 = 5;
 /// Feedback per mobile per business day.
 const FEEDBACK_PER_DAY: i64 = 10;
@@ -53,26 +50,6 @@ fn password(ctx: &Ctx<'_>, field: &str, wire: &str) -> Result<String, ApiError> 
 
 fn hash(password: &str) -> Result<String, ApiError> {
     hash_password(password).map_err(ApiError::Fault)
-}
-
-/// The hash of a new password given twice (§10, §14): both must decode to the same text, which
-/// must follow the password rule; each failure answers its section's code.
-fn new_password(
-    ctx: &Ctx<'_>,
-    wire: &str,
-    wire_confirm: &str,
-    differ: R,
-    rule: R,
-) -> Result<String, ApiError> {
-    let pw = password(ctx, "password", wire)?;
-    let confirm = password(ctx, "confirmPassword", wire_confirm)?;
-    if pw != confirm {
-        return Err(differ.into());
-    }
-    if !password_acceptable(&pw) {
-        return Err(rule.into());
-    }
-    hash(&pw)
 }
 
 /// §4 登陆接口.
@@ -271,12 +248,17 @@ fn send_sms_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiErr
     Ok(reply)
 }
 
-/// The key of this request's flow; without a flow cookie, refused when cookies are required.
-fn flow_key(ctx: &Ctx<'_>, refusal: R) -> Result<String, ApiError> {
+/// The key of this request's flow; none without a flow cookie when cookies are required.
+fn flow_of(ctx: &Ctx<'_>) -> Option<String> {
     if ctx.flow.cookie_digest.is_none() && ctx.state.config.flow_require_cookie {
-        return Err(refusal.into());
+        return None;
     }
-    Ok(ctx.flow.as_client().key())
+    Some(ctx.flow.as_client().key())
+}
+
+/// The key of this request's flow, or `refusal`.
+fn flow_key(ctx: &Ctx<'_>, refusal: R) -> Result<String, ApiError> {
+    flow_of(ctx).ok_or_else(|| refusal.into())
 }
 
 /// §8 获取手机验证码.
@@ -330,7 +312,7 @@ fn check_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiError>
         grant,
         &flow,
         ctx.now,
-        GRANT_TTL_MS,
+        passwords::GRANT_TTL_MS,
     )?;
     Reply::empty(R::SmsCodeCorrect)
 }
@@ -353,42 +335,50 @@ pub fn register(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let mobile_text = f.string("mobile")?;
     f.formats()?;
     let m = mobile(mobile_text)?;
-    if find_user_by_mobile(ctx.conn.get()?, m.as_str())?.is_some() {
-        return Err(R::MobileAlreadyRegistered.into());
-    }
-    let flow = flow_key(ctx, R::RegisterGrantMissing)?;
-    if !has_grant(
-        ctx.conn.get()?,
-        m.as_str(),
-        GrantKind::Register,
-        &flow,
-        ctx.now,
-    )? {
-        return Err(R::RegisterGrantMissing.into());
-    }
-    let hashed = new_password(
-        ctx,
+    let flow = flow_of(ctx);
+    match register::register(
+        ctx.state,
+        &mut ctx.conn,
+        &m,
         pw,
         confirm,
-        R::RegisterPasswordsDiffer,
-        R::RegisterPasswordRule,
-    )?;
-    if !take_grants(
-        ctx.conn.get()?,
-        m.as_str(),
-        &[GrantKind::Register],
-        &flow,
+        flow.as_deref(),
         ctx.now,
-    )? {
-        return Err(R::RegisterGrantMissing.into());
+    ) {
+        Ok(_) => Reply::empty(R::PasswordSet),
+        Err(RegisterError::AlreadyRegistered) => Err(R::MobileAlreadyRegistered.into()),
+        Err(RegisterError::GrantMissing) => Err(R::RegisterGrantMissing.into()),
+        Err(RegisterError::NewPassword(e)) => Err(new_password_refusal(
+            e,
+            R::RegisterPasswordsDiffer,
+            R::RegisterPasswordRule,
+        )),
+        Err(RegisterError::Db(e)) => Err(e.into()),
     }
-    let credit = ctx.state.default_credit.cents();
-    match create_user(ctx.conn.get()?, m.as_str(), &hashed, credit, ctx.now)? {
-        Some(user) => {
-            tracing::info!(user = %user.id, mobile = %m.masked(), "registered");
-            Reply::empty(R::PasswordSet)
+}
+
+/// A refused new password as its section answers it.
+fn new_password_refusal(e: NewPasswordError, differ: R, rule: R) -> ApiError {
+    match e {
+        NewPasswordError::Malformed(field) => bad(field),
+        NewPasswordError::Differ => differ.into(),
+        NewPasswordError::Rule => rule.into(),
+        NewPasswordError::Hash(why) => ApiError::Fault(why),
+    }
+}
+
+/// A refused reset step as §13 and §14 answer it.
+fn reset_refusal(e: ResetError, grant_missing: R) -> ApiError {
+    match e {
+        ResetError::NotRegistered => R::MobileNotRegistered.into(),
+        ResetError::NameMalformed => R::NameMalformed.into(),
+        ResetError::IdCardMalformed => R::IdCardMalformed.into(),
+        ResetError::GrantMissing => grant_missing.into(),
+        ResetError::IdentityMismatch => R::IdentityMismatch.into(),
+        ResetError::NewPassword(e) => {
+            new_password_refusal(e, R::ResetPasswordsDiffer, R::ResetPasswordRule)
         }
-        None => Err(R::MobileAlreadyRegistered.into()),
+        ResetError::Db(e) => e.into(),
     }
 }
 
@@ -404,41 +394,9 @@ pub fn forget_pwd_identity(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let id_text = f.string("identitycode")?;
     f.formats()?;
     let m = mobile(mobile_text)?;
-    let user = registered_user(ctx, &m, R::MobileNotRegistered)?;
-    let name = PersonName::parse(name).ok_or(R::NameMalformed)?;
-    let id = IdCardNo::parse(id_text).ok_or(R::IdCardMalformed)?;
-    let flow = flow_key(ctx, R::IdentityGrantMissing)?;
-    if !has_grant(
-        ctx.conn.get()?,
-        m.as_str(),
-        GrantKind::ResetSms,
-        &flow,
-        ctx.now,
-    )? {
-        return Err(R::IdentityGrantMissing.into());
-    }
-    if let Some(known) = find_identity(ctx.conn.get()?, &user.id)? {
-        if known.real_name != name.as_str() || known.id_card_no != id.as_str() {
-            if fail_grant(
-                ctx.conn.get()?,
-                m.as_str(),
-                GrantKind::ResetSms,
-                &flow,
-                MAX_TRIES,
-            )? {
-                tracing::warn!(mobile = %m.masked(), "reset grant killed after repeated identity mismatches");
-            }
-            return Err(R::IdentityMismatch.into());
-        }
-    }
-    give_grant(
-        ctx.conn.get()?,
-        m.as_str(),
-        GrantKind::ResetIdentity,
-        &flow,
-        ctx.now,
-        GRANT_TTL_MS,
-    )?;
+    let flow = flow_of(ctx);
+    passwords::confirm_identity(&mut ctx.conn, &m, name, id_text, flow.as_deref(), ctx.now)
+        .map_err(|e| reset_refusal(e, R::IdentityGrantMissing))?;
     Reply::empty(R::IdentityConfirmed)
 }
 
@@ -450,51 +408,18 @@ pub fn reset_password(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let mobile_text = f.string("mobile")?;
     f.formats()?;
     let m = mobile(mobile_text)?;
-    let user = registered_user(ctx, &m, R::MobileNotRegistered)?;
-    let both = [GrantKind::ResetSms, GrantKind::ResetIdentity];
-    let flow = flow_key(ctx, R::ResetGrantMissing)?;
-    if !has_grant(ctx.conn.get()?, m.as_str(), both[0], &flow, ctx.now)?
-        || !has_grant(ctx.conn.get()?, m.as_str(), both[1], &flow, ctx.now)?
-    {
-        return Err(R::ResetGrantMissing.into());
-    }
-    let hashed = new_password(
-        ctx,
+    let flow = flow_of(ctx);
+    passwords::reset_password(
+        ctx.state,
+        &mut ctx.conn,
+        &m,
         pw,
         confirm,
-        R::ResetPasswordsDiffer,
-        R::ResetPasswordRule,
-    )?;
-    if !take_grants(ctx.conn.get()?, m.as_str(), &both, &flow, ctx.now)? {
-        return Err(R::ResetGrantMissing.into());
-    }
-    set_password(ctx.conn.get()?, &user.id, &hashed, ctx.now)?;
-    tracing::info!(user = %user.id, "password reset; sessions ended");
-    tell_password_changed(ctx, &user, "重置")?;
+        flow.as_deref(),
+        ctx.now,
+    )
+    .map_err(|e| reset_refusal(e, R::ResetGrantMissing))?;
     Reply::empty(R::PasswordReset)
-}
-
-/// After a reset or a change, the borrower hears of it (a customer message, and an SMS through
-/// the gateway): a takeover cannot happen silently.
-fn tell_password_changed(ctx: &mut Ctx<'_>, user: &User, how: &str) -> Result<(), ApiError> {
-    let time = ctx.state.format_time(ctx.now);
-    let text = format!("您的登录密码已于{time}{how}。如非本人操作,请立即联系客服。");
-    add_customer_message(
-        ctx.conn.get()?,
-        &CustomerMessage::new(&user.id, MessageType::Other, text.clone(), None, ctx.now),
-    )?;
-    ctx.conn.release();
-    let sent = ctx.state.providers.sms.send(&Sms {
-        mobile: &user.mobile,
-        purpose: "notice",
-        code: "",
-        text,
-        sent_at: ctx.now,
-    });
-    if let Err(reason) = sent {
-        tracing::warn!(user = %user.id, %reason, "the password notice SMS was refused");
-    }
-    Ok(())
 }
 
 /// §15 修改密码.
@@ -522,7 +447,7 @@ pub fn modify_password(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     }
     set_password(ctx.conn.get()?, &user.id, &hash(&new_pw)?, ctx.now)?;
     tracing::info!(user = %user.id, "password changed; sessions ended");
-    tell_password_changed(ctx, &user, "修改")?;
+    passwords::tell_password_changed(ctx.state, &mut ctx.conn, &user, "修改", ctx.now)?;
     Reply::empty(R::PasswordChanged)
 }
 

@@ -4,15 +4,15 @@
 use cashloan_domain::{BankCardNo, ContactPhone, IdCardNo, Money, PersonName};
 use cashloan_persistence::accounts::set_mobile_auth;
 use cashloan_persistence::profile::{
-    add_contact, bank_card_owner, find_bank_card, find_identity, find_personal_info,
-    identity_owner, list_contacts, save_bank_card, save_identity, save_personal_info,
-    update_contact, Identity, PersonalInfo, SaveContact, SaveIdentity,
+    add_contact, bank_card_owner, find_bank_card, find_identity, find_personal_info, list_contacts,
+    save_bank_card, save_personal_info, update_contact, PersonalInfo, SaveContact,
 };
 use cashloan_persistence::site::is_blacklisted;
 use cashloan_protocol::{Json, Map, Outcome, ResponseCode as R};
 
 use crate::context::{bad, ApiError, Ctx, Reply};
 use crate::routes::auth::mobile;
+use crate::usecases::authenticate_identity::{authenticate_identity, IdentityError};
 
 /// Most contacts one user may keep (§35).
 const MAX_CONTACTS: i64 = 10;
@@ -150,46 +150,12 @@ pub fn auth_real_name(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let id = IdCardNo::parse(id_text).ok_or(R::IdCardMalformed)?;
     let user = ctx.user()?.clone();
     let mobile_status = Json::from(flag(user.mobile_auth));
-    if let Some(known) = find_identity(ctx.conn.get()?, &user.id)? {
-        return if known.real_name == name.as_str() && known.id_card_no == id.as_str() {
-            Reply::ok(R::RealNameAuthenticated, mobile_status)
-        } else {
-            Err(failed("已完成实名认证,不可修改"))
-        };
-    }
-    if identity_owner(ctx.conn.get()?, id.as_str())?.is_some() {
-        return Err(failed("该身份证号已被其他账号认证"));
-    }
-    if id.age_on(ctx.today()?) < 18 {
-        return Err(failed("身份信息认证失败: 未满18周岁"));
-    }
-    // A third party may be slow: no connection is held while it answers.
-    ctx.conn.release();
-    let verified = ctx
-        .state
-        .providers
-        .identity
-        .verify(name.as_str(), id.as_str())?
-        .accepted();
-    if !verified {
-        return Err(failed("身份信息认证失败"));
-    }
-    let saved = save_identity(
-        ctx.conn.get()?,
-        &Identity {
-            user_id: user.id.clone(),
-            real_name: name.as_str().to_owned(),
-            id_card_no: id.as_str().to_owned(),
-            verified_at: ctx.now,
-        },
-    )?;
-    match saved {
-        SaveIdentity::Saved => {
-            tracing::info!(user = %user.id, id = ?id, "identity authenticated");
-            Reply::ok(R::RealNameAuthenticated, mobile_status)
-        }
-        SaveIdentity::AlreadyVerified => Err(failed("已完成实名认证,不可修改")),
-        SaveIdentity::TakenByAnother => Err(failed("该身份证号已被其他账号认证")),
+    let today = ctx.today()?;
+    match authenticate_identity(ctx.state, &mut ctx.conn, &user, &name, &id, today, ctx.now) {
+        Ok(()) => Reply::ok(R::RealNameAuthenticated, mobile_status),
+        Err(IdentityError::Unavailable(e)) => Err(e.into()),
+        Err(IdentityError::Db(e)) => Err(e.into()),
+        Err(refusal) => Err(failed(&refusal.to_string())),
     }
 }
 

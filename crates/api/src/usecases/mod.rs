@@ -8,10 +8,13 @@
 //! and the order is settled with the answer in one short transaction.
 
 pub mod apply;
+pub mod authenticate_identity;
 pub mod daily_job;
 pub mod disburse;
+pub mod passwords;
 pub mod pricing;
 pub mod reconcile;
+pub mod register;
 pub mod repay;
 pub mod review;
 pub mod settlement;
