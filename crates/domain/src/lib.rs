@@ -30,9 +30,7 @@ pub use identity::{BankCardNo, ContactPhone, IdCardNo, Mobile, PersonName};
 pub use lifecycle::{check_approval, ApplyStatus, ApprovalError, LoanAction, TransitionError};
 pub use message::MessageType;
 pub use money::{Money, Rate, Rounding};
-pub use payoff::{
-    allocate, installment_due, payable_in_order, payoff, Allocation, Charge, Standing,
-};
+pub use payoff::{installment_due, payable_in_order, payoff, Charge, Standing};
 pub use penalty::penalty;
 pub use product::{Limit, LimitPartMissing, LoanProduct, ProductError, LIMIT_FIXED, LIMIT_RANGE};
 pub use quote::{quote, Quote};

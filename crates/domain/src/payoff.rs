@@ -1,5 +1,6 @@
 //! What a payment charges (docs/loans.md "Paying"): one installment with its penalty (`current`,
-//! 按期还款), the payoff of a whole loan at a date (`all`, 一次性还清), and how money is allocated.
+//! 按期还款), the payoff of a whole loan at a date (`all`, 一次性还清), and the order installments
+//! are paid in.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -106,43 +107,6 @@ fn pro_rata_interest(inst: &Installment, on: NaiveDate) -> Money {
 /// one is unpaid (`earliest_unpaid` is the lowest unpaid period of the loan, if any).
 pub fn payable_in_order(period: u32, earliest_unpaid: Option<u32>) -> bool {
     earliest_unpaid.is_none_or(|earliest| earliest >= period)
-}
-
-/// How a payment is split over what an installment owes: penalty, then fee, then interest, then
-/// principal.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Allocation {
-    /// Paid toward the penalty.
-    pub penalty: Money,
-    /// Paid toward the fee.
-    pub fee: Money,
-    /// Paid toward interest.
-    pub interest: Money,
-    /// Paid toward principal.
-    pub principal: Money,
-    /// Left over once everything owed is covered.
-    pub surplus: Money,
-}
-
-/// Allocates `amount` over `owed` in the order penalty → fee → interest → principal.
-pub fn allocate(amount: Money, owed: &Charge) -> Allocation {
-    let mut left = amount.max(Money::ZERO);
-    let mut take = |due: Money| {
-        let part = left.min(due.max(Money::ZERO));
-        left = left - part;
-        part
-    };
-    let penalty = take(owed.penalty);
-    let fee = take(owed.fee);
-    let interest = take(owed.interest);
-    let principal = take(owed.principal);
-    Allocation {
-        penalty,
-        fee,
-        interest,
-        principal,
-        surplus: left,
-    }
 }
 
 #[cfg(test)]
@@ -268,29 +232,5 @@ mod tests {
         assert_eq!(standing(&plan[1], d(2026, 2, 28)), Standing::NotBegun);
         assert_eq!(charges[0].interest, plan[0].interest);
         assert!(charges[1].interest.is_zero());
-    }
-
-    #[test]
-    fn allocation_order() {
-        let owed = Charge {
-            principal: Money::from_cents(10_000),
-            interest: Money::from_cents(500),
-            fee: Money::from_cents(200),
-            penalty: Money::from_cents(100),
-        };
-        let a = allocate(Money::from_cents(650), &owed);
-        assert_eq!(
-            (a.penalty, a.fee, a.interest, a.principal, a.surplus),
-            (
-                Money::from_cents(100),
-                Money::from_cents(200),
-                Money::from_cents(350),
-                Money::ZERO,
-                Money::ZERO
-            )
-        );
-        let a = allocate(Money::from_cents(11_000), &owed);
-        assert_eq!(a.principal, Money::from_cents(10_000));
-        assert_eq!(a.surplus, Money::from_cents(200));
     }
 }

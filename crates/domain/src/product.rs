@@ -78,8 +78,8 @@ impl<T: Copy + PartialOrd> Limit<T> {
     /// admin API carry.
     pub fn parts(&self) -> (i32, Option<T>, Option<T>, Option<&[T]>) {
         match self {
-            Limit::Range { min, max } => (LIMIT_RANGE, Some(*min), Some(*max), None),
-            Limit::Fixed(values) => (LIMIT_FIXED, None, None, Some(values)),
+            Limit::Range { min, max } => (self.type_code(), Some(*min), Some(*max), None),
+            Limit::Fixed(values) => (self.type_code(), None, None, Some(values)),
         }
     }
 
