@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use cashloan_batch::run_daily;
-use cashloan_domain::Money;
+use cashloan_domain::{ApplyStatus, Money};
 use cashloan_persistence::accounts::{create_session, create_user, record_nonce, Session};
 use cashloan_persistence::demo::load_demo_data;
 use cashloan_persistence::loans::*;
@@ -45,7 +45,7 @@ fn book(db: &Db) -> String {
         product_code: "PRODUCT20261125001".into(),
         product_name: "分期贷".into(),
         loan_code: String::new(),
-        status: 0,
+        status: ApplyStatus::Submitted,
         amount_cents: 300_000,
         reply_amount_cents: None,
         interest_rate: "0.1800".into(),

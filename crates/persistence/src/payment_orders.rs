@@ -640,7 +640,7 @@ pub fn open_payout(
         if let Some(live) = live_payout_of(conn, id)? {
             return Ok(OpenPayout::InProgress(live));
         }
-        let status = app.apply_status()?;
+        let status = app.status;
         if status.apply(LoanAction::Disburse).is_err() {
             return Ok(OpenPayout::WrongStatus(status));
         }
@@ -683,7 +683,7 @@ pub fn open_payout(
         Err(Abort::Answer(Raced)) => match live_payout_of(conn, id)? {
             Some(live) => Ok(OpenPayout::InProgress(live)),
             None => Ok(match find_application(conn, id)? {
-                Some(app) => OpenPayout::WrongStatus(app.apply_status()?),
+                Some(app) => OpenPayout::WrongStatus(app.status),
                 None => OpenPayout::NotFound,
             }),
         },
@@ -910,7 +910,7 @@ fn apply_payout(
     };
     for i in &plan.installments {
         diesel::insert_into(installments::table)
-            .values(&InstallmentRow::new(&app, i))
+            .values(InstallmentRow::new(&app, i))
             .execute(conn)?;
     }
     insert_payment(

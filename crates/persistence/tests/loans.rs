@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::{Arc, Barrier};
 
-use cashloan_domain::{ApplyStatus, Money, RepayType};
+use cashloan_domain::{ApplyStatus, Money, RepayStatus, RepayType};
 use cashloan_persistence::accounts::create_user;
 use cashloan_persistence::demo::load_demo_data;
 use cashloan_persistence::loans::*;
@@ -35,7 +35,7 @@ fn draft(user_id: &str, amount_cents: i64, months: i32, repay_type: RepayType) -
         product_code: "PRODUCT20261125001".into(),
         product_name: "分期贷".into(),
         loan_code: String::new(),
-        status: 0,
+        status: ApplyStatus::Submitted,
         amount_cents,
         reply_amount_cents: None,
         interest_rate: "0.1800".into(),
@@ -234,11 +234,7 @@ fn a_loan_lives_its_whole_life() {
     each_backend(|db, backend| {
         let mut c = db.conn().unwrap();
         let (user_id, app) = disbursed_loan(&mut c, "13709812611");
-        assert_eq!(
-            app.apply_status().unwrap(),
-            ApplyStatus::Disbursed,
-            "{backend}"
-        );
+        assert_eq!(app.status, ApplyStatus::Disbursed, "{backend}");
         assert_eq!(app.loan_code, "cash20260130001");
         assert_eq!(app.release_date.as_deref(), Some("2026-01-31"));
         let (rows, total) = list_application_installments(
@@ -251,7 +247,7 @@ fn a_loan_lives_its_whole_life() {
         )
         .unwrap();
         assert_eq!((rows.len(), total), (5, 12));
-        assert_eq!(rows[0].due_date, "2026-02-28");
+        assert_eq!(rows[0].due_date, d(2026, 2, 28));
         assert_eq!(rows[0].principal_cents + rows[0].interest_cents, 91_680);
         assert_eq!(
             (rows[0].principal_cents, rows[0].interest_cents),
@@ -334,7 +330,7 @@ fn a_loan_lives_its_whole_life() {
             }
         );
         let app = find_application(&mut c, &app.id).unwrap().unwrap();
-        assert_eq!(app.apply_status().unwrap(), ApplyStatus::Settled);
+        assert_eq!(app.status, ApplyStatus::Settled);
         assert_eq!(
             pay(
                 &mut c,
@@ -456,7 +452,7 @@ fn wrong_transitions_change_nothing() {
         let stored = find_application(&mut c, &app.id).unwrap().unwrap();
         assert_eq!(
             (stored.status, stored.reject_reason.as_deref()),
-            (3, Some("资料不全"))
+            (ApplyStatus::Rejected, Some("资料不全"))
         );
         // Rejected is closed: the user may apply again; the second application of the day is 002.
         let Submitted::Stored(again) = submit_application(
@@ -507,7 +503,7 @@ fn a_refused_payout_or_charge_changes_nothing() {
             Ok(Settlement::Failed)
         );
         let still = find_application(&mut c, &app.id).unwrap().unwrap();
-        assert_eq!(still.status, 2);
+        assert_eq!(still.status, ApplyStatus::Approved);
         assert!(list_payments(&mut c, &app.id).unwrap().is_empty());
         assert_eq!(
             list_application_installments(
@@ -537,7 +533,7 @@ fn a_refused_payout_or_charge_changes_nothing() {
             }),
             PayResult::Refused
         );
-        assert_eq!(first_installment(&mut c, &app).status, 0);
+        assert_eq!(first_installment(&mut c, &app).status, RepayStatus::Unpaid);
         assert_eq!(
             list_payments(&mut c, &app.id).unwrap().len(),
             1,
@@ -629,7 +625,7 @@ fn sixteen_threads_pay_the_same_installment_and_it_is_paid_once() {
             .filter(|p| p.installment_id.as_deref() == Some(first.id.as_str()))
             .collect();
         assert_eq!(rows.len(), 1, "{backend}: one payment row");
-        assert_eq!(first_installment(&mut c, &app).status, 1);
+        assert_eq!(first_installment(&mut c, &app).status, RepayStatus::Paid);
         let (msgs, _) = list_customer_messages(
             &mut c,
             &user_id,

@@ -96,10 +96,7 @@ pub fn apply(
             limit: 20,
         },
     )?;
-    if recent
-        .iter()
-        .any(|a| a.apply_status().is_ok_and(|s| s.is_open()))
-    {
+    if recent.iter().any(|a| a.status.is_open()) {
         return Err(ApplyError::OpenApplicationExists);
     }
     let priced = price(

@@ -33,8 +33,12 @@ pub struct Application {
     pub product_name: String,
     /// Loan code (借贷编码) `cashYYYYMMDDnnn`.
     pub loan_code: String,
-    /// `applyStatus` 0..5.
-    pub status: i32,
+    /// `applyStatus` (借款状态).
+    #[diesel(
+        deserialize_as = crate::columns::typed::ApplyStatusColumn,
+        serialize_as = crate::columns::typed::ApplyStatusColumn
+    )]
+    pub status: ApplyStatus,
     /// Amount applied for, 分.
     pub amount_cents: i64,
     /// Amount approved (the loan's principal), 分.
@@ -139,7 +143,7 @@ impl Application {
             product_code: product_code.to_owned(),
             product_name: product.name.clone(),
             loan_code: String::new(),
-            status: status_is(ApplyStatus::Submitted),
+            status: ApplyStatus::Submitted,
             amount_cents: terms.amount.cents(),
             reply_amount_cents: None,
             interest_rate: terms.rate.to_string(),
@@ -171,15 +175,6 @@ impl Application {
             settled_at: None,
             updated_at: 0,
         }
-    }
-
-    /// The status.
-    pub fn apply_status(&self) -> DbResult<ApplyStatus> {
-        ApplyStatus::from_code(i64::from(self.status)).ok_or_else(|| DbError::Corrupt {
-            table: "applications",
-            column: "status",
-            value: self.status.to_string(),
-        })
     }
 
     /// The loan's principal: the approved amount once approved, else the amount asked.
@@ -306,13 +301,13 @@ pub fn submit_application(
         let n = next_in_sequence(conn, "loan_code", &day)?;
         app.id = new_id();
         app.loan_code = loan_code(business_date, n);
-        app.status = i32::from(ApplyStatus::Submitted.code());
+        app.status = ApplyStatus::Submitted;
         app.applied_at = now;
         app.updated_at = now;
         // The phone book is the borrower's contacts' data: sealed at rest.
         app.phonebook = crate::sealed::seal(&app.phonebook)?;
         diesel::insert_into(applications::table)
-            .values(&app)
+            .values(app.clone())
             .execute(conn)?;
         notify(
             conn,
@@ -388,8 +383,8 @@ pub fn list_applications(
         .select((Application::as_select(), users::mobile))
         .into_boxed();
     if let Some(s) = status {
-        count = count.filter(applications::status.eq(i32::from(s.code())));
-        rows = rows.filter(applications::status.eq(i32::from(s.code())));
+        count = count.filter(applications::status.eq(status_is(s)));
+        rows = rows.filter(applications::status.eq(status_is(s)));
     }
     let total = count.count().get_result(conn)?;
     let rows = rows

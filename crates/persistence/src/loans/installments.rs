@@ -1,5 +1,6 @@
 //! Repayment installments (还款计划) of disbursed loans, and what a borrower sees of them.
 
+use crate::columns::typed::{DayColumn, DayText, RepayStatusColumn};
 use cashloan_domain::RepayStatus;
 use cashloan_domain::{format_day, installment_due, Charge, Installment, Money, Rate};
 use chrono::NaiveDate;
@@ -7,14 +8,14 @@ use diesel::prelude::*;
 
 use super::*;
 use crate::accounts::new_id;
-use crate::columns::{stored_day, stored_rate};
+use crate::columns::stored_rate;
 use crate::db::{DbConnection, DbError, DbResult};
 use crate::schema::{applications, installments};
 
 /// The status column of an unpaid installment.
-pub(crate) const UNPAID: i32 = RepayStatus::Unpaid.code() as i32;
+pub(crate) const UNPAID: RepayStatusColumn = RepayStatusColumn(RepayStatus::Unpaid);
 /// The status column of a paid one.
-pub(crate) const PAID: i32 = RepayStatus::Paid.code() as i32;
+pub(crate) const PAID: RepayStatusColumn = RepayStatusColumn(RepayStatus::Paid);
 
 /// The lowest unpaid period of loan `application_id`, if any.
 pub(crate) fn earliest_unpaid_period(
@@ -41,18 +42,21 @@ pub struct InstallmentRow {
     pub user_id: String,
     /// Period number.
     pub period: i32,
-    /// Period start `YYYY-MM-DD`.
-    pub start_date: String,
-    /// Due date `YYYY-MM-DD`.
-    pub due_date: String,
+    /// Period start.
+    #[diesel(deserialize_as = DayColumn, serialize_as = DayText)]
+    pub start_date: NaiveDate,
+    /// Due date.
+    #[diesel(deserialize_as = DayColumn, serialize_as = DayText)]
+    pub due_date: NaiveDate,
     /// Principal, 分.
     pub principal_cents: i64,
     /// Interest, 分.
     pub interest_cents: i64,
     /// Fee, 分.
     pub fee_cents: i64,
-    /// 0 unpaid, 1 paid.
-    pub status: i32,
+    /// Paid or not (还款状态).
+    #[diesel(deserialize_as = RepayStatusColumn, serialize_as = RepayStatusColumn)]
+    pub status: RepayStatus,
     /// Marked overdue by the daily job.
     pub overdue: bool,
     /// Penalty accrued to `penalty_date` while unpaid; as charged once paid; 分.
@@ -85,12 +89,12 @@ impl InstallmentRow {
             application_id: app.id.clone(),
             user_id: app.user_id.clone(),
             period: i32::try_from(i.period).unwrap_or(i32::MAX),
-            start_date: format_day(i.start_date),
-            due_date: format_day(i.due_date),
+            start_date: i.start_date,
+            due_date: i.due_date,
             principal_cents: i.principal.cents(),
             interest_cents: i.interest.cents(),
             fee_cents: i.fee.cents(),
-            status: UNPAID,
+            status: RepayStatus::Unpaid,
             overdue: false,
             penalty_cents: 0,
             penalty_date: None,
@@ -113,8 +117,8 @@ impl InstallmentRow {
                 column: "period",
                 value: self.period.to_string(),
             })?,
-            start_date: stored_day("installments", "start_date", &self.start_date)?,
-            due_date: stored_day("installments", "due_date", &self.due_date)?,
+            start_date: self.start_date,
+            due_date: self.due_date,
             principal: Money::from_cents(self.principal_cents),
             interest: Money::from_cents(self.interest_cents),
             fee: Money::from_cents(self.fee_cents),
@@ -123,7 +127,7 @@ impl InstallmentRow {
 
     /// Whether it is paid.
     pub fn is_paid(&self) -> bool {
-        self.status == PAID
+        self.status == RepayStatus::Paid
     }
 
     /// What it owes (unpaid: with the penalty accrued to `on`) or what was charged (paid).

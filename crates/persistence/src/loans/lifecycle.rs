@@ -6,6 +6,7 @@ use cashloan_domain::{ApplyStatus, LoanAction, MessageType, Money};
 use diesel::prelude::*;
 
 use super::*;
+use crate::columns::typed::ApplyStatusColumn;
 use crate::db::{write_transaction, Abort, DbConnection, DbResult};
 use crate::schema::applications;
 
@@ -38,7 +39,7 @@ fn transition(
         let n = update(conn)?;
         let app = find_application(conn, id)?.ok_or(Abort::Answer(Transition::NotFound))?;
         if n != 1 {
-            return Err(Abort::Answer(Transition::WrongStatus(app.apply_status()?)));
+            return Err(Abort::Answer(Transition::WrongStatus(app.status)));
         }
         if let Some((kind, text)) = message {
             notify(conn, &app, kind, text(&app), &app.id, now)?;
@@ -52,22 +53,22 @@ fn transition(
     }
 }
 
-pub(crate) fn status_is(s: ApplyStatus) -> i32 {
-    i32::from(s.code())
+pub(crate) fn status_is(s: ApplyStatus) -> ApplyStatusColumn {
+    ApplyStatusColumn(s)
 }
 
 /// The status column values of `statuses`, for `status IN (…)`.
-pub(crate) fn statuses_are(statuses: &[ApplyStatus]) -> Vec<i32> {
-    statuses.iter().map(|s| status_is(*s)).collect()
+pub(crate) fn statuses_are(statuses: &[ApplyStatus]) -> Vec<ApplyStatusColumn> {
+    statuses.iter().copied().map(ApplyStatusColumn).collect()
 }
 
 /// The status `action` leaves: the guard of its update (from the domain's lifecycle).
-pub(crate) fn leaves(action: LoanAction) -> i32 {
+pub(crate) fn leaves(action: LoanAction) -> ApplyStatusColumn {
     status_is(action.source())
 }
 
 /// The status `action` sets.
-pub(crate) fn enters(action: LoanAction) -> i32 {
+pub(crate) fn enters(action: LoanAction) -> ApplyStatusColumn {
     status_is(action.target())
 }
 

@@ -49,7 +49,7 @@ impl ApplicationView {
             mobile: mobile.map(str::to_owned),
             product_id: a.product_id.clone(),
             product_name: a.product_name.clone(),
-            apply_status: a.status,
+            apply_status: i32::from(a.status.code()),
             apply_amount: money(Some(a.amount_cents)),
             reply_amount: money(a.reply_amount_cents),
             interest_rate: a.interest_rate.clone(),

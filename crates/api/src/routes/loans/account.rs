@@ -61,7 +61,7 @@ pub fn repay_list(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         r.insert("code", row.loan_code.as_str());
         r.insert("periodNum", i.period.to_string());
         r.insert("dueRepayDate", format!("{} 23:59:59", i.due_date));
-        r.insert("repayStatus", i.status.to_string());
+        r.insert("repayStatus", i.status.code().to_string());
         r.insert("applyAmount", money(row.loan_amount_cents.unwrap_or(0)));
         r.insert("duePrincipal", owed.principal.to_string());
         r.insert("dueInterest", owed.interest.to_string());
@@ -130,10 +130,10 @@ pub fn my_loans(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         r.insert("loanProductId", a.product_id.as_str());
         r.insert("name", a.product_name.as_str());
         r.insert("code", a.product_code.as_str());
-        r.insert("applyStatus", a.status.to_string());
+        r.insert("applyStatus", a.status.code().to_string());
         // The vendor's own §28 sample carries the status here (its applyStatus is null): an
         // app written against the sample may read it.
-        r.insert("status", a.status.to_string());
+        r.insert("status", a.status.code().to_string());
         r.insert("applyAmount", money(a.amount_cents));
         r.insert("replyAmount", a.reply_amount_cents.map(money));
         r.insert("repayType", a.repay_type.as_str());
@@ -171,8 +171,7 @@ pub fn loan_plan(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let mut out = Vec::with_capacity(rows.len());
     for i in rows {
         let owed = i.amounts(app.penalty()?, today)?;
-        let due = cashloan_domain::parse_day(&i.due_date)
-            .ok_or_else(|| ApiError::Fault(format!("corrupt due date {}", i.due_date)))?;
+        let due = i.due_date;
         let mut r = Map::new();
         r.insert("repayId", i.id.as_str());
         r.insert("periodNum", i.period.to_string());
