@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use cashloan_batch::run_daily;
-use cashloan_domain::{ApplyStatus, Money};
+use cashloan_domain::{ApplyStatus, Money, Rate, RepayType, TermUnit};
 use cashloan_persistence::accounts::{create_session, create_user, record_nonce, Session};
 use cashloan_persistence::demo::load_demo_data;
 use cashloan_persistence::loans::*;
@@ -48,15 +48,15 @@ fn book(db: &Db) -> String {
         status: ApplyStatus::Submitted,
         amount_cents: 300_000,
         reply_amount_cents: None,
-        interest_rate: "0.1800".into(),
-        penalty_rate: Some("0.3600".into()),
-        service_fee_rate: "0.0000".into(),
-        upfront_fee_rate: "0.0000".into(),
+        interest_rate: Rate::from_stored("0.1800").unwrap(),
+        penalty_rate: Rate::from_stored("0.3600"),
+        service_fee_rate: Rate::ZERO,
+        upfront_fee_rate: Rate::ZERO,
         term_count: 3,
-        term_unit: "2".into(),
+        term_unit: TermUnit::Month,
         repay_term_count: 1,
-        repay_term_unit: "2".into(),
-        repay_type: "3".into(),
+        repay_term_unit: TermUnit::Month,
+        repay_type: RepayType::Annuity,
         auth_term_count: None,
         auth_term_unit: None,
         purpose: "21".into(),
@@ -81,7 +81,15 @@ fn book(db: &Db) -> String {
         panic!("not stored")
     };
     start_review(&mut c, &app.id, 2).unwrap();
-    approve(&mut c, &app.id, Money::from_cents(300_000), 3, "2", 3).unwrap();
+    approve(
+        &mut c,
+        &app.id,
+        Money::from_cents(300_000),
+        3,
+        TermUnit::Month,
+        3,
+    )
+    .unwrap();
     // Paid out through a payment order, settled as the channel said it moved.
     let OpenPayout::Opened(ready) = open_payout(
         &mut c,

@@ -34,13 +34,13 @@ pub(crate) fn corrupt(table: &'static str, column: &'static str, value: &str) ->
 /// backend that can read and write the column's plain type, so SQLite, PostgreSQL and the
 /// `MultiConnection` dispatching between them all work alike.
 pub mod typed {
-    use cashloan_domain::{parse_day, ApplyStatus, RepayStatus};
+    use cashloan_domain::{parse_day, ApplyStatus, Rate, RepayStatus, RepayType, TermUnit};
     use chrono::NaiveDate;
     use diesel::backend::Backend;
-    use diesel::deserialize::{self, FromSql, FromSqlRow};
+    use diesel::deserialize::{self, FromSql, FromSqlRow, Queryable};
     use diesel::expression::AsExpression;
-    use diesel::serialize::{self, Output, ToSql};
-    use diesel::sql_types::{Integer, Text};
+    use diesel::serialize::{self, IsNull, Output, ToSql};
+    use diesel::sql_types::{Integer, Nullable, Text};
 
     /// Codes the integer columns hold; a `'static` place for `ToSql` to point at.
     static CODES: [i32; 6] = [0, 1, 2, 3, 4, 5];
@@ -111,34 +111,98 @@ pub mod typed {
         }
     );
 
-    /// A business date read from its `YYYY-MM-DD` text column.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, FromSqlRow)]
-    pub struct DayColumn(pub NaiveDate);
+    /// A domain value kept in a text column: how it reads back and how it is written.
+    pub trait TextValue: Sized {
+        /// What it is, for the error when a stored text is none.
+        const WHAT: &'static str;
+        /// The value a stored text holds, if it is one.
+        fn read(text: &str) -> Option<Self>;
+        /// The text stored for the value.
+        fn write(&self) -> String;
+    }
 
-    impl<DB: Backend> FromSql<Text, DB> for DayColumn
+    impl TextValue for NaiveDate {
+        const WHAT: &'static str = "YYYY-MM-DD date";
+        fn read(text: &str) -> Option<Self> {
+            parse_day(text)
+        }
+        fn write(&self) -> String {
+            cashloan_domain::format_day(*self)
+        }
+    }
+
+    impl TextValue for Rate {
+        const WHAT: &'static str = "rate";
+        fn read(text: &str) -> Option<Self> {
+            Rate::from_stored(text)
+        }
+        fn write(&self) -> String {
+            self.to_string()
+        }
+    }
+
+    impl TextValue for TermUnit {
+        const WHAT: &'static str = "term unit";
+        fn read(text: &str) -> Option<Self> {
+            TermUnit::parse(text)
+        }
+        fn write(&self) -> String {
+            self.code().to_owned()
+        }
+    }
+
+    impl TextValue for RepayType {
+        const WHAT: &'static str = "repay type";
+        fn read(text: &str) -> Option<Self> {
+            RepayType::parse(text)
+        }
+        fn write(&self) -> String {
+            self.code().to_owned()
+        }
+    }
+
+    fn read<T: TextValue>(text: &str) -> deserialize::Result<T> {
+        T::read(text).ok_or_else(|| format!("{text:?} is no {}", T::WHAT).into())
+    }
+
+    /// Reads a text column as `T`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct FromText<T>(pub T);
+
+    impl<T, DB> Queryable<Text, DB> for FromText<T>
     where
+        T: TextValue,
+        DB: Backend,
         String: FromSql<Text, DB>,
     {
-        fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
-            let text = String::from_sql(bytes)?;
-            parse_day(&text)
-                .map(DayColumn)
-                .ok_or_else(|| format!("{text:?} is no YYYY-MM-DD date").into())
+        type Row = String;
+        fn build(text: String) -> deserialize::Result<Self> {
+            read(&text).map(FromText)
         }
     }
 
-    impl From<DayColumn> for NaiveDate {
-        fn from(d: DayColumn) -> NaiveDate {
-            d.0
+    /// Reads a nullable text column as `Option<T>`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct MaybeFromText<T>(pub Option<T>);
+
+    impl<T, DB> Queryable<Nullable<Text>, DB> for MaybeFromText<T>
+    where
+        T: TextValue,
+        DB: Backend,
+        String: FromSql<Text, DB>,
+    {
+        type Row = Option<String>;
+        fn build(text: Option<String>) -> deserialize::Result<Self> {
+            text.map(|t| read(&t)).transpose().map(MaybeFromText)
         }
     }
 
-    /// A business date as the text its column holds (what is written).
+    /// A value as the text its column holds (what is written).
     #[derive(Debug, Clone, PartialEq, Eq, AsExpression)]
     #[diesel(sql_type = Text)]
-    pub struct DayText(pub String);
+    pub struct ToText(pub String);
 
-    impl<DB: Backend> ToSql<Text, DB> for DayText
+    impl<DB: Backend> ToSql<Text, DB> for ToText
     where
         String: ToSql<Text, DB>,
     {
@@ -147,9 +211,47 @@ pub mod typed {
         }
     }
 
-    impl From<NaiveDate> for DayText {
-        fn from(d: NaiveDate) -> DayText {
-            DayText(cashloan_domain::format_day(d))
+    /// An optional value as the text (or null) its column holds.
+    #[derive(Debug, Clone, PartialEq, Eq, AsExpression)]
+    #[diesel(sql_type = Nullable<Text>)]
+    pub struct MaybeToText(pub Option<String>);
+
+    impl<DB: Backend> ToSql<Nullable<Text>, DB> for MaybeToText
+    where
+        String: ToSql<Text, DB>,
+    {
+        fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
+            match &self.0 {
+                Some(text) => <String as ToSql<Text, DB>>::to_sql(text, out),
+                None => Ok(IsNull::Yes),
+            }
         }
     }
+
+    macro_rules! text_values {
+        ($($t:ty),*) => {$(
+            impl From<FromText<$t>> for $t {
+                fn from(v: FromText<$t>) -> $t {
+                    v.0
+                }
+            }
+            impl From<MaybeFromText<$t>> for Option<$t> {
+                fn from(v: MaybeFromText<$t>) -> Option<$t> {
+                    v.0
+                }
+            }
+            impl From<$t> for ToText {
+                fn from(v: $t) -> ToText {
+                    ToText(v.write())
+                }
+            }
+            impl From<Option<$t>> for MaybeToText {
+                fn from(v: Option<$t>) -> MaybeToText {
+                    MaybeToText(v.map(|v| v.write()))
+                }
+            }
+        )*};
+    }
+
+    text_values!(NaiveDate, Rate, TermUnit, RepayType);
 }

@@ -526,7 +526,7 @@ pub fn open_charge(
                 .iter()
                 .map(InstallmentRow::to_domain)
                 .collect::<DbResult<_>>()?;
-            let charges = payoff(&plan, app.penalty()?, business_date);
+            let charges = payoff(&plan, app.penalty(), business_date);
             let lines = unpaid
                 .iter()
                 .zip(&plan)
@@ -541,7 +541,7 @@ pub fn open_charge(
             if !in_order(conn, &app.id, inst.period)? {
                 return Ok(OpenCharge::EarlierUnpaid);
             }
-            let owed = installment_due(&inst.to_domain()?, app.penalty()?, business_date);
+            let owed = installment_due(&inst.to_domain()?, app.penalty(), business_date);
             (OrderKind::Charge, vec![(inst.id.clone(), owed, false)])
         };
         if let Some(open) = open_charge_of(conn, &app.id)? {
@@ -608,7 +608,7 @@ pub fn open_auto_debit(
         let Some(card_no) = card_of(conn, &app.user_id)? else {
             return Ok(None);
         };
-        let owed = installment_due(&inst.to_domain()?, app.penalty()?, business_date);
+        let owed = installment_due(&inst.to_domain()?, app.penalty(), business_date);
         let order = new_order(OrderKind::AutoDebit, &app, owed.total(), business_date, now);
         let lines = [line(&order.id, &inst.id, &owed, false)];
         if !insert_order(conn, &order, &lines)? {

@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::{Arc, Barrier};
 
-use cashloan_domain::{ApplyStatus, Money, RepayStatus, RepayType};
+use cashloan_domain::{ApplyStatus, Money, Rate, RepayStatus, RepayType, TermUnit};
 use cashloan_persistence::accounts::create_user;
 use cashloan_persistence::demo::load_demo_data;
 use cashloan_persistence::loans::*;
@@ -38,15 +38,15 @@ fn draft(user_id: &str, amount_cents: i64, months: i32, repay_type: RepayType) -
         status: ApplyStatus::Submitted,
         amount_cents,
         reply_amount_cents: None,
-        interest_rate: "0.1800".into(),
-        penalty_rate: Some("0.1800".into()),
-        service_fee_rate: "0.0000".into(),
-        upfront_fee_rate: "0.0000".into(),
+        interest_rate: Rate::from_stored("0.1800").unwrap(),
+        penalty_rate: Rate::from_stored("0.1800"),
+        service_fee_rate: Rate::ZERO,
+        upfront_fee_rate: Rate::ZERO,
         term_count: months,
-        term_unit: "2".into(),
+        term_unit: TermUnit::Month,
         repay_term_count: 1,
-        repay_term_unit: "2".into(),
-        repay_type: repay_type.code().into(),
+        repay_term_unit: TermUnit::Month,
+        repay_type,
         auth_term_count: None,
         auth_term_unit: None,
         purpose: "21".into(),
@@ -89,7 +89,15 @@ fn disbursed_loan(c: &mut DbConnection, mobile: &str) -> (String, Application) {
     };
     assert_eq!(start_review(c, &app.id, 11).unwrap(), Transition::Done);
     assert_eq!(
-        approve(c, &app.id, Money::from_cents(1_000_000), 12, "2", 12).unwrap(),
+        approve(
+            c,
+            &app.id,
+            Money::from_cents(1_000_000),
+            12,
+            TermUnit::Month,
+            12
+        )
+        .unwrap(),
         Transition::Done
     );
     give_card(c, &user.id, 1);
@@ -236,7 +244,7 @@ fn a_loan_lives_its_whole_life() {
         let (user_id, app) = disbursed_loan(&mut c, "13709812611");
         assert_eq!(app.status, ApplyStatus::Disbursed, "{backend}");
         assert_eq!(app.loan_code, "cash20260130001");
-        assert_eq!(app.release_date.as_deref(), Some("2026-01-31"));
+        assert_eq!(app.release_date, Some(d(2026, 1, 31)));
         let (rows, total) = list_application_installments(
             &mut c,
             &app.id,
@@ -422,7 +430,7 @@ fn wrong_transitions_change_nothing() {
         };
         let m = Money::from_cents(300_000);
         assert_eq!(
-            approve(&mut c, &app.id, m, 3, "2", 2).unwrap(),
+            approve(&mut c, &app.id, m, 3, TermUnit::Month, 2).unwrap(),
             Transition::WrongStatus(ApplyStatus::Submitted)
         );
         assert_eq!(
@@ -496,7 +504,15 @@ fn a_refused_payout_or_charge_changes_nothing() {
             panic!("not stored")
         };
         start_review(&mut c, &app.id, 2).unwrap();
-        approve(&mut c, &app.id, Money::from_cents(300_000), 3, "2", 3).unwrap();
+        approve(
+            &mut c,
+            &app.id,
+            Money::from_cents(300_000),
+            3,
+            TermUnit::Month,
+            3,
+        )
+        .unwrap();
         give_card(&mut c, &user.id, 1);
         assert_eq!(
             pay_out(&mut c, &app.id, d(2026, 1, 2), 4, |_| refused("银行维护")),
@@ -713,8 +729,8 @@ fn amounts_and_rates_round_trip_exactly() {
             .unwrap()
             .unwrap();
         let mut a = draft(&user.id, 123_456_789_012_345, 3, RepayType::Flat);
-        a.interest_rate = "0.123456".into();
-        a.penalty_rate = Some("0.0005".into());
+        a.interest_rate = Rate::from_stored("0.123456").unwrap();
+        a.penalty_rate = Rate::from_stored("0.0005");
         let Submitted::Stored(app) = submit_application(&mut c, a, d(2026, 1, 1), 1).unwrap()
         else {
             panic!("not stored")
@@ -722,8 +738,8 @@ fn amounts_and_rates_round_trip_exactly() {
         let back = find_application(&mut c, &app.id).unwrap().unwrap();
         assert_eq!(back.amount_cents, 123_456_789_012_345);
         assert_eq!(back.principal().to_string(), "1234567890123.45");
-        assert_eq!(back.interest_rate, "0.123456");
-        assert_eq!(back.penalty().unwrap().to_string(), "0.0005");
+        assert_eq!(back.interest_rate.to_string(), "0.123456");
+        assert_eq!(back.penalty().to_string(), "0.0005");
         let u = cashloan_persistence::accounts::find_user(&mut c, &user.id)
             .unwrap()
             .unwrap();

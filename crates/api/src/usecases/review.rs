@@ -87,7 +87,7 @@ pub fn approve(
     let app = find_application(conn, id)?.ok_or(ReviewError::NotFound)?;
     let asked_term = Period {
         count: u32::try_from(app.term_count).map_err(|_| ReviewError::Corrupt(id.into()))?,
-        unit: TermUnit::parse(&app.term_unit).ok_or_else(|| ReviewError::Corrupt(id.into()))?,
+        unit: app.term_unit,
     };
     let asked = Money::from_cents(app.amount_cents);
     let granted = input.amount.unwrap_or(asked);
@@ -97,11 +97,11 @@ pub fn approve(
     };
     check_approval(asked, asked_term, granted, granted_term)?;
     let count = i32::try_from(granted_term.count).map_err(|_| ApprovalError::TermAboveAsked)?;
-    let unit = granted_term.unit.code();
+    let unit = granted_term.unit;
     let mut approved = app;
     approved.reply_amount_cents = Some(granted.cents());
     approved.auth_term_count = Some(count);
-    approved.auth_term_unit = Some(unit.to_owned());
+    approved.auth_term_unit = Some(unit);
     approved
         .plan_within_cap(input.today, policy.apr_cap)
         .map_err(ReviewError::NoPlan)?;

@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 
 use super::*;
 use crate::accounts::new_id;
-use crate::columns::stored_rate;
+use crate::columns::typed::{FromText, MaybeFromText, MaybeToText, ToText};
 use crate::db::{write_transaction, DbConnection, DbError, DbResult};
 use crate::schema::{applications, contracts, users};
 
@@ -44,27 +44,35 @@ pub struct Application {
     /// Amount approved (the loan's principal), 分.
     pub reply_amount_cents: Option<i64>,
     /// Annual rate.
-    pub interest_rate: String,
+    #[diesel(deserialize_as = FromText<Rate>, serialize_as = ToText)]
+    pub interest_rate: Rate,
     /// Annual penalty rate.
-    pub penalty_rate: Option<String>,
+    #[diesel(deserialize_as = MaybeFromText<Rate>, serialize_as = MaybeToText)]
+    pub penalty_rate: Option<Rate>,
     /// Service fee per period.
-    pub service_fee_rate: String,
+    #[diesel(deserialize_as = FromText<Rate>, serialize_as = ToText)]
+    pub service_fee_rate: Rate,
     /// Upfront fee.
-    pub upfront_fee_rate: String,
+    #[diesel(deserialize_as = FromText<Rate>, serialize_as = ToText)]
+    pub upfront_fee_rate: Rate,
     /// Term asked for.
     pub term_count: i32,
-    /// Its unit `1`/`2`.
-    pub term_unit: String,
+    /// Its unit.
+    #[diesel(deserialize_as = FromText<TermUnit>, serialize_as = ToText)]
+    pub term_unit: TermUnit,
     /// Repayment interval.
     pub repay_term_count: i32,
     /// Its unit.
-    pub repay_term_unit: String,
-    /// Repay type `1`..`4`.
-    pub repay_type: String,
+    #[diesel(deserialize_as = FromText<TermUnit>, serialize_as = ToText)]
+    pub repay_term_unit: TermUnit,
+    /// Repay type.
+    #[diesel(deserialize_as = FromText<RepayType>, serialize_as = ToText)]
+    pub repay_type: RepayType,
     /// Term approved.
     pub auth_term_count: Option<i32>,
     /// Its unit.
-    pub auth_term_unit: Option<String>,
+    #[diesel(deserialize_as = MaybeFromText<TermUnit>, serialize_as = MaybeToText)]
+    pub auth_term_unit: Option<TermUnit>,
     /// Purpose `15`..`22` (§28 `useType`).
     pub purpose: String,
     /// Loans elsewhere `01`..`03`.
@@ -94,7 +102,8 @@ pub struct Application {
     /// Paid out at (ms).
     pub disbursed_at: Option<i64>,
     /// Business date of the payout.
-    pub release_date: Option<String>,
+    #[diesel(deserialize_as = MaybeFromText<NaiveDate>, serialize_as = MaybeToText)]
+    pub release_date: Option<NaiveDate>,
     /// Settled at (ms).
     pub settled_at: Option<i64>,
     /// Changed at (ms).
@@ -146,15 +155,15 @@ impl Application {
             status: ApplyStatus::Submitted,
             amount_cents: terms.amount.cents(),
             reply_amount_cents: None,
-            interest_rate: terms.rate.to_string(),
-            penalty_rate: product.penalty_rate.map(|r| r.to_string()),
-            service_fee_rate: product.service_fee_rate.to_string(),
-            upfront_fee_rate: product.upfront_fee_rate.to_string(),
+            interest_rate: terms.rate,
+            penalty_rate: product.penalty_rate,
+            service_fee_rate: product.service_fee_rate,
+            upfront_fee_rate: product.upfront_fee_rate,
             term_count: count(terms.term.count),
-            term_unit: terms.term.unit.code().into(),
+            term_unit: terms.term.unit,
             repay_term_count: count(terms.interval.count),
-            repay_term_unit: terms.interval.unit.code().into(),
-            repay_type: terms.repay_type.code().into(),
+            repay_term_unit: terms.interval.unit,
+            repay_type: terms.repay_type,
             auth_term_count: None,
             auth_term_unit: None,
             purpose: details.purpose,
@@ -183,32 +192,28 @@ impl Application {
     }
 
     /// The penalty rate (0 when the product has none).
-    pub fn penalty(&self) -> DbResult<Rate> {
-        self.penalty_rate.as_deref().map_or(Ok(Rate::ZERO), |r| {
-            stored_rate("applications", "penalty_rate", r)
-        })
+    pub fn penalty(&self) -> Rate {
+        self.penalty_rate.unwrap_or(Rate::ZERO)
     }
 
     /// The plan spec of the approved terms, starting on `start` (the payout's date); why not,
-    /// when a stored value is corrupt.
+    /// when a stored count is corrupt.
     pub fn plan_spec(&self, start: NaiveDate) -> Result<PlanSpec, String> {
-        let rate = |t: &str| Rate::from_stored(t).ok_or_else(|| format!("corrupt rate {t}"));
-        let unit = |u: &str| TermUnit::parse(u).ok_or_else(|| format!("corrupt unit {u}"));
         let count = |c: i32| u32::try_from(c).map_err(|_| format!("corrupt count {c}"));
         let term = Period {
             count: count(self.auth_term_count.unwrap_or(self.term_count))?,
-            unit: unit(self.auth_term_unit.as_deref().unwrap_or(&self.term_unit))?,
+            unit: self.auth_term_unit.unwrap_or(self.term_unit),
         };
         Ok(PlanSpec {
             principal: self.principal(),
-            annual_rate: rate(&self.interest_rate)?,
+            annual_rate: self.interest_rate,
             term,
             interval: Period {
                 count: count(self.repay_term_count)?,
-                unit: unit(&self.repay_term_unit)?,
+                unit: self.repay_term_unit,
             },
-            repay_type: RepayType::parse(&self.repay_type).ok_or("corrupt repay type")?,
-            service_fee_rate: rate(&self.service_fee_rate)?,
+            repay_type: self.repay_type,
+            service_fee_rate: self.service_fee_rate,
             start,
         })
     }
@@ -228,10 +233,7 @@ impl Application {
         apr_cap: Decimal,
     ) -> Result<(RepaymentPlan, Rounding), String> {
         let spec = self.plan_spec(start)?;
-        let upfront = self
-            .upfront_fee_rate
-            .parse::<Decimal>()
-            .map_err(|_| format!("corrupt rate {}", self.upfront_fee_rate))?;
+        let upfront = self.upfront_fee_rate.as_decimal();
         let paid_out = spec.principal - spec.principal.times(upfront);
         match plan_within_cap(&spec, paid_out, apr_cap) {
             Ok(c) => Ok((c.plan, c.rounding)),

@@ -1,6 +1,6 @@
 //! Repayment installments (还款计划) of disbursed loans, and what a borrower sees of them.
 
-use crate::columns::typed::{DayColumn, DayText, RepayStatusColumn};
+use crate::columns::typed::{FromText, RepayStatusColumn, ToText};
 use cashloan_domain::RepayStatus;
 use cashloan_domain::{format_day, installment_due, Charge, Installment, Money, Rate};
 use chrono::NaiveDate;
@@ -43,10 +43,10 @@ pub struct InstallmentRow {
     /// Period number.
     pub period: i32,
     /// Period start.
-    #[diesel(deserialize_as = DayColumn, serialize_as = DayText)]
+    #[diesel(deserialize_as = FromText<NaiveDate>, serialize_as = ToText)]
     pub start_date: NaiveDate,
     /// Due date.
-    #[diesel(deserialize_as = DayColumn, serialize_as = DayText)]
+    #[diesel(deserialize_as = FromText<NaiveDate>, serialize_as = ToText)]
     pub due_date: NaiveDate,
     /// Principal, 分.
     pub principal_cents: i64,

@@ -2,11 +2,11 @@
 //! source and target statuses come from the domain's lifecycle.
 
 use cashloan_domain::message::text;
-use cashloan_domain::{ApplyStatus, LoanAction, MessageType, Money};
+use cashloan_domain::{ApplyStatus, LoanAction, MessageType, Money, TermUnit};
 use diesel::prelude::*;
 
 use super::*;
-use crate::columns::typed::ApplyStatusColumn;
+use crate::columns::typed::{ApplyStatusColumn, ToText};
 use crate::db::{write_transaction, Abort, DbConnection, DbResult};
 use crate::schema::applications;
 
@@ -95,7 +95,7 @@ pub fn approve(
     id: &str,
     reply_amount: Money,
     auth_term_count: i32,
-    auth_term_unit: &str,
+    auth_term_unit: TermUnit,
     now: i64,
 ) -> DbResult<Transition> {
     transition(
@@ -115,7 +115,7 @@ pub fn approve(
                 applications::status.eq(enters(LoanAction::Approve)),
                 applications::reply_amount_cents.eq(reply_amount.cents()),
                 applications::auth_term_count.eq(auth_term_count),
-                applications::auth_term_unit.eq(auth_term_unit),
+                applications::auth_term_unit.eq(ToText::from(auth_term_unit)),
                 applications::decided_at.eq(now),
                 applications::updated_at.eq(now),
             ))

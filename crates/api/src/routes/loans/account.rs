@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use cashloan_domain::Money;
+use cashloan_domain::{Money, TermUnit};
 use cashloan_persistence::loans::{
     find_user_application, list_application_installments, list_contracts, list_user_applications,
     list_user_installments, user_disbursed_principal, user_unpaid_installments, RepayFilter,
@@ -136,18 +136,18 @@ pub fn my_loans(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         r.insert("status", a.status.code().to_string());
         r.insert("applyAmount", money(a.amount_cents));
         r.insert("replyAmount", a.reply_amount_cents.map(money));
-        r.insert("repayType", a.repay_type.as_str());
+        r.insert("repayType", a.repay_type.code());
         r.insert(
             "releaseDate",
             a.disbursed_at.map(|t| ctx.state.format_time(t)),
         );
         r.insert("applyTime", Json::Number(a.applied_at.to_string()));
         r.insert("termCount", a.term_count.to_string());
-        r.insert("termUnit", a.term_unit.as_str());
-        r.insert("interestRate", a.interest_rate.as_str());
-        r.insert("penaltyRate", a.penalty_rate.clone());
+        r.insert("termUnit", a.term_unit.code());
+        r.insert("interestRate", a.interest_rate.to_string());
+        r.insert("penaltyRate", a.penalty_rate.map(|r| r.to_string()));
         r.insert("authTermCount", a.auth_term_count.map(|c| c.to_string()));
-        r.insert("authTermUnit", a.auth_term_unit.clone());
+        r.insert("authTermUnit", a.auth_term_unit.map(TermUnit::code));
         r.insert("useType", a.purpose.as_str());
         r.insert("otherChannels", a.other_channels.as_str());
         r.insert("contractInfoList", Json::Array(contracts));
@@ -170,7 +170,7 @@ pub fn loan_plan(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let today = ctx.today()?;
     let mut out = Vec::with_capacity(rows.len());
     for i in rows {
-        let owed = i.amounts(app.penalty()?, today)?;
+        let owed = i.amounts(app.penalty(), today)?;
         let due = i.due_date;
         let mut r = Map::new();
         r.insert("repayId", i.id.as_str());
