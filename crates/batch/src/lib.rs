@@ -51,7 +51,6 @@ pub struct DailyReport {
 pub fn run_daily(db: &Db, date: NaiveDate, now: i64) -> DbResult<DailyReport> {
     let started = Instant::now();
     let mut report = DailyReport::default();
-    let on = format_day(date);
     let horizon = format_day(
         date.checked_add_days(Days::new(REMIND_DAYS_BEFORE))
             .unwrap_or(date),
@@ -78,8 +77,8 @@ pub fn run_daily(db: &Db, date: NaiveDate, now: i64) -> DbResult<DailyReport> {
                 let accrued = penalty(overdue_amount, rate, inst.due_date, date).cents();
                 if (overdue != row.overdue
                     || accrued != row.penalty_cents
-                    || row.penalty_date.as_deref() != Some(on.as_str()))
-                    && record_accrual(conn, &row.id, overdue, accrued, &on)?
+                    || row.penalty_date != Some(date))
+                    && record_accrual(conn, &row.id, overdue, accrued, date)?
                 {
                     if overdue && !row.overdue {
                         report.marked_overdue += 1;

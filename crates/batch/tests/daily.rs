@@ -193,7 +193,7 @@ fn once_per_event_idempotent_and_catching_up() {
             (first.principal_cents, first.overdue, first.penalty_cents),
             (98_515, true, 1030)
         );
-        assert_eq!(first.penalty_date.as_deref(), Some("2026-03-10"));
+        assert_eq!(first.penalty_date, Some(d(2026, 3, 10)));
         // The next day the penalty grows; no new message.
         let r = run_daily(&db, d(2026, 3, 11), 15).unwrap();
         assert_eq!((r.penalties_accrued, r.overdue_messages), (1, 0), "{b}");

@@ -161,6 +161,36 @@ pub mod typed {
         }
     }
 
+    impl TextValue for cashloan_domain::Rounding {
+        const WHAT: &'static str = "rounding";
+        fn read(text: &str) -> Option<Self> {
+            cashloan_domain::Rounding::parse(text)
+        }
+        fn write(&self) -> String {
+            self.as_str().to_owned()
+        }
+    }
+
+    impl TextValue for crate::payment_orders::OrderKind {
+        const WHAT: &'static str = "payment order kind";
+        fn read(text: &str) -> Option<Self> {
+            Self::parse(text)
+        }
+        fn write(&self) -> String {
+            self.as_str().to_owned()
+        }
+    }
+
+    impl TextValue for crate::payment_orders::OrderStatus {
+        const WHAT: &'static str = "payment order status";
+        fn read(text: &str) -> Option<Self> {
+            Self::parse(text)
+        }
+        fn write(&self) -> String {
+            self.as_str().to_owned()
+        }
+    }
+
     fn read<T: TextValue>(text: &str) -> deserialize::Result<T> {
         T::read(text).ok_or_else(|| format!("{text:?} is no {}", T::WHAT).into())
     }
@@ -253,5 +283,13 @@ pub mod typed {
         )*};
     }
 
-    text_values!(NaiveDate, Rate, TermUnit, RepayType);
+    text_values!(
+        NaiveDate,
+        Rate,
+        TermUnit,
+        RepayType,
+        cashloan_domain::Rounding,
+        crate::payment_orders::OrderKind,
+        crate::payment_orders::OrderStatus
+    );
 }

@@ -21,7 +21,8 @@ use diesel::prelude::*;
 use rust_decimal::Decimal;
 
 use crate::accounts::new_id;
-use crate::db::{inserted, write_transaction, Abort, DbConnection, DbError, DbResult};
+use crate::columns::typed::{FromText, MaybeFromText, MaybeToText, ToText};
+use crate::db::{inserted, write_transaction, Abort, DbConnection, DbResult};
 use crate::loans::{
     add_customer_message, earliest_unpaid_period, enters, find_application, insert_payment, leaves,
     notify, status_is, statuses_are, Application, CustomerMessage, InstallmentRow, LedgerEntry,
@@ -148,8 +149,9 @@ impl SettledBy {
 pub struct PaymentOrder {
     /// Id, and the reference the channel sees.
     pub id: String,
-    /// `payout`, `charge`, `payoff`, `auto_debit`.
-    pub kind: String,
+    /// What it moves.
+    #[diesel(deserialize_as = FromText<OrderKind>)]
+    pub kind: OrderKind,
     /// The loan.
     pub application_id: String,
     /// The borrower.
@@ -157,11 +159,14 @@ pub struct PaymentOrder {
     /// How much, 分.
     pub amount_cents: i64,
     /// The business date its amounts were computed for.
-    pub business_date: String,
-    /// A payout: how its plan's interest is rounded (`half_up`, `down`).
-    pub rounding: Option<String>,
-    /// `pending`, `succeeded`, `failed`, `unknown`.
-    pub status: String,
+    #[diesel(deserialize_as = FromText<NaiveDate>)]
+    pub business_date: NaiveDate,
+    /// A payout: how its plan's interest is rounded.
+    #[diesel(deserialize_as = MaybeFromText<Rounding>)]
+    pub rounding: Option<Rounding>,
+    /// Where it stands.
+    #[diesel(deserialize_as = FromText<OrderStatus>)]
+    pub status: OrderStatus,
     /// The channel's reference, once known.
     pub channel_ref: Option<String>,
     /// The channel's or the operator's words.
@@ -182,28 +187,6 @@ impl PaymentOrder {
     /// How much.
     pub fn amount(&self) -> Money {
         Money::from_cents(self.amount_cents)
-    }
-
-    /// What it moves.
-    pub fn order_kind(&self) -> DbResult<OrderKind> {
-        OrderKind::parse(&self.kind).ok_or_else(|| DbError::Corrupt {
-            table: "payment_orders",
-            column: "kind",
-            value: self.kind.clone(),
-        })
-    }
-
-    /// Where it stands.
-    pub fn order_status(&self) -> DbResult<OrderStatus> {
-        OrderStatus::parse(&self.status).ok_or_else(|| DbError::Corrupt {
-            table: "payment_orders",
-            column: "status",
-            value: self.status.clone(),
-        })
-    }
-
-    fn date(&self) -> DbResult<NaiveDate> {
-        crate::columns::stored_day("payment_orders", "business_date", &self.business_date)
     }
 }
 
@@ -326,10 +309,6 @@ pub enum Settlement {
     NotFound,
 }
 
-fn ymd(d: NaiveDate) -> String {
-    cashloan_domain::format_day(d)
-}
-
 /// The order `id`.
 pub fn find_order(conn: &mut DbConnection, id: &str) -> DbResult<Option<PaymentOrder>> {
     Ok(payment_orders::table
@@ -420,13 +399,13 @@ fn insert_order(
         diesel::insert_into(payment_orders::table)
             .values((
                 payment_orders::id.eq(&order.id),
-                payment_orders::kind.eq(&order.kind),
+                payment_orders::kind.eq(ToText::from(order.kind)),
                 payment_orders::application_id.eq(&order.application_id),
                 payment_orders::user_id.eq(&order.user_id),
                 payment_orders::amount_cents.eq(order.amount_cents),
-                payment_orders::business_date.eq(&order.business_date),
-                payment_orders::rounding.eq(&order.rounding),
-                payment_orders::status.eq(&order.status),
+                payment_orders::business_date.eq(ToText::from(order.business_date)),
+                payment_orders::rounding.eq(MaybeToText::from(order.rounding)),
+                payment_orders::status.eq(ToText::from(order.status)),
                 payment_orders::created_at.eq(order.created_at),
                 payment_orders::updated_at.eq(order.updated_at),
             ))
@@ -452,13 +431,13 @@ fn new_order(
 ) -> PaymentOrder {
     PaymentOrder {
         id: new_id(),
-        kind: kind.as_str().to_owned(),
+        kind,
         application_id: app.id.clone(),
         user_id: app.user_id.clone(),
         amount_cents: amount.cents(),
-        business_date: ymd(date),
+        business_date: date,
         rounding: None,
-        status: OrderStatus::Pending.as_str().to_owned(),
+        status: OrderStatus::Pending,
         channel_ref: None,
         message: None,
         flag: None,
@@ -672,7 +651,7 @@ pub fn open_payout(
             business_date,
             now,
         );
-        order.rounding = Some(rounding.as_str().to_owned());
+        order.rounding = Some(rounding);
         if !insert_order(conn, &order, &[])? {
             return Err(Abort::Answer(Raced));
         }
@@ -706,13 +685,13 @@ pub fn settle(
         let Some(order) = find_order(conn, id)? else {
             return Ok(Settlement::NotFound);
         };
-        if !order.order_status()?.is_open() {
-            return Ok(Settlement::AlreadySettled(order.order_status()?));
+        if !order.status.is_open() {
+            return Ok(Settlement::AlreadySettled(order.status));
         }
         lock_loan(conn, &order.application_id)?;
         // Under the lock, the order as the last settlement left it.
         let order = find_order(conn, id)?.ok_or(Abort::Answer(Settlement::NotFound))?;
-        let was = order.order_status()?;
+        let was = order.status;
         if !was.is_open() {
             return Ok(Settlement::AlreadySettled(was));
         }
@@ -741,7 +720,7 @@ pub fn settle(
                     Some(by),
                     now,
                 )?;
-                if was == OrderStatus::Unknown && order.order_kind()? != OrderKind::Payout {
+                if was == OrderStatus::Unknown && order.kind != OrderKind::Payout {
                     // The borrower was told 还款处理中; now they learn it did not go through.
                     let app = find_application(conn, &order.application_id)?
                         .ok_or(Abort::Answer(Settlement::NotFound))?;
@@ -795,7 +774,7 @@ pub fn settle(
                     Some(by),
                     now,
                 )?;
-                match order.order_kind()? {
+                match order.kind {
                     OrderKind::Payout => apply_payout(conn, &order, channel_ref, now),
                     _ => apply_charge(conn, &order, channel_ref, now),
                 }
@@ -851,10 +830,7 @@ fn close(
     if n == 1 {
         Ok(())
     } else {
-        let now_status = find_order(conn, id)?
-            .map(|o| o.order_status())
-            .transpose()?
-            .unwrap_or(OrderStatus::Failed);
+        let now_status = find_order(conn, id)?.map_or(OrderStatus::Failed, |o| o.status);
         Err(Abort::Answer(Settlement::AlreadySettled(now_status)))
     }
 }
@@ -876,8 +852,8 @@ fn apply_payout(
     channel_ref: Option<&str>,
     now: i64,
 ) -> Result<Settlement, SettleAbort> {
-    let release_date = order.date()?;
-    let release = order.business_date.as_str();
+    let release_date = order.business_date;
+    let release = cashloan_domain::format_day(release_date);
     let n = diesel::update(
         applications::table
             .find(&order.application_id)
@@ -886,17 +862,13 @@ fn apply_payout(
     .set((
         applications::status.eq(enters(LoanAction::Disburse)),
         applications::disbursed_at.eq(now),
-        applications::release_date.eq(release),
+        applications::release_date.eq(ToText::from(release_date)),
         applications::updated_at.eq(now),
     ))
     .execute(conn)?;
     let app = find_application(conn, &order.application_id)?
         .ok_or(Abort::Answer(Settlement::NotFound))?;
-    let rounding = order
-        .rounding
-        .as_deref()
-        .and_then(Rounding::parse)
-        .unwrap_or_default();
+    let rounding = order.rounding.unwrap_or_default();
     let plan = if n == 1 {
         app.plan(release_date, rounding).ok()
     } else {
@@ -926,7 +898,7 @@ fn apply_payout(
                 ..Charge::default()
             },
             channel_ref,
-            business_date: release,
+            business_date: &release,
             now,
         },
     )?;
@@ -955,8 +927,9 @@ fn apply_charge(
     channel_ref: Option<&str>,
     now: i64,
 ) -> Result<Settlement, SettleAbort> {
-    let kind = order.order_kind()?;
-    let paid_on = order.business_date.as_str();
+    let kind = order.kind;
+    let paid_on_date = order.business_date;
+    let paid_on = cashloan_domain::format_day(paid_on_date);
     let lines = order_lines(conn, &order.id)?;
     let settled_by = if kind == OrderKind::Payoff {
         "payoff"
@@ -973,14 +946,14 @@ fn apply_charge(
         .set((
             installments::status.eq(PAID),
             installments::penalty_cents.eq(c.penalty.cents()),
-            installments::penalty_date.eq(paid_on),
+            installments::penalty_date.eq(ToText::from(paid_on_date)),
             installments::charged_principal_cents.eq(c.principal.cents()),
             installments::charged_interest_cents.eq(c.interest.cents()),
             installments::charged_fee_cents.eq(c.fee.cents()),
             installments::charged_penalty_cents.eq(c.penalty.cents()),
             installments::settled_by.eq(settled_by),
             installments::prepaid.eq(l.prepaid),
-            installments::paid_on.eq(paid_on),
+            installments::paid_on.eq(ToText::from(paid_on_date)),
             installments::paid_at.eq(now),
         ))
         .execute(conn)?;
@@ -1009,7 +982,7 @@ fn apply_charge(
                 kind: ledger_kind,
                 charge: l.charge(),
                 channel_ref,
-                business_date: paid_on,
+                business_date: &paid_on,
                 now,
             },
         )?;

@@ -801,7 +801,7 @@ fn user_lists_page_without_overlap() {
         let row = &overdue.0[0];
         let owed = row
             .installment
-            .amounts(row.penalty().unwrap(), d(2026, 3, 1))
+            .amounts(row.penalty(), d(2026, 3, 1))
             .unwrap();
         // On principal and interest: (766.80 + 150.00) × 0.18 / 360 = 0.4584 → 0.46 a day, one
         // day late.

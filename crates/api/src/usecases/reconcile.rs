@@ -70,7 +70,7 @@ pub fn reconcile(
             return Ok(counts);
         }
         for order in batch {
-            let young_pending = order.status == OrderStatus::Pending.as_str()
+            let young_pending = order.status == OrderStatus::Pending
                 && order.created_at > now_ms() - millis(policy.in_flight);
             if young_pending {
                 let mut conn = db.conn()?;

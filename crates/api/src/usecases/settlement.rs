@@ -35,7 +35,7 @@ pub(super) fn submit(
     ready: &ReadyOrder,
 ) -> DbResult<ChannelOutcome> {
     lease.release();
-    let kind = ready.order.order_kind()?;
+    let kind = ready.order.kind;
     Ok(channel.submit(
         kind.channel_op(),
         &ready.order.id,
@@ -50,5 +50,5 @@ pub(super) fn now_ms() -> i64 {
 
 /// Whether `kind` moves money out (a payout) rather than in.
 pub fn is_payout(order: &PaymentOrder) -> bool {
-    order.order_kind().is_ok_and(|k| k == OrderKind::Payout)
+    order.kind == OrderKind::Payout
 }

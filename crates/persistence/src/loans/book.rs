@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::*;
+use crate::columns::typed::ToText;
 use crate::db::{DbConnection, DbResult};
 use crate::schema::{applications, installments};
 
@@ -65,7 +66,7 @@ pub fn record_accrual(
     id: &str,
     overdue: bool,
     penalty_cents: i64,
-    on: &str,
+    on: NaiveDate,
 ) -> DbResult<bool> {
     let n = diesel::update(
         installments::table
@@ -75,7 +76,7 @@ pub fn record_accrual(
     .set((
         installments::overdue.eq(overdue),
         installments::penalty_cents.eq(penalty_cents),
-        installments::penalty_date.eq(on),
+        installments::penalty_date.eq(ToText::from(on)),
     ))
     .execute(conn)?;
     Ok(n == 1)

@@ -1,6 +1,6 @@
 //! Repayment installments (还款计划) of disbursed loans, and what a borrower sees of them.
 
-use crate::columns::typed::{FromText, RepayStatusColumn, ToText};
+use crate::columns::typed::{FromText, MaybeFromText, MaybeToText, RepayStatusColumn, ToText};
 use cashloan_domain::RepayStatus;
 use cashloan_domain::{format_day, installment_due, Charge, Installment, Money, Rate};
 use chrono::NaiveDate;
@@ -8,7 +8,6 @@ use diesel::prelude::*;
 
 use super::*;
 use crate::accounts::new_id;
-use crate::columns::stored_rate;
 use crate::db::{DbConnection, DbError, DbResult};
 use crate::schema::{applications, installments};
 
@@ -62,7 +61,8 @@ pub struct InstallmentRow {
     /// Penalty accrued to `penalty_date` while unpaid; as charged once paid; 分.
     pub penalty_cents: i64,
     /// The business date the penalty was accrued to.
-    pub penalty_date: Option<String>,
+    #[diesel(deserialize_as = MaybeFromText<NaiveDate>, serialize_as = MaybeToText)]
+    pub penalty_date: Option<NaiveDate>,
     /// Principal charged by the payment that settled it.
     pub charged_principal_cents: Option<i64>,
     /// Interest charged.
@@ -76,7 +76,8 @@ pub struct InstallmentRow {
     /// Settled by a payoff before its due date (§26 condition 4 主动).
     pub prepaid: bool,
     /// Business date of the payment.
-    pub paid_on: Option<String>,
+    #[diesel(deserialize_as = MaybeFromText<NaiveDate>, serialize_as = MaybeToText)]
+    pub paid_on: Option<NaiveDate>,
     /// Paid at (ms).
     pub paid_at: Option<i64>,
 }
@@ -177,15 +178,14 @@ pub struct InstallmentWithLoan {
     /// The loan's principal, 分.
     pub loan_amount_cents: Option<i64>,
     /// The loan's penalty rate.
-    pub penalty_rate: Option<String>,
+    #[diesel(deserialize_as = MaybeFromText<Rate>)]
+    pub penalty_rate: Option<Rate>,
 }
 
 impl InstallmentWithLoan {
     /// The loan's penalty rate.
-    pub fn penalty(&self) -> DbResult<Rate> {
-        self.penalty_rate.as_deref().map_or(Ok(Rate::ZERO), |r| {
-            stored_rate("applications", "penalty_rate", r)
-        })
+    pub fn penalty(&self) -> Rate {
+        self.penalty_rate.unwrap_or(Rate::ZERO)
     }
 }
 

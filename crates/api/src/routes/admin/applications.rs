@@ -246,7 +246,8 @@ pub(super) fn disburse(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -
         }
         PayoutOutcome::InProgress(order) => Err(Refusal::Conflict(format!(
             "a payout of this loan is already {} (payment order {}); never a second one",
-            order.status, order.id
+            order.status.as_str(),
+            order.id
         ))),
         PayoutOutcome::Refused(order, why) => Err(Refusal::Upstream(format!(
             "payment channel refused: {why} (payment order {}); the application stays approved",

@@ -42,7 +42,7 @@ pub fn repay_list(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let i = &row.installment;
-        let owed = i.amounts(row.penalty()?, today)?;
+        let owed = i.amounts(row.penalty(), today)?;
         let contract = match contracts.get(&i.application_id) {
             Some(c) => c.clone(),
             None => {
@@ -89,7 +89,7 @@ pub fn user_centre(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let (total, available) = pricing::credit(ctx.conn.get()?, &user)?;
     let mut need_pay = Money::ZERO;
     for row in user_unpaid_installments(ctx.conn.get()?, &user.id)? {
-        need_pay += row.installment.amounts(row.penalty()?, today)?.total();
+        need_pay += row.installment.amounts(row.penalty(), today)?.total();
     }
     let mut m = Map::new();
     m.insert(
