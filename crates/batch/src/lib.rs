@@ -60,17 +60,11 @@ pub fn run_daily(db: &Db, date: NaiveDate, now: i64) -> DbResult<DailyReport> {
     loop {
         let page = write_transaction(&mut conn, |conn| {
             let rows = unpaid_book_page(conn, &horizon, after.as_deref(), PAGE_SIZE)?;
-            for (row, loan_code, penalty_rate) in &rows {
+            for entry in &rows {
+                let (row, loan_code) = (&entry.row, &entry.loan_code);
                 report.looked_at += 1;
                 let inst = row.to_domain()?;
-                let rate = match penalty_rate {
-                    None => Rate::ZERO,
-                    Some(r) => Rate::from_stored(r).ok_or_else(|| DbError::Corrupt {
-                        table: "applications",
-                        column: "penalty_rate",
-                        value: r.clone(),
-                    })?,
-                };
+                let rate = entry.penalty_rate.unwrap_or(Rate::ZERO);
                 let overdue = is_overdue(inst.due_date, date);
                 // On the overdue principal and interest (逾期本息), as every payment charges it.
                 let overdue_amount = inst.principal + inst.interest;
@@ -113,7 +107,7 @@ pub fn run_daily(db: &Db, date: NaiveDate, now: i64) -> DbResult<DailyReport> {
                     }
                 }
             }
-            Ok::<_, DbError>(rows.last().map(|(r, _, _)| r.id.clone()))
+            Ok::<_, DbError>(rows.last().map(|e| e.row.id.clone()))
         })?;
         match page {
             Some(last) => after = Some(last),

@@ -1,11 +1,11 @@
 //! The unpaid book as the daily job and auto-debit read it, a page at a time.
 
-use cashloan_domain::{format_day, ApplyStatus};
+use cashloan_domain::{format_day, ApplyStatus, Rate};
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::*;
-use crate::columns::typed::ToText;
+use crate::columns::typed::{MaybeFromText, ToText};
 use crate::db::{DbConnection, DbResult};
 use crate::schema::{applications, installments};
 
@@ -31,7 +31,16 @@ pub fn due_unpaid_installments(
 }
 
 /// An unpaid installment as the daily job sees it: the row, its loan code and penalty rate.
-pub type BookEntry = (InstallmentRow, String, Option<String>);
+#[derive(Clone, Debug, PartialEq, Eq, Queryable)]
+pub struct BookEntry {
+    /// The installment.
+    pub row: InstallmentRow,
+    /// Its loan's code.
+    pub loan_code: String,
+    /// Its loan's penalty rate, if any.
+    #[diesel(deserialize_as = MaybeFromText<Rate>)]
+    pub penalty_rate: Option<Rate>,
+}
 
 /// One page of the unpaid book: installments due on or before `last_due` (`YYYY-MM-DD`) with an
 /// id after `after_id`, in id order, so the daily job streams the book in constant memory.
