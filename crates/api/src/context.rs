@@ -153,6 +153,12 @@ impl Reply {
         })
     }
 
+    /// Success whose `resultSet` is `result` as JSON: a `Serialize` struct's members in their
+    /// declared order, numbers as JSON numbers.
+    pub fn data(code: ResponseCode, result: &impl serde::Serialize) -> Result<Reply, ApiError> {
+        Self::ok(code, to_json(result)?)
+    }
+
     /// Success with `resultSet: ""`.
     pub fn empty(code: ResponseCode) -> Result<Reply, ApiError> {
         Self::ok(code, Json::from(""))
@@ -165,6 +171,13 @@ impl Reply {
             cookie: None,
         }
     }
+}
+
+/// `value` as the protocol's JSON.
+pub fn to_json(value: &impl serde::Serialize) -> Result<Json, ApiError> {
+    serde_json::to_value(value)
+        .map(Json::from)
+        .map_err(|e| ApiError::Fault(format!("an answer did not serialize: {e}")))
 }
 
 /// The request's fields, read in the order of the endpoint's request table: presence and JSON

@@ -9,6 +9,7 @@ use cashloan_persistence::profile::{
 };
 use cashloan_persistence::site::is_blacklisted;
 use cashloan_protocol::{Json, Map, Outcome, ResponseCode as R};
+use serde::Serialize;
 
 use crate::context::{bad, ApiError, Ctx, Reply};
 use crate::routes::auth::mobile;
@@ -29,6 +30,22 @@ fn failed(message: &str) -> ApiError {
     Outcome::failed(message).into()
 }
 
+/// §19's answer: each authentication done (`1`) or not (`0`), and what was authenticated.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthStatus<'a> {
+    real_name_auth_status: &'static str,
+    bank_card_auth_status: &'static str,
+    customer_info_status: &'static str,
+    mobile_auth_status: &'static str,
+    is_black_list: &'static str,
+    is_risk: &'static str,
+    auth_real_name: &'a str,
+    auth_number: &'a str,
+    bank_card_number: &'a str,
+    bank_card_mobile: &'a str,
+}
+
 /// §19 获取认证状态信息.
 pub fn auth_status(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     ctx.fields.formats()?;
@@ -44,30 +61,19 @@ pub fn auth_status(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         None
     };
     let blacklisted = is_blacklisted(ctx.conn.get()?, &user.mobile)?;
-    let mut m = Map::new();
-    m.insert("realNameAuthStatus", flag(user.real_name_auth));
-    m.insert("bankCardAuthStatus", flag(user.bank_card_auth));
-    m.insert("customerInfoStatus", flag(user.customer_info_auth));
-    m.insert("mobileAuthStatus", flag(user.mobile_auth));
-    m.insert("isBlackList", flag(blacklisted));
-    m.insert("isRisk", flag(user.is_risk));
-    m.insert(
-        "authRealName",
-        identity.as_ref().map_or("", |i| i.real_name.as_str()),
-    );
-    m.insert(
-        "authNumber",
-        identity.as_ref().map_or("", |i| i.id_card_no.as_str()),
-    );
-    m.insert(
-        "bankCardNumber",
-        card.as_ref().map_or("", |c| c.card_no.as_str()),
-    );
-    m.insert(
-        "bankCardMobile",
-        card.as_ref().map_or("", |c| c.reserved_mobile.as_str()),
-    );
-    Reply::ok(R::AuthStatusFetched, Json::Object(m))
+    let status = AuthStatus {
+        real_name_auth_status: flag(user.real_name_auth),
+        bank_card_auth_status: flag(user.bank_card_auth),
+        customer_info_status: flag(user.customer_info_auth),
+        mobile_auth_status: flag(user.mobile_auth),
+        is_black_list: flag(blacklisted),
+        is_risk: flag(user.is_risk),
+        auth_real_name: identity.as_ref().map_or("", |i| i.real_name.as_str()),
+        auth_number: identity.as_ref().map_or("", |i| i.id_card_no.as_str()),
+        bank_card_number: card.as_ref().map_or("", |c| c.card_no.as_str()),
+        bank_card_mobile: card.as_ref().map_or("", |c| c.reserved_mobile.as_str()),
+    };
+    Reply::data(R::AuthStatusFetched, &status)
 }
 
 /// §30 银行卡认证.

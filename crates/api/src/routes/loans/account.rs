@@ -9,11 +9,34 @@ use cashloan_persistence::loans::{
     list_user_installments, user_disbursed_principal, user_unpaid_installments, RepayFilter,
 };
 use cashloan_persistence::profile::find_identity;
-use cashloan_protocol::{Json, Map, Outcome, ResponseCode as R};
+use cashloan_protocol::{Outcome, ResponseCode as R};
+use serde::Serialize;
 
 use super::*;
 use crate::context::{bad, paging_fields, ApiError, Ctx, Reply};
 use crate::usecases::pricing;
+
+/// A row of §26: one installment with what it owes today.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RepayRow {
+    id: String,
+    product_name: String,
+    code: String,
+    period_num: String,
+    due_repay_date: String,
+    repay_status: String,
+    apply_amount: String,
+    due_principal: String,
+    due_interest: String,
+    due_penalty: String,
+    due_fee_amount: String,
+    due_total_amount: String,
+    need_pay_total_amount: String,
+    /// Left out when the loan has no contract.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contract_url: Option<String>,
+}
 
 /// §26 获取还款信息.
 pub fn repay_list(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
@@ -55,29 +78,36 @@ pub fn repay_list(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
             }
         };
         let total = owed.total();
-        let mut r = Map::new();
-        r.insert("id", i.id.as_str());
-        r.insert("productName", row.product_name.as_str());
-        r.insert("code", row.loan_code.as_str());
-        r.insert("periodNum", i.period.to_string());
-        r.insert("dueRepayDate", format!("{} 23:59:59", i.due_date));
-        r.insert("repayStatus", i.status.code().to_string());
-        r.insert("applyAmount", money(row.loan_amount_cents.unwrap_or(0)));
-        r.insert("duePrincipal", owed.principal.to_string());
-        r.insert("dueInterest", owed.interest.to_string());
-        r.insert("duePenalty", owed.penalty.to_string());
-        r.insert("dueFeeAmount", owed.fee.to_string());
-        r.insert("dueTotalAmount", total.to_string());
-        r.insert(
-            "needPayTotalAmount",
-            if i.is_paid() { Money::ZERO } else { total }.to_string(),
-        );
-        if let Some(url) = contract {
-            r.insert("contractUrl", url);
-        }
-        out.push(Json::Object(r));
+        out.push(RepayRow {
+            id: i.id.clone(),
+            product_name: row.product_name.clone(),
+            code: row.loan_code.clone(),
+            period_num: i.period.to_string(),
+            due_repay_date: format!("{} 23:59:59", i.due_date),
+            repay_status: i.status.code().to_string(),
+            apply_amount: money(row.loan_amount_cents.unwrap_or(0)),
+            due_principal: owed.principal.to_string(),
+            due_interest: owed.interest.to_string(),
+            due_penalty: owed.penalty.to_string(),
+            due_fee_amount: owed.fee.to_string(),
+            due_total_amount: total.to_string(),
+            need_pay_total_amount: if i.is_paid() { Money::ZERO } else { total }.to_string(),
+            contract_url: contract,
+        });
     }
-    paged(R::RepayInfoFetched, out, num, size, total)
+    paged_rows(R::RepayInfoFetched, &out, num, size, total)
+}
+
+/// §27's answer.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserCentre {
+    real_name: String,
+    mobile: String,
+    available_credit: String,
+    total_credit: String,
+    total_apply_amount: String,
+    total_need_pay_amount: String,
 }
 
 /// §27 获取个人中心统计数据.
@@ -91,20 +121,50 @@ pub fn user_centre(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     for row in user_unpaid_installments(ctx.conn.get()?, &user.id)? {
         need_pay += row.installment.amounts(row.penalty(), today)?.total();
     }
-    let mut m = Map::new();
-    m.insert(
-        "realName",
-        identity.map(|i| i.real_name).unwrap_or_default(),
-    );
-    m.insert("mobile", user.mobile.as_str());
-    m.insert("availableCredit", available.to_string());
-    m.insert("totalCredit", total.to_string());
-    m.insert(
-        "totalApplyAmount",
-        money(user_disbursed_principal(ctx.conn.get()?, &user.id)?),
-    );
-    m.insert("totalNeedPayAmount", need_pay.to_string());
-    Reply::ok(R::UserCenterFetched, Json::Object(m))
+    let centre = UserCentre {
+        real_name: identity.map(|i| i.real_name).unwrap_or_default(),
+        mobile: user.mobile.clone(),
+        available_credit: available.to_string(),
+        total_credit: total.to_string(),
+        total_apply_amount: money(user_disbursed_principal(ctx.conn.get()?, &user.id)?),
+        total_need_pay_amount: need_pay.to_string(),
+    };
+    Reply::data(R::UserCenterFetched, &centre)
+}
+
+/// A contract of §28.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Contract {
+    contract_name: String,
+    contract_path: String,
+}
+
+/// A row of §28: one application.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LoanRow {
+    id: String,
+    loan_product_id: String,
+    name: String,
+    code: String,
+    apply_status: String,
+    status: String,
+    apply_amount: String,
+    reply_amount: Option<String>,
+    repay_type: &'static str,
+    release_date: Option<String>,
+    /// Epoch ms, a JSON number (as the vendor's sample has it).
+    apply_time: i64,
+    term_count: String,
+    term_unit: &'static str,
+    interest_rate: String,
+    penalty_rate: Option<String>,
+    auth_term_count: Option<String>,
+    auth_term_unit: Option<&'static str>,
+    use_type: String,
+    other_channels: String,
+    contract_info_list: Vec<Contract>,
 }
 
 /// §28 我的借款(借款信息).
@@ -116,44 +176,54 @@ pub fn my_loans(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let (apps, total) = list_user_applications(ctx.conn.get()?, &user_id, page_request(num, size))?;
     let mut rows = Vec::with_capacity(apps.len());
     for a in apps {
-        let contracts: Vec<Json> = list_contracts(ctx.conn.get()?, &a.id)?
+        let contracts = list_contracts(ctx.conn.get()?, &a.id)?
             .into_iter()
-            .map(|(name, path)| {
-                let mut c = Map::new();
-                c.insert("contractName", name);
-                c.insert("contractPath", path);
-                Json::Object(c)
+            .map(|(contract_name, contract_path)| Contract {
+                contract_name,
+                contract_path,
             })
             .collect();
-        let mut r = Map::new();
-        r.insert("id", a.id.as_str());
-        r.insert("loanProductId", a.product_id.as_str());
-        r.insert("name", a.product_name.as_str());
-        r.insert("code", a.product_code.as_str());
-        r.insert("applyStatus", a.status.code().to_string());
-        // The vendor's own §28 sample carries the status here (its applyStatus is null): an
-        // app written against the sample may read it.
-        r.insert("status", a.status.code().to_string());
-        r.insert("applyAmount", money(a.amount_cents));
-        r.insert("replyAmount", a.reply_amount_cents.map(money));
-        r.insert("repayType", a.repay_type.code());
-        r.insert(
-            "releaseDate",
-            a.disbursed_at.map(|t| ctx.state.format_time(t)),
-        );
-        r.insert("applyTime", Json::Number(a.applied_at.to_string()));
-        r.insert("termCount", a.term_count.to_string());
-        r.insert("termUnit", a.term_unit.code());
-        r.insert("interestRate", a.interest_rate.to_string());
-        r.insert("penaltyRate", a.penalty_rate.map(|r| r.to_string()));
-        r.insert("authTermCount", a.auth_term_count.map(|c| c.to_string()));
-        r.insert("authTermUnit", a.auth_term_unit.map(TermUnit::code));
-        r.insert("useType", a.purpose.as_str());
-        r.insert("otherChannels", a.other_channels.as_str());
-        r.insert("contractInfoList", Json::Array(contracts));
-        rows.push(Json::Object(r));
+        rows.push(LoanRow {
+            id: a.id.clone(),
+            loan_product_id: a.product_id.clone(),
+            name: a.product_name.clone(),
+            code: a.product_code.clone(),
+            apply_status: a.status.code().to_string(),
+            // The vendor's own §28 sample carries the status here (its applyStatus is null): an
+            // app written against the sample may read it.
+            status: a.status.code().to_string(),
+            apply_amount: money(a.amount_cents),
+            reply_amount: a.reply_amount_cents.map(money),
+            repay_type: a.repay_type.code(),
+            release_date: a.disbursed_at.map(|t| ctx.state.format_time(t)),
+            apply_time: a.applied_at,
+            term_count: a.term_count.to_string(),
+            term_unit: a.term_unit.code(),
+            interest_rate: a.interest_rate.to_string(),
+            penalty_rate: a.penalty_rate.map(|r| r.to_string()),
+            auth_term_count: a.auth_term_count.map(|c| c.to_string()),
+            auth_term_unit: a.auth_term_unit.map(TermUnit::code),
+            use_type: a.purpose.clone(),
+            other_channels: a.other_channels.clone(),
+            contract_info_list: contracts,
+        });
     }
-    paged(R::LoansFetched, rows, num, size, total)
+    paged_rows(R::LoansFetched, &rows, num, size, total)
+}
+
+/// A row of §29: one installment of the loan.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PlanRow {
+    repay_id: String,
+    period_num: String,
+    /// Epoch ms of the due day's end, a JSON number (as the vendor's sample has it).
+    due_repay_date: i64,
+    due_principal: String,
+    due_interest: String,
+    fee: String,
+    due_amount: String,
+    loan_product_apply_id: String,
 }
 
 /// §29 我的借款(每期还款).
@@ -172,22 +242,16 @@ pub fn loan_plan(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     for i in rows {
         let owed = i.amounts(app.penalty(), today)?;
         let due = i.due_date;
-        let mut r = Map::new();
-        r.insert("repayId", i.id.as_str());
-        r.insert("periodNum", i.period.to_string());
-        r.insert(
-            "dueRepayDate",
-            Json::Number(ctx.state.end_of_day_ms(due).to_string()),
-        );
-        r.insert("duePrincipal", owed.principal.to_string());
-        r.insert("dueInterest", owed.interest.to_string());
-        r.insert("fee", owed.fee.to_string());
-        r.insert(
-            "dueAmount",
-            (owed.principal + owed.interest + owed.fee).to_string(),
-        );
-        r.insert("loanProductApplyId", app.id.as_str());
-        out.push(Json::Object(r));
+        out.push(PlanRow {
+            repay_id: i.id.clone(),
+            period_num: i.period.to_string(),
+            due_repay_date: ctx.state.end_of_day_ms(due),
+            due_principal: owed.principal.to_string(),
+            due_interest: owed.interest.to_string(),
+            fee: owed.fee.to_string(),
+            due_amount: (owed.principal + owed.interest + owed.fee).to_string(),
+            loan_product_apply_id: app.id.clone(),
+        });
     }
-    paged(R::LoanPlanFetched, out, num, size, total)
+    paged_rows(R::LoanPlanFetched, &out, num, size, total)
 }

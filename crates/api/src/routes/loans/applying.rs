@@ -4,6 +4,7 @@
 use cashloan_domain::{ContactPhone, TermsError, TermsRequest};
 use cashloan_persistence::loans::ApplicationDetails;
 use cashloan_protocol::{Json, Map, Outcome, ResponseCode as R};
+use serde::Serialize;
 
 use super::products::{OTHER_CHANNELS, PURPOSES};
 use super::*;
@@ -67,6 +68,33 @@ fn term_fields<'a>(ctx: &Ctx<'a>) -> Result<TermFields<'a>, ApiError> {
     })
 }
 
+/// One installment of §22's plan.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct QuotedInstallment {
+    period_num: String,
+    due_repay_date: String,
+    due_principal: String,
+    due_interest: String,
+    fee: String,
+    due_amount: String,
+}
+
+/// §22's answer: the quote with its true annual cost and plan.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct QuoteAnswer {
+    apply_amount: String,
+    reply_amount: String,
+    total_amount: String,
+    total_due_principal: String,
+    total_due_interest: String,
+    total_due_fee: String,
+    repay_time: String,
+    apr: String,
+    repay_plan: Vec<QuotedInstallment>,
+}
+
 /// §22 获取申请确认页面信息.
 pub fn quote_terms(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let t = term_fields(ctx)?;
@@ -83,32 +111,31 @@ pub fn quote_terms(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     )
     .map_err(pricing_refusal)?
     .quote;
-    let plan: Vec<Json> = q
+    let repay_plan = q
         .plan
         .installments
         .iter()
-        .map(|i| {
-            let mut r = Map::new();
-            r.insert("periodNum", i.period.to_string());
-            r.insert("dueRepayDate", cashloan_domain::format_day(i.due_date));
-            r.insert("duePrincipal", i.principal.to_string());
-            r.insert("dueInterest", i.interest.to_string());
-            r.insert("fee", i.fee.to_string());
-            r.insert("dueAmount", i.total().to_string());
-            Json::Object(r)
+        .map(|i| QuotedInstallment {
+            period_num: i.period.to_string(),
+            due_repay_date: cashloan_domain::format_day(i.due_date),
+            due_principal: i.principal.to_string(),
+            due_interest: i.interest.to_string(),
+            fee: i.fee.to_string(),
+            due_amount: i.total().to_string(),
         })
         .collect();
-    let mut m = Map::new();
-    m.insert("applyAmount", q.apply_amount.to_string());
-    m.insert("replyAmount", q.reply_amount.to_string());
-    m.insert("totalAmount", q.total_amount.to_string());
-    m.insert("totalDuePrincipal", q.total_due_principal.to_string());
-    m.insert("totalDueInterest", q.total_due_interest.to_string());
-    m.insert("totalDueFee", q.total_due_fee.to_string());
-    m.insert("repayTime", cashloan_domain::format_day(q.repay_time));
-    m.insert("apr", q.apr.to_string());
-    m.insert("repayPlan", Json::Array(plan));
-    Reply::ok(R::QuoteFetched, Json::Object(m))
+    let answer = QuoteAnswer {
+        apply_amount: q.apply_amount.to_string(),
+        reply_amount: q.reply_amount.to_string(),
+        total_amount: q.total_amount.to_string(),
+        total_due_principal: q.total_due_principal.to_string(),
+        total_due_interest: q.total_due_interest.to_string(),
+        total_due_fee: q.total_due_fee.to_string(),
+        repay_time: cashloan_domain::format_day(q.repay_time),
+        apr: q.apr.to_string(),
+        repay_plan,
+    };
+    Reply::data(R::QuoteFetched, &answer)
 }
 
 fn coordinate(field: &str, v: &str) -> Result<(), ApiError> {

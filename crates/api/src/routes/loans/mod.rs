@@ -18,7 +18,7 @@ use cashloan_persistence::loans::PageRequest;
 use cashloan_persistence::products::ProductRow;
 use cashloan_protocol::{Envelope, Json, Paging, ResponseCode as R};
 
-use crate::context::{ApiError, Ctx, Reply};
+use crate::context::{to_json, ApiError, Ctx, Reply};
 use crate::usecases::pricing::{self, PricingError};
 
 fn money(cents: i64) -> String {
@@ -30,6 +30,18 @@ fn page_request(num: u32, size: u32) -> PageRequest {
         offset: i64::from(num - 1) * i64::from(size),
         limit: i64::from(size),
     }
+}
+
+/// A page of typed rows.
+fn paged_rows<T: serde::Serialize>(
+    code: R,
+    rows: &[T],
+    num: u32,
+    size: u32,
+    total: i64,
+) -> Result<Reply, ApiError> {
+    let rows = rows.iter().map(to_json).collect::<Result<Vec<_>, _>>()?;
+    paged(code, rows, num, size, total)
 }
 
 fn paged(code: R, rows: Vec<Json>, num: u32, size: u32, total: i64) -> Result<Reply, ApiError> {
