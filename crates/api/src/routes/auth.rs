@@ -13,7 +13,7 @@ use cashloan_persistence::verification::{
     reserve_sms_slot, set_sms_code, CaptchaCheck, GrantKind, SmsCheck, SmsLimits, SmsPurpose,
     SmsSlot,
 };
-use cashloan_protocol::{Json, Map, ResponseCode as R};
+use cashloan_protocol::{Json, ResponseCode as R};
 
 use crate::context::{bad, ApiError, Ctx, Reply, FLOW_COOKIE};
 use crate::pipeline::SESSION_COOKIE;
@@ -481,6 +481,18 @@ pub fn feedback(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     Reply::empty(R::FeedbackReceived)
 }
 
+/// §17's answer: the latest release of the app type.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Release<'a> {
+    app_type: &'a str,
+    version_code: String,
+    version_name: String,
+    download_url: String,
+    force_update: &'static str,
+    description: String,
+}
+
 /// §17 版本检测.
 pub fn version(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let f = &ctx.fields;
@@ -488,14 +500,15 @@ pub fn version(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     f.formats()?;
     app_type("appType", app)?;
     let v = latest_app_version(ctx.conn.get()?, app)?.ok_or(R::VersionNone)?;
-    let mut m = Map::new();
-    m.insert("appType", app);
-    m.insert("versionCode", v.version_code.to_string());
-    m.insert("versionName", v.version_name);
-    m.insert("downloadUrl", v.download_url);
-    m.insert("forceUpdate", if v.force_update { "1" } else { "0" });
-    m.insert("description", v.description);
-    Reply::ok(R::VersionFound, Json::Object(m))
+    let release = Release {
+        app_type: app,
+        version_code: v.version_code.to_string(),
+        version_name: v.version_name,
+        download_url: v.download_url,
+        force_update: if v.force_update { "1" } else { "0" },
+        description: v.description,
+    };
+    Reply::data(R::VersionFound, &release)
 }
 
 /// §18 退出登录.

@@ -8,7 +8,7 @@ use cashloan_persistence::profile::{
     save_bank_card, save_personal_info, update_contact, PersonalInfo, SaveContact,
 };
 use cashloan_persistence::site::is_blacklisted;
-use cashloan_protocol::{Json, Map, Outcome, ResponseCode as R};
+use cashloan_protocol::{Json, Outcome, ResponseCode as R};
 use serde::Serialize;
 
 use crate::context::{bad, ApiError, Ctx, Reply};
@@ -165,56 +165,95 @@ pub fn auth_real_name(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     }
 }
 
+/// A contact of §33.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ContactRow {
+    id: String,
+    rel_type: String,
+    real_name: String,
+    phone_num: String,
+}
+
+/// §33's answer. Its member names mix camelCase and snake_case as the vendor's table does.
+#[derive(Serialize)]
+struct PersonalInfoAnswer {
+    education: String,
+    #[serde(rename = "martialStatus")]
+    martial_status: String,
+    registry_province: String,
+    registry_city: String,
+    registry_detail: String,
+    house_address_province: String,
+    house_address_city: String,
+    house_address_county: String,
+    house_address_detail: String,
+    #[serde(rename = "residenceLength")]
+    residence_length: String,
+    #[serde(rename = "industryType")]
+    industry_type: String,
+    work_address_province: String,
+    work_address_city: String,
+    work_address_county: String,
+    work_address_detail: String,
+    #[serde(rename = "workingHours")]
+    working_hours: String,
+    #[serde(rename = "currentWorkInfo")]
+    current_work_info: String,
+    #[serde(rename = "currentPosition")]
+    current_position: String,
+    #[serde(rename = "monthIncome")]
+    month_income: String,
+    #[serde(rename = "payrollDay")]
+    payroll_day: String,
+    #[serde(rename = "relShipList")]
+    rel_ship_list: Vec<ContactRow>,
+}
+
 /// §33 完善信息-查看.
 pub fn personal_info(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     ctx.fields.formats()?;
     let user_id = ctx.user()?.id.clone();
     let info = find_personal_info(ctx.conn.get()?, &user_id)?;
     let get = |f: fn(&PersonalInfo) -> &str| info.as_ref().map_or("", f).to_owned();
-    let mut m = Map::new();
-    m.insert("education", get(|i| &i.education));
-    m.insert("martialStatus", get(|i| &i.marital_status));
-    m.insert("registry_province", get(|i| &i.registry_province));
-    m.insert("registry_city", get(|i| &i.registry_city));
-    m.insert("registry_detail", get(|i| &i.registry_detail));
-    m.insert("house_address_province", get(|i| &i.house_province));
-    m.insert("house_address_city", get(|i| &i.house_city));
-    m.insert("house_address_county", get(|i| &i.house_county));
-    m.insert("house_address_detail", get(|i| &i.house_detail));
-    m.insert("residenceLength", get(|i| &i.residence_length));
-    m.insert("industryType", get(|i| &i.industry_type));
-    m.insert("work_address_province", get(|i| &i.work_province));
-    m.insert("work_address_city", get(|i| &i.work_city));
-    m.insert("work_address_county", get(|i| &i.work_county));
-    m.insert("work_address_detail", get(|i| &i.work_detail));
-    m.insert("workingHours", get(|i| &i.working_hours));
-    m.insert("currentWorkInfo", get(|i| &i.employer));
-    m.insert("currentPosition", get(|i| &i.job_position));
-    m.insert(
-        "monthIncome",
-        info.as_ref().map_or_else(String::new, |i| {
-            Money::from_cents(i.month_income_cents).to_string()
-        }),
-    );
-    m.insert(
-        "payrollDay",
-        info.as_ref()
-            .and_then(|i| i.payroll_day)
-            .map_or_else(String::new, |d| d.to_string()),
-    );
-    let contacts: Vec<Json> = list_contacts(ctx.conn.get()?, &user_id)?
+    let rel_ship_list = list_contacts(ctx.conn.get()?, &user_id)?
         .into_iter()
-        .map(|c| {
-            let mut r = Map::new();
-            r.insert("id", c.id);
-            r.insert("relType", c.rel_type);
-            r.insert("realName", c.real_name);
-            r.insert("phoneNum", c.phone);
-            Json::Object(r)
+        .map(|c| ContactRow {
+            id: c.id,
+            rel_type: c.rel_type,
+            real_name: c.real_name,
+            phone_num: c.phone,
         })
         .collect();
-    m.insert("relShipList", Json::Array(contacts));
-    Reply::ok(R::PersonalInfoFetched, Json::Object(m))
+    let answer = PersonalInfoAnswer {
+        education: get(|i| &i.education),
+        martial_status: get(|i| &i.marital_status),
+        registry_province: get(|i| &i.registry_province),
+        registry_city: get(|i| &i.registry_city),
+        registry_detail: get(|i| &i.registry_detail),
+        house_address_province: get(|i| &i.house_province),
+        house_address_city: get(|i| &i.house_city),
+        house_address_county: get(|i| &i.house_county),
+        house_address_detail: get(|i| &i.house_detail),
+        residence_length: get(|i| &i.residence_length),
+        industry_type: get(|i| &i.industry_type),
+        work_address_province: get(|i| &i.work_province),
+        work_address_city: get(|i| &i.work_city),
+        work_address_county: get(|i| &i.work_county),
+        work_address_detail: get(|i| &i.work_detail),
+        working_hours: get(|i| &i.working_hours),
+        current_work_info: get(|i| &i.employer),
+        current_position: get(|i| &i.job_position),
+        month_income: info.as_ref().map_or_else(String::new, |i| {
+            Money::from_cents(i.month_income_cents).to_string()
+        }),
+        payroll_day: info
+            .as_ref()
+            .and_then(|i| i.payroll_day)
+            .map_or_else(String::new, |d| d.to_string()),
+        rel_ship_list,
+    };
+    Reply::data(R::PersonalInfoFetched, &answer)
 }
 
 fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<(), ApiError> {
