@@ -2,10 +2,7 @@
 //! password change (§15), feedback (§16), version check (§17) and logout (§18).
 
 use cashloan_domain::Mobile;
-use cashloan_persistence::accounts::{
-    create_session, end_session, find_user_by_mobile, set_password, Session, User,
-};
-use cashloan_persistence::login_guard::{self, Attempt, GuardLimits};
+use cashloan_persistence::accounts::{end_session, find_user_by_mobile, User};
 use cashloan_persistence::site::{add_feedback, count_feedback, latest_app_version};
 use cashloan_persistence::verification::FlowClient;
 use cashloan_persistence::verification::{
@@ -18,11 +15,9 @@ use cashloan_protocol::{Json, ResponseCode as R};
 use crate::context::{bad, ApiError, Ctx, Reply, FLOW_COOKIE};
 use crate::pipeline::SESSION_COOKIE;
 use crate::providers::Sms;
-use crate::security::{
-    hash_password, new_captcha, new_flow_token, new_session_id, new_sms_code, password_acceptable,
-    sha256_hex, verify_password,
-};
-use crate::usecases::passwords::{self, NewPasswordError, ResetError};
+use crate::security::{new_captcha, new_flow_token, new_sms_code, sha256_hex};
+use crate::usecases::login::{self, LoginError, LoginInput, PasswordRefusal};
+use crate::usecases::passwords::{self, ChangeError, NewPasswordError, ResetError};
 use crate::usecases::register::{self, RegisterError};
 
 /// Wrong SMS-code tries before the code dies.
@@ -48,10 +43,6 @@ fn password(ctx: &Ctx<'_>, field: &str, wire: &str) -> Result<String, ApiError> 
     ctx.state.codec.decode(wire).map_err(|_| bad(field))
 }
 
-fn hash(password: &str) -> Result<String, ApiError> {
-    hash_password(password).map_err(ApiError::Fault)
-}
-
 /// §4 登陆接口.
 pub fn login(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let f = &ctx.fields;
@@ -62,76 +53,31 @@ pub fn login(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     f.formats()?;
     app_type("appType", app)?;
     let plain = password(ctx, "password", wire_password)?;
-    let user = find_user_by_mobile(ctx.conn.get()?, username)?.ok_or(R::LoginNoAccount)?;
-    let refusals = Refusals {
-        wrong: R::LoginWrongPassword,
-        locking: R::LoginLocked,
-        locked: R::LoginLocked,
+    let input = LoginInput {
+        username,
+        password: &plain,
+        app_type: app,
+        device_token: token,
+        client: ctx.client,
+        now: ctx.now,
     };
-    check_password(ctx, &user, &plain, refusals)?;
-    if user.disabled {
-        return Err(R::LoginFailed.into());
-    }
-    let session = Session {
-        id: new_session_id(),
-        user_id: user.id.clone(),
-        device_token: token.to_owned(),
-        app_type: app.to_owned(),
-        created_at: ctx.now,
-        last_seen_at: ctx.now,
-        expires_at: ctx.now
-            + ctx
-                .state
-                .config
-                .session_idle_days
-                .saturating_mul(86_400_000),
+    let session = match login::log_in(ctx.state, &mut ctx.conn, input) {
+        Ok(session) => session,
+        Err(LoginError::NoAccount) => return Err(R::LoginNoAccount.into()),
+        Err(LoginError::Disabled) => return Err(R::LoginFailed.into()),
+        Err(LoginError::Password(PasswordRefusal::Wrong)) => {
+            return Err(R::LoginWrongPassword.into())
+        }
+        Err(LoginError::Password(PasswordRefusal::Locking | PasswordRefusal::Locked)) => {
+            return Err(R::LoginLocked.into())
+        }
+        Err(LoginError::Password(PasswordRefusal::Db(e)) | LoginError::Db(e)) => {
+            return Err(e.into())
+        }
     };
-    create_session(ctx.conn.get()?, &session)?;
-    tracing::info!(user = %user.id, "login");
     let mut reply = Reply::ok(R::LoginSucceeded, Json::from(session.id.as_str()))?;
     reply.cookie = Some(format!("{SESSION_COOKIE}={}; Path=/; HttpOnly", session.id));
     Ok(reply)
-}
-
-/// What a wrong-password check answers: `wrong`, `locking` for the failure that locks, `locked`
-/// once locked.
-struct Refusals {
-    wrong: R,
-    locking: R,
-    locked: R,
-}
-
-/// Checks `plain` against `user`'s password behind the wrong-password guards: the attempt is
-/// reserved first (a locked account or address answers without any check), a wrong password is
-/// refused, a right one clears the address's count.
-fn check_password(
-    ctx: &mut Ctx<'_>,
-    user: &User,
-    plain: &str,
-    r: Refusals,
-) -> Result<(), ApiError> {
-    let cfg = &ctx.state.config;
-    let limits = GuardLimits {
-        max_failures: cfg.login_max_failures,
-        ceiling_per_hour: cfg.login_max_failures_per_hour,
-        lock_ms: cfg.login_lock_minutes.saturating_mul(60_000),
-    };
-    let client = ctx.client.to_owned();
-    let attempt = login_guard::reserve(ctx.conn.get()?, &user.id, &client, limits, ctx.now)?;
-    let Attempt::Reserved { last } = attempt else {
-        return Err(r.locked.into());
-    };
-    // argon2 takes a while: no connection is held during it.
-    ctx.conn.release();
-    if verify_password(plain, &user.password_hash) {
-        login_guard::succeeded(ctx.conn.get()?, &user.id, &client)?;
-        return Ok(());
-    }
-    if last {
-        tracing::warn!(user = %user.id, %client, "locked after repeated wrong passwords");
-        return Err(r.locking.into());
-    }
-    Err(r.wrong.into())
 }
 
 /// §7 获取验证码.
@@ -430,25 +376,28 @@ pub fn modify_password(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let mobile_text = f.string("mobile")?;
     f.formats()?;
     let m = mobile(mobile_text)?;
-    let user = registered_user(ctx, &m, R::AccountNotFound)?;
-    let (new_pw, old_pw) = (
-        password(ctx, "newPassword", new_pw)?,
-        password(ctx, "oldPassword", old_pw)?,
+    let changed = passwords::change_password(
+        ctx.state,
+        &mut ctx.conn,
+        &m,
+        old_pw,
+        new_pw,
+        ctx.client,
+        ctx.now,
     );
-    let refusals = Refusals {
-        wrong: R::CurrentPasswordWrong,
+    match changed {
+        Ok(()) => Reply::empty(R::PasswordChanged),
+        Err(ChangeError::NotRegistered) => Err(R::AccountNotFound.into()),
+        Err(ChangeError::Malformed(field)) => Err(bad(field)),
         // The failure that locks answers 20003015 like the others (docs/api.md §15).
-        locking: R::CurrentPasswordWrong,
-        locked: R::ChangeAccountLocked,
-    };
-    check_password(ctx, &user, &old_pw, refusals)?;
-    if !password_acceptable(&new_pw) {
-        return Err(R::ChangePasswordRule.into());
+        Err(ChangeError::Current(PasswordRefusal::Wrong | PasswordRefusal::Locking)) => {
+            Err(R::CurrentPasswordWrong.into())
+        }
+        Err(ChangeError::Current(PasswordRefusal::Locked)) => Err(R::ChangeAccountLocked.into()),
+        Err(ChangeError::Rule) => Err(R::ChangePasswordRule.into()),
+        Err(ChangeError::Hash(why)) => Err(ApiError::Fault(why)),
+        Err(ChangeError::Current(PasswordRefusal::Db(e)) | ChangeError::Db(e)) => Err(e.into()),
     }
-    set_password(ctx.conn.get()?, &user.id, &hash(&new_pw)?, ctx.now)?;
-    tracing::info!(user = %user.id, "password changed; sessions ended");
-    passwords::tell_password_changed(ctx.state, &mut ctx.conn, &user, "修改", ctx.now)?;
-    Reply::empty(R::PasswordChanged)
 }
 
 /// §16 意见反馈.

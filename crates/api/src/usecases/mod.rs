@@ -11,6 +11,7 @@ pub mod apply;
 pub mod authenticate_identity;
 pub mod daily_job;
 pub mod disburse;
+pub mod login;
 pub mod passwords;
 pub mod pricing;
 pub mod reconcile;

@@ -164,6 +164,60 @@ pub fn reset_password(
     Ok(())
 }
 
+/// Why a password was not changed (§15).
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    /// No account has this mobile.
+    #[error("no account has this mobile")]
+    NotRegistered,
+    /// A password field is not ciphertext (strict mode).
+    #[error("{0} is not a password")]
+    Malformed(&'static str),
+    /// The current password check refused.
+    #[error(transparent)]
+    Current(#[from] super::login::PasswordRefusal),
+    /// The new password breaks the rule.
+    #[error("the new password breaks the rule")]
+    Rule,
+    /// Hashing failed.
+    #[error("hashing the password failed: {0}")]
+    Hash(String),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// §15: with the current password (behind the same guards as logging in), the new one replaces
+/// it, every session ends, and the borrower is told. The passwords are the fields as sent.
+pub fn change_password(
+    st: &AppState,
+    lease: &mut Lease<'_>,
+    mobile: &Mobile,
+    wire_current: &str,
+    wire_new: &str,
+    client: &str,
+    now: i64,
+) -> Result<(), ChangeError> {
+    let user =
+        find_user_by_mobile(lease.get()?, mobile.as_str())?.ok_or(ChangeError::NotRegistered)?;
+    let decode = |wire: &str, field: &'static str| {
+        st.codec
+            .decode(wire)
+            .map_err(|_| ChangeError::Malformed(field))
+    };
+    let new = decode(wire_new, "newPassword")?;
+    let current = decode(wire_current, "oldPassword")?;
+    super::login::check_password(st, lease, &user, &current, client, now)?;
+    if !password_acceptable(&new) {
+        return Err(ChangeError::Rule);
+    }
+    let hashed = hash_password(&new).map_err(ChangeError::Hash)?;
+    set_password(lease.get()?, &user.id, &hashed, now)?;
+    tracing::info!(user = %user.id, "password changed; sessions ended");
+    tell_password_changed(st, lease, &user, "修改", now)?;
+    Ok(())
+}
+
 /// After a reset or a change, the borrower hears of it (a customer message, and an SMS through
 /// the gateway, called with no connection held): a takeover cannot happen silently.
 pub fn tell_password_changed(
