@@ -2,10 +2,9 @@
 //! personal information (§33, §34) and contacts (§35).
 
 use cashloan_domain::{BankCardNo, ContactPhone, IdCardNo, Money, PersonName};
-use cashloan_persistence::accounts::set_mobile_auth;
 use cashloan_persistence::profile::{
-    add_contact, bank_card_owner, find_bank_card, find_identity, find_personal_info, list_contacts,
-    save_bank_card, save_personal_info, update_contact, PersonalInfo, SaveContact,
+    add_contact, find_bank_card, find_identity, find_personal_info, list_contacts,
+    save_personal_info, update_contact, PersonalInfo, SaveContact,
 };
 use cashloan_persistence::site::is_blacklisted;
 use cashloan_protocol::{Json, Outcome, ResponseCode as R};
@@ -13,7 +12,9 @@ use serde::Serialize;
 
 use crate::context::{bad, ApiError, Ctx, Reply};
 use crate::routes::auth::mobile;
+use crate::usecases::authenticate_bank_card::{authenticate_bank_card, BankCardError};
 use crate::usecases::authenticate_identity::{authenticate_identity, IdentityError};
+use crate::usecases::authenticate_mobile::{authenticate_mobile, MobileAuthError};
 
 /// Most contacts one user may keep (§35).
 const MAX_CONTACTS: i64 = 10;
@@ -85,65 +86,24 @@ pub fn auth_bank_card(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let card = BankCardNo::parse(card_text).ok_or(R::BankCardMalformed)?;
     let reserved = mobile(mobile_text)?;
     let user = ctx.user()?.clone();
-    let identity =
-        find_identity(ctx.conn.get()?, &user.id)?.ok_or_else(|| failed("请先完成身份信息认证"))?;
-    if bank_card_owner(ctx.conn.get()?, card.as_str())?.is_some_and(|owner| owner != user.id) {
-        return Err(failed("该银行卡已被其他账号绑定"));
+    match authenticate_bank_card(ctx.state, &mut ctx.conn, &user, &card, &reserved, ctx.now) {
+        Ok(()) => Reply::empty(R::BankCardAuthenticated),
+        Err(BankCardError::Unavailable(e)) => Err(e.into()),
+        Err(BankCardError::Db(e)) => Err(e.into()),
+        Err(refusal) => Err(failed(&refusal.to_string())),
     }
-    // A third party may be slow: no connection is held while it answers.
-    ctx.conn.release();
-    let verified = ctx
-        .state
-        .providers
-        .bank_card
-        .verify(
-            &identity.real_name,
-            &identity.id_card_no,
-            card.as_str(),
-            reserved.as_str(),
-        )?
-        .accepted();
-    if !verified {
-        return Err(failed("银行卡认证失败"));
-    }
-    let saved = save_bank_card(
-        ctx.conn.get()?,
-        &cashloan_persistence::profile::BankCard {
-            user_id: user.id.clone(),
-            card_no: card.as_str().to_owned(),
-            reserved_mobile: reserved.as_str().to_owned(),
-            verified_at: ctx.now,
-        },
-    )?;
-    if !saved {
-        return Err(failed("该银行卡已被其他账号绑定"));
-    }
-    tracing::info!(user = %user.id, card = %card.masked(), "bank card authenticated");
-    Reply::empty(R::BankCardAuthenticated)
 }
 
 /// §31 手机实名认证.
 pub fn auth_mobile(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     ctx.fields.formats()?;
     let user = ctx.user()?.clone();
-    let identity =
-        find_identity(ctx.conn.get()?, &user.id)?.ok_or_else(|| failed("请先完成身份信息认证"))?;
-    if user.mobile_auth {
-        return Reply::empty(R::MobileAuthenticated);
+    match authenticate_mobile(ctx.state, &mut ctx.conn, &user, ctx.now) {
+        Ok(()) => Reply::empty(R::MobileAuthenticated),
+        Err(MobileAuthError::Unavailable(e)) => Err(e.into()),
+        Err(MobileAuthError::Db(e)) => Err(e.into()),
+        Err(refusal) => Err(failed(&refusal.to_string())),
     }
-    // A third party may be slow: no connection is held while it answers.
-    ctx.conn.release();
-    let verified = ctx
-        .state
-        .providers
-        .carrier
-        .verify(&identity.real_name, &identity.id_card_no, &user.mobile)?
-        .accepted();
-    if !verified {
-        return Err(failed("手机实名认证失败"));
-    }
-    set_mobile_auth(ctx.conn.get()?, &user.id, ctx.now)?;
-    Reply::empty(R::MobileAuthenticated)
 }
 
 /// §32 身份信息认证(实名认证).

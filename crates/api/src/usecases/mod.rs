@@ -8,7 +8,9 @@
 //! and the order is settled with the answer in one short transaction.
 
 pub mod apply;
+pub mod authenticate_bank_card;
 pub mod authenticate_identity;
+pub mod authenticate_mobile;
 pub mod daily_job;
 pub mod disburse;
 pub mod login;
