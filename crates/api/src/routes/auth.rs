@@ -4,24 +4,17 @@
 use cashloan_domain::Mobile;
 use cashloan_persistence::accounts::{end_session, find_user_by_mobile, User};
 use cashloan_persistence::site::{add_feedback, count_feedback, latest_app_version};
-use cashloan_persistence::verification::FlowClient;
-use cashloan_persistence::verification::{
-    check_sms_code, consume_captcha, give_grant, hit_rate_counter, issue_captcha, release_sms_slot,
-    reserve_sms_slot, set_sms_code, CaptchaCheck, GrantKind, SmsCheck, SmsLimits, SmsPurpose,
-    SmsSlot,
-};
+use cashloan_persistence::verification::{hit_rate_counter, issue_captcha, SmsPurpose};
 use cashloan_protocol::{Json, ResponseCode as R};
 
 use crate::context::{bad, ApiError, Ctx, Reply, FLOW_COOKIE};
 use crate::pipeline::SESSION_COOKIE;
-use crate::providers::Sms;
-use crate::security::{new_captcha, new_flow_token, new_sms_code, sha256_hex};
+use crate::security::new_captcha;
 use crate::usecases::login::{self, LoginError, LoginInput, PasswordRefusal};
 use crate::usecases::passwords::{self, ChangeError, NewPasswordError, ResetError};
 use crate::usecases::register::{self, RegisterError};
+use crate::usecases::sms_codes::{self, CheckCode, SendCode, SmsCodeError};
 
-/// Wrong SMS-code tries before the code dies.
-const MAX_TRIES: i32 = 5;
 /// Feedback per mobile per business day.
 const FEEDBACK_PER_DAY: i64 = 10;
 
@@ -100,98 +93,39 @@ fn send_sms_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiErr
     let mobile_text = f.string("mobile")?;
     f.formats()?;
     let m = mobile(mobile_text)?;
-    let ttl = ctx.state.config.captcha_ttl_secs.saturating_mul(1000);
-    match consume_captcha(ctx.conn.get()?, code, ctx.now, ttl)? {
-        CaptchaCheck::Consumed => {}
-        CaptchaCheck::Wrong => return Err(R::CaptchaWrong.into()),
-        CaptchaCheck::Expired => return Err(R::CaptchaExpired.into()),
-    }
-    let registered = find_user_by_mobile(ctx.conn.get()?, m.as_str())?.is_some();
-    match (purpose, registered) {
-        (SmsPurpose::Register, true) => return Err(R::MobileAlreadyRegistered.into()),
-        (SmsPurpose::Reset, false) => return Err(R::MobileNotRegistered.into()),
-        _ => {}
-    }
     let today = ctx.today()?;
-    let day = cashloan_domain::format_day(today);
-    let cfg = &ctx.state.config;
-    let limits = SmsLimits {
-        min_interval_ms: cfg.sms_min_interval_secs.saturating_mul(1000),
-        per_mobile_per_day: cfg.sms_per_day,
-        per_client_per_hour: cfg.sms_per_client_per_hour,
-        total_per_day: cfg.sms_per_day_total,
-    };
-    let total_cap = cfg.sms_per_day_total;
-    let slot = reserve_sms_slot(
-        ctx.conn.get()?,
-        m.as_str(),
-        ctx.client,
+    let req = SendCode {
+        mobile: &m,
+        captcha: code,
         purpose,
-        &day,
-        ctx.now,
-        limits,
-    )?;
-    let slot_id = match slot {
-        SmsSlot::Reserved { id, total } => {
-            // 80 % of the day's cap: someone may be pumping SMS; operators should know early.
-            if total.saturating_mul(5) == total_cap.saturating_mul(4) {
-                tracing::warn!(total, cap = total_cap, "80 % of the day's SMS cap is used");
-            }
-            id
-        }
-        SmsSlot::MobileLimit => return Err(R::TooManyRequests.into()),
-        SmsSlot::ClientLimit => {
-            tracing::warn!(client = ctx.client, "SMS per client address cap reached");
-            return Err(R::TooManyRequests.into());
-        }
-        SmsSlot::TotalLimit => {
-            tracing::error!(
-                cap = total_cap,
-                "the day's SMS cap is reached: no more SMS today"
-            );
-            return Err(R::TooManyRequests.into());
-        }
+        address: ctx.client,
+        client_key: &ctx.flow.client_key,
+        today,
+        now: ctx.now,
     };
-    let sms_code = new_sms_code();
-    let text = match purpose {
-        SmsPurpose::Register => format!("您的注册验证码为{sms_code},5分钟内有效,请勿泄露。"),
-        SmsPurpose::Reset => format!("您正在找回密码,验证码为{sms_code},5分钟内有效,请勿泄露。"),
-    };
-    // A third party may be slow: no connection is held while it answers.
-    ctx.conn.release();
-    let sent = ctx.state.providers.sms.send(&Sms {
-        mobile: m.as_str(),
-        purpose: purpose.as_str(),
-        code: &sms_code,
-        text,
-        sent_at: ctx.now,
-    });
-    if let Err(reason) = sent {
-        tracing::warn!(mobile = %m.masked(), %reason, "SMS gateway refused");
-        release_sms_slot(ctx.conn.get()?, &slot_id)?;
-        return Err(R::SmsSendFailed.into());
-    }
-    // The flow is this client's from here: a cookie for clients that keep one, the address
-    // and User-Agent for those that do not.
-    let token = new_flow_token();
-    let digest = sha256_hex(token.as_bytes());
-    let owner = FlowClient {
-        cookie: Some(&digest),
-        client: &ctx.flow.client_key,
-    };
-    set_sms_code(
-        ctx.conn.get()?,
-        m.as_str(),
-        purpose,
-        &sms_code,
-        &owner,
-        ctx.now,
-    )?;
+    let sent = sms_codes::send_code(ctx.state, &mut ctx.conn, &req);
+    let token = sent.map_err(sms_refusal)?;
     let mut reply = Reply::empty(R::SmsSent)?;
     reply.cookie = Some(format!(
         "{FLOW_COOKIE}={token}; Path=/; Max-Age=1800; HttpOnly; SameSite=Strict"
     ));
     Ok(reply)
+}
+
+/// An SMS step's refusal as §8, §9, §11 and §12 answer it.
+fn sms_refusal(e: SmsCodeError) -> ApiError {
+    match e {
+        SmsCodeError::CaptchaWrong => R::CaptchaWrong.into(),
+        SmsCodeError::CaptchaExpired => R::CaptchaExpired.into(),
+        SmsCodeError::AlreadyRegistered => R::MobileAlreadyRegistered.into(),
+        SmsCodeError::NotRegistered => R::MobileNotRegistered.into(),
+        SmsCodeError::TooMany => R::TooManyRequests.into(),
+        SmsCodeError::SendFailed => R::SmsSendFailed.into(),
+        SmsCodeError::CodeWrong => R::SmsCodeWrong.into(),
+        SmsCodeError::CodeExpired => R::SmsCodeExpired.into(),
+        SmsCodeError::TooManyTries => R::SmsCodeTooManyTries.into(),
+        SmsCodeError::Db(e) => e.into(),
+    }
 }
 
 /// The key of this request's flow; none without a flow cookie when cookies are required.
@@ -200,11 +134,6 @@ fn flow_of(ctx: &Ctx<'_>) -> Option<String> {
         return None;
     }
     Some(ctx.flow.as_client().key())
-}
-
-/// The key of this request's flow, or `refusal`.
-fn flow_key(ctx: &Ctx<'_>, refusal: R) -> Result<String, ApiError> {
-    flow_of(ctx).ok_or_else(|| refusal.into())
 }
 
 /// §8 获取手机验证码.
@@ -224,42 +153,16 @@ fn check_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiError>
     let mobile_text = f.string("mobile")?;
     f.formats()?;
     let m = mobile(mobile_text)?;
-    let registered = find_user_by_mobile(ctx.conn.get()?, m.as_str())?.is_some();
-    match (purpose, registered) {
-        (SmsPurpose::Register, true) => return Err(R::MobileAlreadyRegistered.into()),
-        (SmsPurpose::Reset, false) => return Err(R::MobileNotRegistered.into()),
-        _ => {}
-    }
-    let ttl = ctx.state.config.sms_code_ttl_secs.saturating_mul(1000);
-    let flow = flow_key(ctx, R::SmsCodeWrong)?;
-    let client = ctx.flow.as_client();
-    match check_sms_code(
-        ctx.conn.get()?,
-        m.as_str(),
+    let flow = flow_of(ctx);
+    let req = CheckCode {
+        mobile: &m,
+        code: sms,
         purpose,
-        sms,
-        &client,
-        ctx.now,
-        ttl,
-        MAX_TRIES,
-    )? {
-        SmsCheck::Correct => {}
-        SmsCheck::NoCode | SmsCheck::Wrong => return Err(R::SmsCodeWrong.into()),
-        SmsCheck::Expired => return Err(R::SmsCodeExpired.into()),
-        SmsCheck::TooManyTries => return Err(R::SmsCodeTooManyTries.into()),
-    }
-    let grant = match purpose {
-        SmsPurpose::Register => GrantKind::Register,
-        SmsPurpose::Reset => GrantKind::ResetSms,
+        flow: flow.as_deref(),
+        client: ctx.flow.as_client(),
+        now: ctx.now,
     };
-    give_grant(
-        ctx.conn.get()?,
-        m.as_str(),
-        grant,
-        &flow,
-        ctx.now,
-        passwords::GRANT_TTL_MS,
-    )?;
+    sms_codes::check_code(ctx.state, &mut ctx.conn, &req).map_err(sms_refusal)?;
     Reply::empty(R::SmsCodeCorrect)
 }
 

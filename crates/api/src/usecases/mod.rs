@@ -21,3 +21,4 @@ pub mod register;
 pub mod repay;
 pub mod review;
 pub mod settlement;
+pub mod sms_codes;
