@@ -3,8 +3,8 @@
 
 use cashloan_domain::{BankCardNo, ContactPhone, IdCardNo, Money, PersonName};
 use cashloan_persistence::profile::{
-    add_contact, find_bank_card, find_identity, find_personal_info, list_contacts,
-    save_personal_info, update_contact, PersonalInfo, SaveContact,
+    find_bank_card, find_identity, find_personal_info, list_contacts, save_personal_info,
+    PersonalInfo,
 };
 use cashloan_persistence::site::is_blacklisted;
 use cashloan_protocol::{Json, Outcome, ResponseCode as R};
@@ -15,9 +15,7 @@ use crate::routes::auth::mobile;
 use crate::usecases::authenticate_bank_card::{authenticate_bank_card, BankCardError};
 use crate::usecases::authenticate_identity::{authenticate_identity, IdentityError};
 use crate::usecases::authenticate_mobile::{authenticate_mobile, MobileAuthError};
-
-/// Most contacts one user may keep (§35).
-const MAX_CONTACTS: i64 = 10;
+use crate::usecases::contacts::{save_contact as save_contact_of, ContactError, ContactInput};
 
 fn flag(b: bool) -> &'static str {
     if b {
@@ -378,41 +376,15 @@ pub fn save_contact(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let name = PersonName::parse(name).ok_or_else(|| bad("realName"))?;
     let phone = ContactPhone::parse(phone).ok_or_else(|| bad("phoneNum"))?;
     let user = ctx.user()?.clone();
-    if let Some(id) = id {
-        if !list_contacts(ctx.conn.get()?, &user.id)?
-            .iter()
-            .any(|c| c.id == id)
-        {
-            return Err(failed("联系人不存在"));
-        }
-    }
-    if phone.as_str() == user.mobile {
-        return Err(failed("联系人不能为本人"));
-    }
-    let saved = match id {
-        Some(id) => update_contact(
-            ctx.conn.get()?,
-            &user.id,
-            id,
-            rel,
-            name.as_str(),
-            phone.as_str(),
-            ctx.now,
-        )?,
-        None => add_contact(
-            ctx.conn.get()?,
-            &user.id,
-            rel,
-            name.as_str(),
-            phone.as_str(),
-            MAX_CONTACTS,
-            ctx.now,
-        )?,
+    let input = ContactInput {
+        id,
+        rel_type: rel,
+        name: &name,
+        phone: &phone,
     };
-    match saved {
-        SaveContact::Saved(_) => Reply::empty(R::ContactSaved),
-        SaveContact::NotFound => Err(failed("联系人不存在")),
-        SaveContact::DuplicatePhone => Err(failed("该联系人电话已存在")),
-        SaveContact::LimitReached => Err(failed("联系人数量已达上限")),
+    match save_contact_of(ctx.conn.get()?, &user, &input, ctx.now) {
+        Ok(()) => Reply::empty(R::ContactSaved),
+        Err(ContactError::Db(e)) => Err(e.into()),
+        Err(refusal) => Err(failed(&refusal.to_string())),
     }
 }

@@ -11,6 +11,7 @@ pub mod apply;
 pub mod authenticate_bank_card;
 pub mod authenticate_identity;
 pub mod authenticate_mobile;
+pub mod contacts;
 pub mod daily_job;
 pub mod disburse;
 pub mod login;
