@@ -3,9 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use cashloan_batch::run_daily;
-use cashloan_domain::{ApplyStatus, Money, Rate, RepayType, TermUnit};
+use cashloan_domain::{LoanTerms, Money, Period, Rate, RepayType, TermUnit};
 use cashloan_persistence::accounts::{create_session, create_user, record_nonce, Session};
-use cashloan_persistence::demo::load_demo_data;
+use cashloan_persistence::demo::{demo_products, load_demo_data};
 use cashloan_persistence::loans::*;
 use cashloan_persistence::payment_orders::{
     open_charge, open_payout, settle, ChannelOutcome, OpenCharge, OpenPayout, SettledBy, Settlement,
@@ -38,45 +38,29 @@ fn book(db: &Db) -> String {
         },
     )
     .unwrap();
-    let app = Application {
-        id: String::new(),
-        user_id: user.id.clone(),
-        product_id: "0b7f6c2e-5d1a-4c4e-9f3a-2a8e7c1d9b10".into(),
-        product_code: "PRODUCT20261125001".into(),
-        product_name: "分期贷".into(),
-        loan_code: String::new(),
-        status: ApplyStatus::Submitted,
-        amount_cents: 300_000,
-        reply_amount_cents: None,
-        interest_rate: Rate::from_stored("0.1800").unwrap(),
-        penalty_rate: Rate::from_stored("0.3600"),
-        service_fee_rate: Rate::ZERO,
-        upfront_fee_rate: Rate::ZERO,
-        term_count: 3,
-        term_unit: TermUnit::Month,
-        repay_term_count: 1,
-        repay_term_unit: TermUnit::Month,
+    let (code, product) = demo_products()
+        .into_iter()
+        .find(|(_, p)| p.id == "0b7f6c2e-5d1a-4c4e-9f3a-2a8e7c1d9b10")
+        .unwrap();
+    let terms = LoanTerms {
+        amount: Money::from_cents(300_000),
+        rate: Rate::from_stored("0.1800").unwrap(),
+        term: Period::months(3),
+        interval: Period::months(1),
         repay_type: RepayType::Annuity,
-        auth_term_count: None,
-        auth_term_unit: None,
+    };
+    let details = ApplicationDetails {
         purpose: "21".into(),
         other_channels: "01".into(),
         longitude: "0".into(),
         latitude: "0".into(),
         order_id: "o".into(),
-        contact_name: None,
-        contact_phone: None,
-        remark: None,
         phonebook: "[]".into(),
-        applied_at: 0,
-        reviewed_at: None,
-        decided_at: None,
-        reject_reason: None,
-        disbursed_at: None,
-        release_date: None,
-        settled_at: None,
-        updated_at: 0,
+        ..ApplicationDetails::default()
     };
+    let mut app = Application::draft(&user.id, &product, code, &terms, details);
+    // A steeper penalty than the product's, so a few days show in cents.
+    app.penalty_rate = Rate::from_stored("0.3600");
     let Submitted::Stored(app) = submit_application(&mut c, app, d(2026, 1, 31), 1).unwrap() else {
         panic!("not stored")
     };

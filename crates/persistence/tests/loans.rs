@@ -6,9 +6,11 @@ mod common;
 
 use std::sync::{Arc, Barrier};
 
-use cashloan_domain::{ApplyStatus, Money, Rate, RepayStatus, RepayType, TermUnit};
+use cashloan_domain::{
+    ApplyStatus, LoanTerms, Money, Period, Rate, RepayStatus, RepayType, TermUnit,
+};
 use cashloan_persistence::accounts::create_user;
-use cashloan_persistence::demo::load_demo_data;
+use cashloan_persistence::demo::{demo_products, load_demo_data};
 use cashloan_persistence::loans::*;
 use cashloan_persistence::payment_orders::{
     open_charge, open_payout, settle, ChannelOutcome, OpenCharge, OpenPayout, PaymentOrder,
@@ -28,45 +30,33 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
 }
 
 fn draft(user_id: &str, amount_cents: i64, months: i32, repay_type: RepayType) -> Application {
-    Application {
-        id: String::new(),
-        user_id: user_id.into(),
-        product_id: INSTALMENT_PRODUCT.into(),
-        product_code: "PRODUCT20261125001".into(),
-        product_name: "分期贷".into(),
-        loan_code: String::new(),
-        status: ApplyStatus::Submitted,
-        amount_cents,
-        reply_amount_cents: None,
-        interest_rate: Rate::from_stored("0.1800").unwrap(),
-        penalty_rate: Rate::from_stored("0.1800"),
-        service_fee_rate: Rate::ZERO,
-        upfront_fee_rate: Rate::ZERO,
-        term_count: months,
-        term_unit: TermUnit::Month,
-        repay_term_count: 1,
-        repay_term_unit: TermUnit::Month,
+    let (code, product) = demo_products()
+        .into_iter()
+        .find(|(_, p)| p.id == INSTALMENT_PRODUCT)
+        .unwrap();
+    let terms = LoanTerms {
+        amount: Money::from_cents(amount_cents),
+        rate: Rate::from_stored("0.1800").unwrap(),
+        term: Period::months(u32::try_from(months).unwrap()),
+        interval: Period::months(1),
         repay_type,
-        auth_term_count: None,
-        auth_term_unit: None,
+    };
+    let details = ApplicationDetails {
         purpose: "21".into(),
         other_channels: "01".into(),
         longitude: "116.31".into(),
         latitude: "39.98".into(),
         order_id: "201701012236523".into(),
-        contact_name: None,
-        contact_phone: None,
-        remark: None,
         phonebook: r#"[{"contactName":"木木","contactPhone":"13940460755"}]"#.into(),
-        applied_at: 0,
-        reviewed_at: None,
-        decided_at: None,
-        reject_reason: None,
-        disbursed_at: None,
-        release_date: None,
-        settled_at: None,
-        updated_at: 0,
-    }
+        ..ApplicationDetails::default()
+    };
+    let app = Application::draft(user_id, &product, code, &terms, details);
+    assert_eq!(
+        app.penalty_rate,
+        Rate::from_stored("0.1800"),
+        "the product's"
+    );
+    app
 }
 
 /// A user with a disbursed 12-month annuity of 10 000.00 at 18 % paid out on 2026-01-31
