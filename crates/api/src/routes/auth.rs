@@ -2,21 +2,18 @@
 //! password change (§15), feedback (§16), version check (§17) and logout (§18).
 
 use cashloan_domain::Mobile;
-use cashloan_persistence::accounts::{end_session, find_user_by_mobile, User};
-use cashloan_persistence::site::{add_feedback, count_feedback, latest_app_version};
-use cashloan_persistence::verification::{hit_rate_counter, issue_captcha, SmsPurpose};
+use cashloan_persistence::accounts::end_session;
+use cashloan_persistence::site::latest_app_version;
+use cashloan_persistence::verification::SmsPurpose;
 use cashloan_protocol::{Json, ResponseCode as R};
 
 use crate::context::{bad, ApiError, Ctx, Reply, FLOW_COOKIE};
 use crate::pipeline::SESSION_COOKIE;
-use crate::security::new_captcha;
+use crate::usecases::feedback::{leave_feedback, FeedbackError};
 use crate::usecases::login::{self, LoginError, LoginInput, PasswordRefusal};
 use crate::usecases::passwords::{self, ChangeError, NewPasswordError, ResetError};
 use crate::usecases::register::{self, RegisterError};
 use crate::usecases::sms_codes::{self, CheckCode, SendCode, SmsCodeError};
-
-/// Feedback per mobile per business day.
-const FEEDBACK_PER_DAY: i64 = 10;
 
 /// The mobile rule, answering `手机号码格式错误`.
 pub(crate) fn mobile(text: &str) -> Result<Mobile, ApiError> {
@@ -76,13 +73,9 @@ pub fn login(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
 /// §7 获取验证码.
 pub fn get_code(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     ctx.fields.formats()?;
-    let window = ctx.now - ctx.now.rem_euclid(60_000);
-    let hits = hit_rate_counter(ctx.conn.get()?, &format!("captcha:{}", ctx.client), window)?;
-    if hits > ctx.state.config.captcha_per_minute {
-        return Err(R::TooManyRequests.into());
-    }
-    let code = new_captcha();
-    issue_captcha(ctx.conn.get()?, &code, ctx.client, ctx.now)?;
+    let per_minute = ctx.state.config.captcha_per_minute;
+    let code = sms_codes::issue_graphic_code(&mut ctx.conn, ctx.client, per_minute, ctx.now)
+        .map_err(sms_refusal)?;
     Reply::ok(R::CaptchaIssued, Json::from(code.as_str()))
 }
 
@@ -231,10 +224,6 @@ fn reset_refusal(e: ResetError, grant_missing: R) -> ApiError {
     }
 }
 
-fn registered_user(ctx: &mut Ctx<'_>, m: &Mobile, missing: R) -> Result<User, ApiError> {
-    find_user_by_mobile(ctx.conn.get()?, m.as_str())?.ok_or_else(|| missing.into())
-}
-
 /// §13 忘记密码身份认证.
 pub fn forget_pwd_identity(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let f = &ctx.fields;
@@ -312,25 +301,14 @@ pub fn feedback(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     f.formats()?;
     app_type("source", source)?;
     let m = mobile(mobile_text)?;
-    let user = registered_user(ctx, &m, R::AccountNotFound)?;
-    let len = suggestion.chars().count();
-    if suggestion.trim().is_empty() || len > 1000 {
-        return Err(R::FeedbackLength.into());
-    }
     let today = ctx.today()?;
-    if count_feedback(ctx.conn.get()?, m.as_str(), today)? >= FEEDBACK_PER_DAY {
-        return Err(R::TooManyRequests.into());
+    match leave_feedback(ctx.conn.get()?, &m, source, suggestion, today, ctx.now) {
+        Ok(()) => Reply::empty(R::FeedbackReceived),
+        Err(FeedbackError::NotRegistered) => Err(R::AccountNotFound.into()),
+        Err(FeedbackError::Length) => Err(R::FeedbackLength.into()),
+        Err(FeedbackError::TooMany) => Err(R::TooManyRequests.into()),
+        Err(FeedbackError::Db(e)) => Err(e.into()),
     }
-    add_feedback(
-        ctx.conn.get()?,
-        &user.id,
-        m.as_str(),
-        source,
-        suggestion,
-        today,
-        ctx.now,
-    )?;
-    Reply::empty(R::FeedbackReceived)
 }
 
 /// §17's answer: the latest release of the app type.

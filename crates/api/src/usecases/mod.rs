@@ -14,6 +14,7 @@ pub mod authenticate_mobile;
 pub mod contacts;
 pub mod daily_job;
 pub mod disburse;
+pub mod feedback;
 pub mod login;
 pub mod passwords;
 pub mod pricing;

@@ -1,12 +1,13 @@
-//! SMS codes (§8, §11 send; §9, §12 check): a graphic code buys one SMS within the caps (per
+//! Graphic codes (§7) and SMS codes (§8, §11 send; §9, §12 check): a graphic code buys one SMS within the caps (per
 //! mobile, per client address, per day in all); the SMS gateway is called with no connection
 //! held; a correct code gives this flow the grant the next step needs.
 
 use cashloan_domain::Mobile;
 use cashloan_persistence::accounts::find_user_by_mobile;
 use cashloan_persistence::verification::{
-    check_sms_code, consume_captcha, give_grant, release_sms_slot, reserve_sms_slot, set_sms_code,
-    CaptchaCheck, FlowClient, GrantKind, SmsCheck, SmsLimits, SmsPurpose, SmsSlot,
+    check_sms_code, consume_captcha, give_grant, hit_rate_counter, issue_captcha, release_sms_slot,
+    reserve_sms_slot, set_sms_code, CaptchaCheck, FlowClient, GrantKind, SmsCheck, SmsLimits,
+    SmsPurpose, SmsSlot,
 };
 use cashloan_persistence::DbError;
 use chrono::NaiveDate;
@@ -14,7 +15,7 @@ use chrono::NaiveDate;
 use super::passwords::GRANT_TTL_MS;
 use crate::context::{AppState, Lease};
 use crate::providers::Sms;
-use crate::security::{new_flow_token, new_sms_code, sha256_hex};
+use crate::security::{new_captcha, new_flow_token, new_sms_code, sha256_hex};
 
 /// Wrong SMS-code tries before the code dies.
 pub const MAX_TRIES: i32 = 5;
@@ -52,6 +53,23 @@ pub enum SmsCodeError {
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+/// §7: a graphic code for `client`, unless it asked for more than `per_minute` this minute.
+pub fn issue_graphic_code(
+    lease: &mut Lease<'_>,
+    client: &str,
+    per_minute: i64,
+    now: i64,
+) -> Result<String, SmsCodeError> {
+    let window = now - now.rem_euclid(60_000);
+    let hits = hit_rate_counter(lease.get()?, &format!("captcha:{client}"), window)?;
+    if hits > per_minute {
+        return Err(SmsCodeError::TooMany);
+    }
+    let code = new_captcha();
+    issue_captcha(lease.get()?, &code, client, now)?;
+    Ok(code)
 }
 
 /// Whether `purpose` may go on for `mobile`: registration needs no account, a reset needs one.
