@@ -106,7 +106,7 @@ pub fn install_data_key(config: &Config) -> Result<(), StartError> {
     let current = match &config.data_key {
         Some(text) => parse("data_key", text.expose_secret())?,
         None => {
-            let url = cashloan_persistence::db::DatabaseUrl::parse(&config.database_url)?;
+            let url = cashloan_persistence::db::DatabaseUrl::parse(config.database_url.expose())?;
             if url.backend != cashloan_persistence::Backend::Sqlite {
                 return Err(ConfigError(format!(
                     "{} is required with PostgreSQL: 64 hex characters (e.g. `openssl rand -hex 32`), kept secret and backed up",
@@ -179,9 +179,9 @@ pub fn state(config: Config) -> Result<AppState, StartError> {
             config.business_utc_offset_hours
         ))
     })?;
-    let db = Db::open(&config.database_url, config.db_pool_size).map_err(|source| {
+    let db = Db::open(config.database_url.expose(), config.db_pool_size).map_err(|source| {
         StartError::Database {
-            url: cashloan_persistence::db::redact(&config.database_url),
+            url: config.database_url.redacted(),
             source,
         }
     })?;

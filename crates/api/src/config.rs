@@ -22,6 +22,30 @@ pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
 /// The configuration file read when `--config` does not name one, if it exists.
 pub const DEFAULT_FILE: &str = "cashloan.toml";
 
+/// The database URL. It may carry a password, so `Debug` prints it with the password
+/// replaced (`postgres://app:***@db/cashloan`); [`DatabaseUrlSetting::expose`] gives it whole.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrlSetting(pub String);
+
+impl DatabaseUrlSetting {
+    /// The URL as configured, password included: for connecting, never for printing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with its password replaced, for messages.
+    pub fn redacted(&self) -> String {
+        cashloan_persistence::db::redact(&self.0)
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrlSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
 /// Every setting of the server.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -29,7 +53,7 @@ pub struct Config {
     /// Listen address; `…:0` picks a free port.
     pub bind: String,
     /// `sqlite://…` or `postgres://…`.
-    pub database_url: String,
+    pub database_url: DatabaseUrlSetting,
     /// Signing and DES key.
     #[serde(deserialize_with = "secret")]
     pub app_key: SecretString,
@@ -160,7 +184,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             bind: "127.0.0.1:8080".into(),
-            database_url: "sqlite://cashloan.db".into(),
+            database_url: DatabaseUrlSetting("sqlite://cashloan.db".into()),
             app_key: SecretString::from(PUBLIC_TEST_APP_KEY),
             trusted_proxies: String::new(),
             data_key: None,
@@ -550,7 +574,7 @@ mod tests {
     fn defaults_are_the_documented_ones() {
         let c = Config::load(None, env(&[])).unwrap();
         assert_eq!(c.bind, "127.0.0.1:8080");
-        assert_eq!(c.database_url, "sqlite://cashloan.db");
+        assert_eq!(c.database_url.expose(), "sqlite://cashloan.db");
         assert_eq!(c.app_key.expose_secret(), "12345678");
         assert!(c.verify_sign && c.demo_data && !c.allow_business_date_override);
         assert_eq!(c.sign_window_secs, 300);
@@ -568,6 +592,10 @@ mod tests {
                 ("CASHLOAN_APP_KEY", "00012345"),
                 ("CASHLOAN_ADMIN_TOKEN", token),
                 ("CASHLOAN_PAYMENT_CHANNEL_SECRET", "channel-s3cret"),
+                (
+                    "CASHLOAN_DATABASE_URL",
+                    "postgres://app:db-s3cret@db/cashloan",
+                ),
             ]),
         )
         .unwrap();
@@ -577,7 +605,15 @@ mod tests {
             Some(token)
         );
         let printed = format!("{c:?}");
-        for secret in ["00012345", token, "channel-s3cret"] {
+        assert_eq!(
+            c.database_url.expose(),
+            "postgres://app:db-s3cret@db/cashloan"
+        );
+        assert!(
+            printed.contains("postgres://app:***@db/cashloan"),
+            "{printed}"
+        );
+        for secret in ["00012345", token, "channel-s3cret", "db-s3cret"] {
             assert!(!printed.contains(secret), "{printed}");
         }
     }

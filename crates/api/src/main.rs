@@ -113,11 +113,11 @@ fn main() -> ExitCode {
     };
     init_logs(&config);
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Migrate => match cashloan_persistence::migrate(&config.database_url) {
+        Command::Migrate => match cashloan_persistence::migrate(config.database_url.expose()) {
             Ok(n) => {
                 println!(
                     "applied {n} migration(s) to {}",
-                    cashloan_persistence::db::redact(&config.database_url)
+                    config.database_url.redacted()
                 );
                 ExitCode::SUCCESS
             }
@@ -148,7 +148,7 @@ fn main() -> ExitCode {
 fn database(config: &Config) -> String {
     format!(
         "database {} (setting database_url, CASHLOAN_DATABASE_URL)",
-        cashloan_persistence::db::redact(&config.database_url)
+        config.database_url.redacted()
     )
 }
 
@@ -249,7 +249,7 @@ fn money_tools(
         eprintln!("cashloan {who}: {e}");
         return Err(ExitCode::from(2));
     }
-    let db = cashloan_persistence::Db::open(&config.database_url, 2).map_err(|e| {
+    let db = cashloan_persistence::Db::open(config.database_url.expose(), 2).map_err(|e| {
         eprintln!("cashloan {who}: {}: {e}", database(config));
         ExitCode::FAILURE
     })?;

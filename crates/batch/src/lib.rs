@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use cashloan_domain::message::text;
 use cashloan_domain::penalty::{is_overdue, penalty};
-use cashloan_domain::{format_day, MessageType, Money, Rate};
+use cashloan_domain::{format_day, MessageType, Rate};
 use cashloan_persistence::accounts::{sweep_nonces, sweep_sessions};
 use cashloan_persistence::loans::{
     add_customer_message, record_accrual, unpaid_book_page, CustomerMessage,
@@ -68,20 +68,20 @@ pub fn run_daily(db: &Db, date: NaiveDate, now: i64) -> DbResult<DailyReport> {
                 let overdue = is_overdue(inst.due_date, date);
                 // On the overdue principal and interest (逾期本息), as every payment charges it.
                 let overdue_amount = inst.principal + inst.interest;
-                let accrued = penalty(overdue_amount, rate, inst.due_date, date).cents();
+                let accrued = penalty(overdue_amount, rate, inst.due_date, date);
                 if (overdue != row.overdue
-                    || accrued != row.penalty_cents
+                    || accrued != row.penalty
                     || row.penalty_date != Some(date))
                     && record_accrual(conn, &row.id, overdue, accrued, date)?
                 {
                     if overdue && !row.overdue {
                         report.marked_overdue += 1;
                     }
-                    if accrued != row.penalty_cents {
+                    if accrued != row.penalty {
                         report.penalties_accrued += 1;
                     }
                 }
-                let owed = inst.total() + Money::from_cents(accrued);
+                let owed = inst.total() + accrued;
                 // Each event has its own key, so a message is written once however often this runs.
                 let (kind, content, key) = if overdue {
                     let content = text::overdue(loan_code, inst.period, inst.due_date, owed);

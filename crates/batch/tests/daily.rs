@@ -25,7 +25,7 @@ fn book(db: &Db) -> String {
     cashloan_persistence::sealed::install(key, None).unwrap();
     let mut c = db.conn().unwrap();
     load_demo_data(&mut c, 1).unwrap();
-    let user = create_user(&mut c, "13709812611", "h", 5_000_000, 1)
+    let user = create_user(&mut c, "13709812611", "h", Money::from_cents(5_000_000), 1)
         .unwrap()
         .unwrap();
     save_bank_card(
@@ -85,7 +85,7 @@ fn book(db: &Db) -> String {
     .unwrap() else {
         panic!("payout not opened")
     };
-    assert_eq!(ready.order.amount_cents, 300_000);
+    assert_eq!(ready.order.amount, Money::from_cents(300_000));
     let moved = ChannelOutcome::Succeeded {
         channel_ref: Some("p".into()),
         amount: None,
@@ -174,7 +174,11 @@ fn once_per_event_idempotent_and_catching_up() {
         // A = 3000 × 0.015 × 1.015³ / (1.015³ − 1) = 1030.15; period 1: 45.00 interest,
         // 985.15 principal; on both (逾期本息): 1030.15 × 0.36 / 360 = 1.03 a day, ten days: 10.30.
         assert_eq!(
-            (first.principal_cents, first.overdue, first.penalty_cents),
+            (
+                first.principal.cents(),
+                first.overdue,
+                first.penalty.cents()
+            ),
             (98_515, true, 1030)
         );
         assert_eq!(first.penalty_date, Some(d(2026, 3, 10)));
@@ -189,7 +193,7 @@ fn once_per_event_idempotent_and_catching_up() {
             panic!("charge not opened")
         };
         // Eleven days on 2026-03-11: 1030.15 + 11.33.
-        assert_eq!(ready.order.amount_cents, 104_148);
+        assert_eq!(ready.order.amount, Money::from_cents(104_148));
         let moved = ChannelOutcome::Succeeded {
             channel_ref: Some("c".into()),
             amount: None,

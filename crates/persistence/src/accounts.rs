@@ -1,5 +1,7 @@
 //! Users, sessions and replay nonces.
 
+use crate::columns::typed::Cents;
+use cashloan_domain::Money;
 use diesel::prelude::*;
 
 use crate::db::{inserted, write_transaction, DbConnection, DbError, DbResult};
@@ -30,7 +32,8 @@ pub struct User {
     /// Flagged as a risk customer by an operator (information only).
     pub is_risk: bool,
     /// Total credit (总额度), 分.
-    pub total_credit_cents: i64,
+    #[diesel(column_name = total_credit_cents, deserialize_as = Cents, serialize_as = Cents)]
+    pub total_credit: Money,
     /// 身份信息认证 done.
     pub real_name_auth: bool,
     /// 银行卡认证 done.
@@ -58,7 +61,7 @@ pub fn create_user(
     conn: &mut DbConnection,
     mobile: &str,
     password_hash: &str,
-    total_credit_cents: i64,
+    total_credit: Money,
     now: i64,
 ) -> DbResult<Option<User>> {
     let user = User {
@@ -69,7 +72,7 @@ pub fn create_user(
         locked_until: None,
         disabled: false,
         is_risk: false,
-        total_credit_cents,
+        total_credit,
         real_name_auth: false,
         bank_card_auth: false,
         customer_info_auth: false,
@@ -79,7 +82,7 @@ pub fn create_user(
     };
     let written = inserted(
         diesel::insert_into(users::table)
-            .values(&user)
+            .values(user.clone())
             .execute(conn),
     )?;
     Ok(written.then_some(user))
@@ -126,16 +129,16 @@ pub fn set_password(
     })
 }
 
-/// Sets the user's total credit (分); false when no user has that mobile.
+/// Sets the user's total credit; false when no user has that mobile.
 pub fn set_total_credit(
     conn: &mut DbConnection,
     mobile: &str,
-    cents: i64,
+    credit: Money,
     now: i64,
 ) -> DbResult<bool> {
     let n = diesel::update(users::table.filter(users::mobile.eq(mobile)))
         .set((
-            users::total_credit_cents.eq(cents),
+            users::total_credit_cents.eq(Cents::from(credit)),
             users::updated_at.eq(now),
         ))
         .execute(conn)?;

@@ -1,15 +1,10 @@
-//! The one mapping between stored text columns and domain values: rates and business dates.
+//! The one mapping between stored columns and domain values: money, rates, codes and dates.
 //! A value that does not read back is corruption, reported with its table and column.
 
-use cashloan_domain::{parse_day, Rate};
+use cashloan_domain::parse_day;
 use chrono::NaiveDate;
 
 use crate::db::{DbError, DbResult};
-
-/// The rate stored in `table.column`.
-pub(crate) fn stored_rate(table: &'static str, column: &'static str, text: &str) -> DbResult<Rate> {
-    Rate::from_stored(text).ok_or_else(|| corrupt(table, column, text))
-}
 
 /// The business date stored in `table.column`.
 pub(crate) fn stored_day(
@@ -34,13 +29,14 @@ pub(crate) fn corrupt(table: &'static str, column: &'static str, value: &str) ->
 /// backend that can read and write the column's plain type, so SQLite, PostgreSQL and the
 /// `MultiConnection` dispatching between them all work alike.
 pub mod typed {
+    use cashloan_domain::Money;
     use cashloan_domain::{parse_day, ApplyStatus, Rate, RepayStatus, RepayType, TermUnit};
     use chrono::NaiveDate;
     use diesel::backend::Backend;
     use diesel::deserialize::{self, FromSql, FromSqlRow, Queryable};
     use diesel::expression::AsExpression;
     use diesel::serialize::{self, IsNull, Output, ToSql};
-    use diesel::sql_types::{Integer, Nullable, Text};
+    use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 
     /// Codes the integer columns hold; a `'static` place for `ToSql` to point at.
     static CODES: [i32; 6] = [0, 1, 2, 3, 4, 5];
@@ -110,6 +106,82 @@ pub mod typed {
             _ => None,
         }
     );
+
+    /// An amount of money in a `BigInt` column of 分 (`*_cents`): the one place amounts become
+    /// integers and back.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
+    #[diesel(sql_type = BigInt)]
+    pub struct Cents(pub i64);
+
+    impl<DB: Backend> ToSql<BigInt, DB> for Cents
+    where
+        i64: ToSql<BigInt, DB>,
+    {
+        fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
+            self.0.to_sql(out)
+        }
+    }
+
+    impl<DB: Backend> FromSql<BigInt, DB> for Cents
+    where
+        i64: FromSql<BigInt, DB>,
+    {
+        fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+            i64::from_sql(bytes).map(Cents)
+        }
+    }
+
+    impl From<Cents> for Money {
+        fn from(c: Cents) -> Money {
+            Money::from_cents(c.0)
+        }
+    }
+
+    impl From<Money> for Cents {
+        fn from(m: Money) -> Cents {
+            Cents(m.cents())
+        }
+    }
+
+    /// An optional amount in a `Nullable<BigInt>` column of 分.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression)]
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub struct MaybeCents(pub Option<i64>);
+
+    impl<DB: Backend> ToSql<Nullable<BigInt>, DB> for MaybeCents
+    where
+        i64: ToSql<BigInt, DB>,
+    {
+        fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
+            match &self.0 {
+                Some(cents) => <i64 as ToSql<BigInt, DB>>::to_sql(cents, out),
+                None => Ok(IsNull::Yes),
+            }
+        }
+    }
+
+    impl<DB> Queryable<Nullable<BigInt>, DB> for MaybeCents
+    where
+        DB: Backend,
+        i64: FromSql<BigInt, DB>,
+    {
+        type Row = Option<i64>;
+        fn build(cents: Option<i64>) -> deserialize::Result<Self> {
+            Ok(MaybeCents(cents))
+        }
+    }
+
+    impl From<MaybeCents> for Option<Money> {
+        fn from(c: MaybeCents) -> Option<Money> {
+            c.0.map(Money::from_cents)
+        }
+    }
+
+    impl From<Option<Money>> for MaybeCents {
+        fn from(m: Option<Money>) -> MaybeCents {
+            MaybeCents(m.map(Money::cents))
+        }
+    }
 
     /// A domain value kept in a text column: how it reads back and how it is written.
     pub trait TextValue: Sized {

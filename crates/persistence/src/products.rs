@@ -1,6 +1,7 @@
 //! Loan products (§20, §21): stored as operators configure them, read back as the domain's
 //! [`LoanProduct`] for validation and pricing.
 
+use crate::columns::typed::{FromText, MaybeCents, MaybeFromText, MaybeToText, ToText};
 use cashloan_domain::{Limit, LoanProduct, Money, Rate, RepayType, TermUnit};
 use diesel::prelude::*;
 
@@ -25,23 +26,29 @@ pub struct ProductRow {
     /// 0 range, 1 fixed amounts.
     pub amount_limit_type: i32,
     /// Range minimum, 分.
-    pub single_min_amount_cents: Option<i64>,
+    #[diesel(column_name = single_min_amount_cents, deserialize_as = MaybeCents, serialize_as = MaybeCents)]
+    pub single_min_amount: Option<Money>,
     /// Range maximum, 分.
-    pub single_max_amount_cents: Option<i64>,
+    #[diesel(column_name = single_max_amount_cents, deserialize_as = MaybeCents, serialize_as = MaybeCents)]
+    pub single_max_amount: Option<Money>,
     /// Fixed amounts, comma-separated, as configured.
     pub single_amounts: Option<String>,
     /// Default amount, 分.
-    pub single_default_amount_cents: Option<i64>,
+    #[diesel(column_name = single_default_amount_cents, deserialize_as = MaybeCents, serialize_as = MaybeCents)]
+    pub single_default_amount: Option<Money>,
     /// 0 range, 1 fixed rates.
     pub rate_limit_type: i32,
     /// Range minimum rate.
-    pub min_rate: Option<String>,
+    #[diesel(deserialize_as = MaybeFromText<Rate>, serialize_as = MaybeToText)]
+    pub min_rate: Option<Rate>,
     /// Range maximum rate.
-    pub max_rate: Option<String>,
+    #[diesel(deserialize_as = MaybeFromText<Rate>, serialize_as = MaybeToText)]
+    pub max_rate: Option<Rate>,
     /// Fixed rates, comma-separated.
     pub rates: Option<String>,
     /// Default rate.
-    pub default_rate: Option<String>,
+    #[diesel(deserialize_as = MaybeFromText<Rate>, serialize_as = MaybeToText)]
+    pub default_rate: Option<Rate>,
     /// Term units offered, comma-separated (`1`, `2`).
     pub term_units: String,
     /// 0 range, 1 fixed day terms; none when days are not offered.
@@ -73,11 +80,14 @@ pub struct ProductRow {
     /// Default repayment interval unit.
     pub default_repay_term_unit: Option<String>,
     /// Annual penalty rate.
-    pub penalty_rate: Option<String>,
+    #[diesel(deserialize_as = MaybeFromText<Rate>, serialize_as = MaybeToText)]
+    pub penalty_rate: Option<Rate>,
     /// Service fee per period, fraction of principal.
-    pub service_fee_rate: String,
+    #[diesel(deserialize_as = FromText<Rate>, serialize_as = ToText)]
+    pub service_fee_rate: Rate,
     /// Upfront fee, fraction of principal.
-    pub upfront_fee_rate: String,
+    #[diesel(deserialize_as = FromText<Rate>, serialize_as = ToText)]
+    pub upfront_fee_rate: Rate,
     /// On sale.
     pub on_sale: bool,
     /// Display order (lower first).
@@ -100,10 +110,6 @@ fn list<T>(
     text.split(',')
         .map(|item| parse(item.trim()).ok_or_else(|| corrupt(column, text)))
         .collect()
-}
-
-fn rate(column: &'static str, text: &str) -> DbResult<Rate> {
-    crate::columns::stored_rate("products", column, text)
 }
 
 fn count(column: &'static str, v: i32) -> DbResult<u32> {
@@ -146,23 +152,21 @@ impl ProductRow {
         let amount_limit = stored_limit(
             "amount_limit_type",
             self.amount_limit_type,
-            self.single_min_amount_cents.map(Money::from_cents),
-            self.single_max_amount_cents.map(Money::from_cents),
+            self.single_min_amount,
+            self.single_max_amount,
             self.single_amounts
                 .as_deref()
                 .map(|v| list("single_amounts", v, Money::parse_amount))
                 .transpose()?,
         )?;
-        let optional_rate =
-            |column: &'static str, text: Option<&str>| text.map(|r| rate(column, r)).transpose();
         let rate_limit = stored_limit(
             "rate_limit_type",
             self.rate_limit_type,
-            optional_rate("min_rate", self.min_rate.as_deref())?,
-            optional_rate("max_rate", self.max_rate.as_deref())?,
+            self.min_rate,
+            self.max_rate,
             self.rates
                 .as_deref()
-                .map(|v| list("rates", v, |s| rate("rates", s).ok()))
+                .map(|v| list("rates", v, Rate::from_stored))
                 .transpose()?,
         )?;
         Ok(LoanProduct {
@@ -171,13 +175,9 @@ impl ProductRow {
             detail_description: self.detail_description.clone(),
             third_service_code: self.third_service_code.clone(),
             amount_limit,
-            default_amount: self.single_default_amount_cents.map(Money::from_cents),
+            default_amount: self.single_default_amount,
             rate_limit,
-            default_rate: self
-                .default_rate
-                .as_deref()
-                .map(|r| rate("default_rate", r))
-                .transpose()?,
+            default_rate: self.default_rate,
             term_units: list("term_units", &self.term_units, TermUnit::parse)?,
             days_limit: term_limit(
                 "days",
@@ -212,13 +212,9 @@ impl ProductRow {
                 .as_deref()
                 .map(|u| TermUnit::parse(u).ok_or_else(|| corrupt("default_repay_term_unit", u)))
                 .transpose()?,
-            penalty_rate: self
-                .penalty_rate
-                .as_deref()
-                .map(|r| rate("penalty_rate", r))
-                .transpose()?,
-            service_fee_rate: rate("service_fee_rate", &self.service_fee_rate)?,
-            upfront_fee_rate: rate("upfront_fee_rate", &self.upfront_fee_rate)?,
+            penalty_rate: self.penalty_rate,
+            service_fee_rate: self.service_fee_rate,
+            upfront_fee_rate: self.upfront_fee_rate,
             on_sale: self.on_sale,
             display_order: self.display_order,
         })
@@ -252,19 +248,14 @@ impl ProductRow {
             let (kind, min, max, values) = p.amount_limit.parts();
             (
                 kind,
-                min.map(Money::cents),
-                max.map(Money::cents),
+                min,
+                max,
                 values.map(|v| join(v, |m| format_list_amount(*m))),
             )
         };
         let (rate_limit_type, min_rate, max_rate, rates) = {
             let (kind, min, max, values) = p.rate_limit.parts();
-            (
-                kind,
-                min.map(|r| r.to_string()),
-                max.map(|r| r.to_string()),
-                values.map(|v| join(v, Rate::to_string)),
-            )
+            (kind, min, max, values.map(|v| join(v, Rate::to_string)))
         };
         let (days_limit_type, min_days, max_days, days) = term_columns(p.days_limit.as_ref());
         let (months_limit_type, min_months, max_months, months) =
@@ -277,15 +268,15 @@ impl ProductRow {
             detail_description: p.detail_description.clone(),
             third_service_code: p.third_service_code.clone(),
             amount_limit_type,
-            single_min_amount_cents: single_min,
-            single_max_amount_cents: single_max,
+            single_min_amount: single_min,
+            single_max_amount: single_max,
             single_amounts,
-            single_default_amount_cents: p.default_amount.map(Money::cents),
+            single_default_amount: p.default_amount,
             rate_limit_type,
             min_rate,
             max_rate,
             rates,
-            default_rate: p.default_rate.map(|r| r.to_string()),
+            default_rate: p.default_rate,
             term_units: join(&p.term_units, |u| u.code().to_owned()),
             days_limit_type,
             min_days,
@@ -301,9 +292,9 @@ impl ProductRow {
             repay_term_units: join(&p.repay_term_units, |u| u.code().to_owned()),
             default_repay_term_count: opt_i32(p.default_repay_term_count),
             default_repay_term_unit: p.default_repay_term_unit.map(|u| u.code().to_owned()),
-            penalty_rate: p.penalty_rate.map(|r| r.to_string()),
-            service_fee_rate: p.service_fee_rate.to_string(),
-            upfront_fee_rate: p.upfront_fee_rate.to_string(),
+            penalty_rate: p.penalty_rate,
+            service_fee_rate: p.service_fee_rate,
+            upfront_fee_rate: p.upfront_fee_rate,
             on_sale: p.on_sale,
             display_order: p.display_order,
             created_at,
@@ -325,7 +316,7 @@ pub fn format_list_amount(m: Money) -> String {
 /// Stores a new product.
 pub fn insert_product(conn: &mut DbConnection, row: &ProductRow) -> DbResult<()> {
     diesel::insert_into(products::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)?;
     Ok(())
 }
@@ -333,7 +324,7 @@ pub fn insert_product(conn: &mut DbConnection, row: &ProductRow) -> DbResult<()>
 /// Replaces a product; false when there is none with that id.
 pub fn update_product(conn: &mut DbConnection, row: &ProductRow) -> DbResult<bool> {
     let n = diesel::update(products::table.find(&row.id))
-        .set(row)
+        .set(row.clone())
         .execute(conn)?;
     Ok(n == 1)
 }

@@ -1,6 +1,8 @@
 //! What a borrower proves and tells about themselves: identity (§32), bank card (§30), personal
 //! information (§34) and contacts (§35), with the authentication statuses they set (§19).
 
+use crate::columns::typed::Cents;
+use cashloan_domain::Money;
 use diesel::prelude::*;
 
 use crate::accounts::new_id;
@@ -222,7 +224,8 @@ pub struct PersonalInfo {
     /// 职位.
     pub job_position: String,
     /// 月收入, 分.
-    pub month_income_cents: i64,
+    #[diesel(column_name = month_income_cents, deserialize_as = Cents, serialize_as = Cents)]
+    pub month_income: Money,
     /// 工资发放日 1..31.
     pub payroll_day: Option<i32>,
     /// Saved at (ms).
@@ -252,11 +255,11 @@ pub fn save_personal_info(conn: &mut DbConnection, info: &PersonalInfo) -> DbRes
         }
         if existing.is_some() {
             diesel::update(personal_infos::table.find(&info.user_id))
-                .set(&info)
+                .set(info.clone())
                 .execute(conn)?;
         } else {
             diesel::insert_into(personal_infos::table)
-                .values(&info)
+                .values(info.clone())
                 .execute(conn)?;
         }
         refresh_customer_info_status(conn, &info.user_id, info.updated_at)

@@ -3,6 +3,7 @@
 
 mod common;
 
+use cashloan_domain::Money;
 use cashloan_persistence::login_guard::{is_locked, reserve, Attempt, GuardLimits};
 
 use std::sync::{Arc, Barrier};
@@ -15,11 +16,11 @@ use common::each_backend;
 fn a_mobile_registers_once() {
     each_backend(|db, backend| {
         let mut c = db.conn().unwrap();
-        let u = create_user(&mut c, "13709812611", "hash", 500_000, 1)
+        let u = create_user(&mut c, "13709812611", "hash", Money::from_cents(500_000), 1)
             .unwrap()
             .unwrap();
         assert!(
-            create_user(&mut c, "13709812611", "other", 1, 2)
+            create_user(&mut c, "13709812611", "other", Money::from_cents(1), 2)
                 .unwrap()
                 .is_none(),
             "{backend}"
@@ -29,11 +30,8 @@ fn a_mobile_registers_once() {
             u
         );
         assert_eq!(
-            find_user(&mut c, &u.id)
-                .unwrap()
-                .unwrap()
-                .total_credit_cents,
-            500_000
+            find_user(&mut c, &u.id).unwrap().unwrap().total_credit,
+            Money::from_cents(500_000)
         );
         assert!(find_user_by_mobile(&mut c, "13709812612")
             .unwrap()
@@ -45,7 +43,7 @@ fn a_mobile_registers_once() {
 fn the_fifth_wrong_password_locks_and_a_new_password_unlocks() {
     each_backend(|db, backend| {
         let mut c = db.conn().unwrap();
-        let u = create_user(&mut c, "13709812611", "hash", 0, 1)
+        let u = create_user(&mut c, "13709812611", "hash", Money::ZERO, 1)
             .unwrap()
             .unwrap();
         let limits = GuardLimits {
@@ -112,7 +110,7 @@ fn the_fifth_wrong_password_locks_and_a_new_password_unlocks() {
 fn sessions_expire_when_idle() {
     each_backend(|db, _| {
         let mut c = db.conn().unwrap();
-        let u = create_user(&mut c, "13709812611", "hash", 0, 1)
+        let u = create_user(&mut c, "13709812611", "hash", Money::ZERO, 1)
             .unwrap()
             .unwrap();
         let s = Session {
@@ -378,7 +376,7 @@ fn session_ids_and_codes_are_stored_as_digests() {
     use diesel::prelude::*;
     each_backend(|db, backend| {
         let mut c = db.conn().unwrap();
-        let u = create_user(&mut c, "13709812611", "hash", 0, 1)
+        let u = create_user(&mut c, "13709812611", "hash", Money::ZERO, 1)
             .unwrap()
             .unwrap();
         let s = Session {

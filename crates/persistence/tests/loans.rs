@@ -63,7 +63,7 @@ fn draft(user_id: &str, amount_cents: i64, months: i32, repay_type: RepayType) -
 /// (installments of 916.80: 10000 × 0.015 × 1.015^12 / (1.015^12 − 1) = 916.7999…).
 fn disbursed_loan(c: &mut DbConnection, mobile: &str) -> (String, Application) {
     load_demo_data(c, 1).unwrap();
-    let user = create_user(c, mobile, "hash", 5_000_000, 1)
+    let user = create_user(c, mobile, "hash", Money::from_cents(5_000_000), 1)
         .unwrap()
         .unwrap();
     let app = match submit_application(
@@ -246,9 +246,9 @@ fn a_loan_lives_its_whole_life() {
         .unwrap();
         assert_eq!((rows.len(), total), (5, 12));
         assert_eq!(rows[0].due_date, d(2026, 2, 28));
-        assert_eq!(rows[0].principal_cents + rows[0].interest_cents, 91_680);
+        assert_eq!((rows[0].principal + rows[0].interest).cents(), 91_680);
         assert_eq!(
-            (rows[0].principal_cents, rows[0].interest_cents),
+            (rows[0].principal.cents(), rows[0].interest.cents()),
             (76_680, 15_000)
         );
 
@@ -316,8 +316,9 @@ fn a_loan_lives_its_whole_life() {
             30,
             |_| moved("charge-2"),
         );
-        let remaining_principal: i64 = all[1..].iter().map(|i| i.principal_cents).sum();
-        let period2_interest = Money::from_cents(all[1].interest_cents)
+        let remaining_principal: i64 = all[1..].iter().map(|i| i.principal.cents()).sum();
+        let period2_interest = all[1]
+            .interest
             .times(Decimal::from(10) / Decimal::from(31))
             .cents();
         assert_eq!(
@@ -347,19 +348,19 @@ fn a_loan_lives_its_whole_life() {
         let out: i64 = ledger
             .iter()
             .filter(|p| p.kind == "disbursement")
-            .map(|p| p.amount_cents)
+            .map(|p| p.amount.cents())
             .sum();
         let inflow: i64 = ledger
             .iter()
             .filter(|p| p.kind != "disbursement")
-            .map(|p| p.amount_cents)
+            .map(|p| p.amount.cents())
             .sum();
         assert_eq!(out, 1_000_000);
         assert_eq!(inflow, 91_680 + remaining_principal + period2_interest);
         let principal_in: i64 = ledger
             .iter()
             .filter(|p| p.kind != "disbursement")
-            .map(|p| p.principal_cents)
+            .map(|p| p.principal.cents())
             .sum();
         assert_eq!(principal_in, 1_000_000);
 
@@ -393,7 +394,7 @@ fn a_loan_lives_its_whole_life() {
         assert_eq!(types, ["16", "16", "14", "12", "11"]);
         assert_eq!(
             user_disbursed_principal(&mut c, &user_id).unwrap(),
-            1_000_000
+            Money::from_cents(1_000_000)
         );
         assert!(user_unpaid_installments(&mut c, &user_id)
             .unwrap()
@@ -406,7 +407,7 @@ fn wrong_transitions_change_nothing() {
     each_backend(|db, _| {
         let mut c = db.conn().unwrap();
         load_demo_data(&mut c, 1).unwrap();
-        let user = create_user(&mut c, "13709812611", "hash", 0, 1)
+        let user = create_user(&mut c, "13709812611", "hash", Money::ZERO, 1)
             .unwrap()
             .unwrap();
         let Submitted::Stored(app) = submit_application(
@@ -481,7 +482,7 @@ fn a_refused_payout_or_charge_changes_nothing() {
     each_backend(|db, _| {
         let mut c = db.conn().unwrap();
         load_demo_data(&mut c, 1).unwrap();
-        let user = create_user(&mut c, "13709812611", "hash", 0, 1)
+        let user = create_user(&mut c, "13709812611", "hash", Money::ZERO, 1)
             .unwrap()
             .unwrap();
         let Submitted::Stored(app) = submit_application(
@@ -546,7 +547,7 @@ fn a_refused_payout_or_charge_changes_nothing() {
             "only the payout"
         );
         // Someone else's installment is not found.
-        let other = create_user(&mut c, "13709812612", "hash", 0, 1)
+        let other = create_user(&mut c, "13709812612", "hash", Money::ZERO, 1)
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -679,7 +680,7 @@ fn sixteen_threads_submit_for_one_user_and_one_application_is_stored() {
         let user_id = {
             let mut c = db.conn().unwrap();
             load_demo_data(&mut c, 1).unwrap();
-            create_user(&mut c, "13709812611", "hash", 0, 1)
+            create_user(&mut c, "13709812611", "hash", Money::ZERO, 1)
                 .unwrap()
                 .unwrap()
                 .id
@@ -715,9 +716,15 @@ fn amounts_and_rates_round_trip_exactly() {
     each_backend(|db, _| {
         let mut c = db.conn().unwrap();
         load_demo_data(&mut c, 1).unwrap();
-        let user = create_user(&mut c, "13709812611", "hash", 99_999_999_999_999, 1)
-            .unwrap()
-            .unwrap();
+        let user = create_user(
+            &mut c,
+            "13709812611",
+            "hash",
+            Money::from_cents(99_999_999_999_999),
+            1,
+        )
+        .unwrap()
+        .unwrap();
         let mut a = draft(&user.id, 123_456_789_012_345, 3, RepayType::Flat);
         a.interest_rate = Rate::from_stored("0.123456").unwrap();
         a.penalty_rate = Rate::from_stored("0.0005");
@@ -726,17 +733,14 @@ fn amounts_and_rates_round_trip_exactly() {
             panic!("not stored")
         };
         let back = find_application(&mut c, &app.id).unwrap().unwrap();
-        assert_eq!(back.amount_cents, 123_456_789_012_345);
+        assert_eq!(back.amount, Money::from_cents(123_456_789_012_345));
         assert_eq!(back.principal().to_string(), "1234567890123.45");
         assert_eq!(back.interest_rate.to_string(), "0.123456");
         assert_eq!(back.penalty().to_string(), "0.0005");
         let u = cashloan_persistence::accounts::find_user(&mut c, &user.id)
             .unwrap()
             .unwrap();
-        assert_eq!(
-            Money::from_cents(u.total_credit_cents).to_string(),
-            "999999999999.99"
-        );
+        assert_eq!(u.total_credit.to_string(), "999999999999.99");
     });
 }
 

@@ -5,6 +5,7 @@
 
 mod common;
 
+use cashloan_domain::Money;
 use cashloan_persistence::accounts::{create_user, find_user};
 use cashloan_persistence::loans::PageRequest;
 use cashloan_persistence::profile::*;
@@ -35,7 +36,7 @@ fn info(user_id: &str, payroll_day: Option<i32>) -> PersonalInfo {
         working_hours: "01".into(),
         employer: "北京中科博润科技股份有限公司".into(),
         job_position: "演示演示演示".into(),
-        month_income_cents: 1_000_000,
+        month_income: Money::from_cents(1_000_000),
         payroll_day,
         updated_at: 5,
     }
@@ -45,10 +46,10 @@ fn info(user_id: &str, payroll_day: Option<i32>) -> PersonalInfo {
 fn identity_is_set_once_and_an_id_number_belongs_to_one_user() {
     each_backend(|db, backend| {
         let mut c = db.conn().unwrap();
-        let a = create_user(&mut c, "13709812611", "h", 0, 1)
+        let a = create_user(&mut c, "13709812611", "h", Money::ZERO, 1)
             .unwrap()
             .unwrap();
-        let b = create_user(&mut c, "13709812612", "h", 0, 1)
+        let b = create_user(&mut c, "13709812612", "h", Money::ZERO, 1)
             .unwrap()
             .unwrap();
         let id = |user: &str, no: &str| Identity {
@@ -87,10 +88,10 @@ fn identity_is_set_once_and_an_id_number_belongs_to_one_user() {
 fn a_bank_card_belongs_to_one_user_and_can_be_replaced() {
     each_backend(|db, _| {
         let mut c = db.conn().unwrap();
-        let a = create_user(&mut c, "13709812611", "h", 0, 1)
+        let a = create_user(&mut c, "13709812611", "h", Money::ZERO, 1)
             .unwrap()
             .unwrap();
-        let b = create_user(&mut c, "13709812612", "h", 0, 1)
+        let b = create_user(&mut c, "13709812612", "h", Money::ZERO, 1)
             .unwrap()
             .unwrap();
         let card = |user: &str, no: &str| BankCard {
@@ -122,7 +123,7 @@ fn a_bank_card_belongs_to_one_user_and_can_be_replaced() {
 fn personal_info_and_a_contact_complete_the_profile() {
     each_backend(|db, _| {
         let mut c = db.conn().unwrap();
-        let u = create_user(&mut c, "13709812611", "h", 0, 1)
+        let u = create_user(&mut c, "13709812611", "h", Money::ZERO, 1)
             .unwrap()
             .unwrap();
         save_personal_info(&mut c, &info(&u.id, Some(10))).unwrap();
@@ -146,12 +147,12 @@ fn personal_info_and_a_contact_complete_the_profile() {
         );
         // A save without a payday keeps the stored one.
         let mut again = info(&u.id, None);
-        again.month_income_cents = 1_234_567;
+        again.month_income = Money::from_cents(1_234_567);
         save_personal_info(&mut c, &again).unwrap();
         let stored = find_personal_info(&mut c, &u.id).unwrap().unwrap();
         assert_eq!(
-            (stored.payroll_day, stored.month_income_cents),
-            (Some(10), 1_234_567)
+            (stored.payroll_day, stored.month_income),
+            (Some(10), Money::from_cents(1_234_567))
         );
 
         assert_eq!(
@@ -171,7 +172,7 @@ fn personal_info_and_a_contact_complete_the_profile() {
             update_contact(&mut c, &u.id, &second, "7", "李四", "13800000001", 9).unwrap(),
             SaveContact::Saved(second.clone())
         );
-        let other = create_user(&mut c, "13709812612", "h", 0, 1)
+        let other = create_user(&mut c, "13709812612", "h", Money::ZERO, 1)
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -250,7 +251,7 @@ fn operator_data() {
         );
         assert!(latest_app_version(&mut c, "2").unwrap().is_none());
 
-        let u = create_user(&mut c, "13709812611", "h", 0, 1)
+        let u = create_user(&mut c, "13709812611", "h", Money::ZERO, 1)
             .unwrap()
             .unwrap();
         let day = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();

@@ -3,6 +3,7 @@
 
 mod common;
 
+use cashloan_domain::Money;
 use cashloan_persistence::accounts::create_user;
 use cashloan_persistence::profile::{
     bank_card_owner, find_bank_card, find_identity, identity_owner,
@@ -15,7 +16,7 @@ use diesel::prelude::*;
 fn rows_stored_in_clear_are_sealed_once() {
     common::each_backend(|db, backend| {
         let mut c = db.conn().unwrap();
-        let u = create_user(&mut c, "13709812611", "hash", 0, 1)
+        let u = create_user(&mut c, "13709812611", "hash", Money::ZERO, 1)
             .unwrap()
             .unwrap();
         // As an older version stored them.

@@ -2,7 +2,6 @@
 //! password change (§15), feedback (§16), version check (§17) and logout (§18).
 
 use cashloan_domain::Mobile;
-use cashloan_persistence::accounts::end_session;
 use cashloan_persistence::site::latest_app_version;
 use cashloan_persistence::verification::SmsPurpose;
 use cashloan_protocol::{Json, ResponseCode as R};
@@ -10,7 +9,7 @@ use cashloan_protocol::{Json, ResponseCode as R};
 use crate::context::{bad, ApiError, Ctx, Reply, FLOW_COOKIE};
 use crate::pipeline::SESSION_COOKIE;
 use crate::usecases::feedback::{leave_feedback, FeedbackError};
-use crate::usecases::login::{self, LoginError, LoginInput, PasswordRefusal};
+use crate::usecases::login::{self, log_out, LoginError, LoginInput, PasswordRefusal};
 use crate::usecases::passwords::{self, ChangeError, NewPasswordError, ResetError};
 use crate::usecases::register::{self, RegisterError};
 use crate::usecases::sms_codes::{self, CheckCode, SendCode, SmsCodeError};
@@ -346,7 +345,7 @@ pub fn logout(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let f = &ctx.fields;
     let id = f.string("sessionId")?;
     f.formats()?;
-    end_session(ctx.conn.get()?, id)?;
+    log_out(ctx.conn.get()?, id)?;
     let mut reply = Reply::empty(R::LoggedOut)?;
     reply.cookie = Some(format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly"));
     Ok(reply)

@@ -1,10 +1,9 @@
 //! Authentication and profile: status (§19), bank card (§30), carrier (§31), identity (§32),
 //! personal information (§33, §34) and contacts (§35).
 
-use cashloan_domain::{BankCardNo, ContactPhone, IdCardNo, Money, PersonName};
+use cashloan_domain::{BankCardNo, ContactPhone, IdCardNo, PersonName};
 use cashloan_persistence::profile::{
-    find_bank_card, find_identity, find_personal_info, list_contacts, save_personal_info,
-    PersonalInfo,
+    find_bank_card, find_identity, find_personal_info, list_contacts, PersonalInfo,
 };
 use cashloan_persistence::site::is_blacklisted;
 use cashloan_protocol::{Json, Outcome, ResponseCode as R};
@@ -15,7 +14,10 @@ use crate::routes::auth::mobile;
 use crate::usecases::authenticate_bank_card::{authenticate_bank_card, BankCardError};
 use crate::usecases::authenticate_identity::{authenticate_identity, IdentityError};
 use crate::usecases::authenticate_mobile::{authenticate_mobile, MobileAuthError};
-use crate::usecases::contacts::{save_contact as save_contact_of, ContactError, ContactInput};
+use crate::usecases::contacts::{
+    save_contact as save_contact_of, ContactError, ContactInput, RELATIONS,
+};
+use crate::usecases::personal_info::{save_personal_info, PersonalInfoError, PersonalInfoInput};
 
 fn flag(b: bool) -> &'static str {
     if b {
@@ -202,9 +204,9 @@ pub fn personal_info(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         working_hours: get(|i| &i.working_hours),
         current_work_info: get(|i| &i.employer),
         current_position: get(|i| &i.job_position),
-        month_income: info.as_ref().map_or_else(String::new, |i| {
-            Money::from_cents(i.month_income_cents).to_string()
-        }),
+        month_income: info
+            .as_ref()
+            .map_or_else(String::new, |i| i.month_income.to_string()),
         payroll_day: info
             .as_ref()
             .and_then(|i| i.payroll_day)
@@ -214,143 +216,38 @@ pub fn personal_info(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     Reply::data(R::PersonalInfoFetched, &answer)
 }
 
-fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<(), ApiError> {
-    if allowed.contains(&value) {
-        Ok(())
-    } else {
-        Err(bad(field))
-    }
-}
-
-fn region(field: &str, value: &str) -> Result<(), ApiError> {
-    if value.len() == 6 && value.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(bad(field))
-    }
-}
-
-fn text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
-    if (1..=max).contains(&value.chars().count()) && !value.trim().is_empty() {
-        Ok(())
-    } else {
-        Err(bad(field))
-    }
-}
-
-const DURATIONS: [&str; 5] = ["01", "02", "03", "04", "05"];
-
 /// §34 完善信息保存.
 pub fn save_personal(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let f = &ctx.fields;
-    let names = [
-        "education",
-        "martialStatus",
-        "registry_province",
-        "registry_city",
-        "registry_detail",
-        "house_address_province",
-        "house_address_city",
-        "house_address_county",
-        "house_address_detail",
-        "residenceLength",
-        "industryType",
-        "work_address_province",
-        "work_address_city",
-        "work_address_county",
-        "work_address_detail",
-        "workingHours",
-        "currentWorkInfo",
-        "currentPosition",
-        "monthIncome",
-    ];
-    let mut v = Vec::with_capacity(names.len());
-    for name in names {
-        v.push(f.string(name)?);
-    }
-    let payroll = f.opt_string("payrollDay")?;
+    let input = PersonalInfoInput {
+        education: f.string("education")?,
+        marital_status: f.string("martialStatus")?,
+        registry_province: f.string("registry_province")?,
+        registry_city: f.string("registry_city")?,
+        registry_detail: f.string("registry_detail")?,
+        house_province: f.string("house_address_province")?,
+        house_city: f.string("house_address_city")?,
+        house_county: f.string("house_address_county")?,
+        house_detail: f.string("house_address_detail")?,
+        residence_length: f.string("residenceLength")?,
+        industry_type: f.string("industryType")?,
+        work_province: f.string("work_address_province")?,
+        work_city: f.string("work_address_city")?,
+        work_county: f.string("work_address_county")?,
+        work_detail: f.string("work_address_detail")?,
+        working_hours: f.string("workingHours")?,
+        employer: f.string("currentWorkInfo")?,
+        job_position: f.string("currentPosition")?,
+        month_income: f.string("monthIncome")?,
+        payroll_day: f.opt_string("payrollDay")?,
+    };
     f.formats()?;
-    let education: Vec<String> = (1..=7).map(|n| n.to_string()).collect();
-    let industries: Vec<String> = (1..=14).map(|n| n.to_string()).collect();
-    one_of(
-        "education",
-        v[0],
-        &education.iter().map(String::as_str).collect::<Vec<_>>(),
-    )?;
-    one_of("martialStatus", v[1], &["1", "2", "3", "4"])?;
-    region("registry_province", v[2])?;
-    region("registry_city", v[3])?;
-    text("registry_detail", v[4], 200)?;
-    region("house_address_province", v[5])?;
-    region("house_address_city", v[6])?;
-    region("house_address_county", v[7])?;
-    text("house_address_detail", v[8], 200)?;
-    one_of("residenceLength", v[9], &DURATIONS)?;
-    one_of(
-        "industryType",
-        v[10],
-        &industries.iter().map(String::as_str).collect::<Vec<_>>(),
-    )?;
-    region("work_address_province", v[11])?;
-    region("work_address_city", v[12])?;
-    region("work_address_county", v[13])?;
-    text("work_address_detail", v[14], 200)?;
-    one_of("workingHours", v[15], &DURATIONS)?;
-    text("currentWorkInfo", v[16], 100)?;
-    text("currentPosition", v[17], 50)?;
-    let income = income_cents(v[18]).ok_or_else(|| bad("monthIncome"))?;
-    let payroll_day = match payroll {
-        None => None,
-        Some(d) => Some(
-            (d.len() <= 2 && d.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| d.parse::<i32>().ok())
-                .flatten()
-                .filter(|n| (1..=31).contains(n))
-                .ok_or_else(|| bad("payrollDay"))?,
-        ),
-    };
-    let info = PersonalInfo {
-        user_id: ctx.user()?.id.clone(),
-        education: v[0].into(),
-        marital_status: v[1].into(),
-        registry_province: v[2].into(),
-        registry_city: v[3].into(),
-        registry_detail: v[4].into(),
-        house_province: v[5].into(),
-        house_city: v[6].into(),
-        house_county: v[7].into(),
-        house_detail: v[8].into(),
-        residence_length: v[9].into(),
-        industry_type: v[10].into(),
-        work_province: v[11].into(),
-        work_city: v[12].into(),
-        work_county: v[13].into(),
-        work_detail: v[14].into(),
-        working_hours: v[15].into(),
-        employer: v[16].into(),
-        job_position: v[17].into(),
-        month_income_cents: income,
-        payroll_day,
-        updated_at: ctx.now,
-    };
-    save_personal_info(ctx.conn.get()?, &info)?;
+    let user_id = ctx.user()?.id.clone();
+    save_personal_info(ctx.conn.get()?, &user_id, &input, ctx.now).map_err(|e| match e {
+        PersonalInfoError::Invalid(field) => bad(field),
+        PersonalInfoError::Db(e) => e.into(),
+    })?;
     Reply::empty(R::PersonalInfoSaved)
-}
-
-/// `^\d{1,10}(\.\d{1,2})?$` in 分.
-fn income_cents(text: &str) -> Option<i64> {
-    let (int, frac) = text
-        .split_once('.')
-        .map_or((text, None), |(i, f)| (i, Some(f)));
-    if int.is_empty() || int.len() > 10 || !int.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    if let Some(f) = frac {
-        if f.is_empty() || f.len() > 2 || !f.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-    }
-    Money::parse_amount(text).map(Money::cents)
 }
 
 /// §35 新增、修改联系人信息.
@@ -372,7 +269,9 @@ pub fn save_contact(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         (true, _) => return Err(bad("id")),
         (false, _) => None,
     };
-    one_of("relType", rel, &["1", "2", "3", "4", "6", "7", "9"])?;
+    if !RELATIONS.contains(&rel) {
+        return Err(bad("relType"));
+    }
     let name = PersonName::parse(name).ok_or_else(|| bad("realName"))?;
     let phone = ContactPhone::parse(phone).ok_or_else(|| bad("phoneNum"))?;
     let user = ctx.user()?.clone();

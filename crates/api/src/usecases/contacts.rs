@@ -5,6 +5,9 @@ use cashloan_persistence::accounts::User;
 use cashloan_persistence::profile::{add_contact, list_contacts, update_contact, SaveContact};
 use cashloan_persistence::{DbConnection, DbError};
 
+/// The relation codes (relType) a contact may have.
+pub const RELATIONS: [&str; 7] = ["1", "2", "3", "4", "6", "7", "9"];
+
 /// Most contacts one borrower may keep.
 pub const MAX_CONTACTS: i64 = 10;
 

@@ -1,10 +1,12 @@
-//! Log in (§4 登陆接口), and the password check behind it and §15: wrong passwords are counted
+//! Log in (§4 登陆接口) and out (§18 退出登录), and the password check behind it and §15: wrong passwords are counted
 //! per account and client address (and over all addresses an hour) before the argon2 check runs,
 //! with no connection held during it; enough of them lock the account for a while.
 
-use cashloan_persistence::accounts::{create_session, find_user_by_mobile, Session, User};
+use cashloan_persistence::accounts::{
+    create_session, end_session, find_user_by_mobile, Session, User,
+};
 use cashloan_persistence::login_guard::{self, Attempt, GuardLimits};
-use cashloan_persistence::DbError;
+use cashloan_persistence::{DbConnection, DbError};
 
 use crate::context::{AppState, Lease};
 use crate::security::{new_session_id, verify_password};
@@ -117,4 +119,10 @@ pub fn log_in(
     create_session(lease.get()?, &session)?;
     tracing::info!(user = %user.id, "login");
     Ok(session)
+}
+
+/// Logs out (§18): ends session `session_id`. A session that has already ended (logged out
+/// twice, expired, or never was) is not an error: the borrower is logged out either way.
+pub fn log_out(conn: &mut DbConnection, session_id: &str) -> Result<(), DbError> {
+    end_session(conn, session_id)
 }

@@ -17,6 +17,7 @@ pub mod disburse;
 pub mod feedback;
 pub mod login;
 pub mod passwords;
+pub mod personal_info;
 pub mod pricing;
 pub mod reconcile;
 pub mod register;

@@ -53,12 +53,12 @@ pub fn product_on_sale(
 /// What `user` may borrow in all (total credit), and still (less the unpaid principal of loans
 /// paid out).
 pub fn credit(conn: &mut DbConnection, user: &User) -> DbResult<(Money, Money)> {
-    let unpaid: i64 = user_unpaid_installments(conn, &user.id)?
+    let unpaid: Money = user_unpaid_installments(conn, &user.id)?
         .iter()
-        .map(|i| i.installment.principal_cents)
+        .map(|i| i.installment.principal)
         .sum();
-    let total = Money::from_cents(user.total_credit_cents);
-    Ok((total, available_credit(total, Money::from_cents(unpaid))))
+    let total = user.total_credit;
+    Ok((total, available_credit(total, unpaid)))
 }
 
 /// Prices `terms` on product `product_id` for `user` at `today`: formats and ranges, the APR

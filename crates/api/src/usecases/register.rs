@@ -50,8 +50,7 @@ pub fn register(
     if !take_grants(conn, mobile.as_str(), &[GrantKind::Register], flow, now)? {
         return Err(RegisterError::GrantMissing);
     }
-    let credit = st.default_credit.cents();
-    let user = create_user(conn, mobile.as_str(), &hashed, credit, now)?
+    let user = create_user(conn, mobile.as_str(), &hashed, st.default_credit, now)?
         .ok_or(RegisterError::AlreadyRegistered)?;
     tracing::info!(user = %user.id, mobile = %mobile.masked(), "registered");
     Ok(user)

@@ -89,7 +89,7 @@ pub fn approve(
         count: u32::try_from(app.term_count).map_err(|_| ReviewError::Corrupt(id.into()))?,
         unit: app.term_unit,
     };
-    let asked = Money::from_cents(app.amount_cents);
+    let asked = app.amount;
     let granted = input.amount.unwrap_or(asked);
     let granted_term = Period {
         count: input.term_count.unwrap_or(asked_term.count),
@@ -99,7 +99,7 @@ pub fn approve(
     let count = i32::try_from(granted_term.count).map_err(|_| ApprovalError::TermAboveAsked)?;
     let unit = granted_term.unit;
     let mut approved = app;
-    approved.reply_amount_cents = Some(granted.cents());
+    approved.reply_amount = Some(granted);
     approved.auth_term_count = Some(count);
     approved.auth_term_unit = Some(unit);
     approved

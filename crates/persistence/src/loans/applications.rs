@@ -1,5 +1,6 @@
 //! Applications (借款申请): what was asked and priced, their codes, storing one, and reading them.
 
+use crate::columns::typed::{Cents, MaybeCents};
 use cashloan_domain::message::text;
 use cashloan_domain::{
     build_plan_rounded, format_day, plan_within_cap, ApplyStatus, CapError, MessageType, Money,
@@ -40,9 +41,11 @@ pub struct Application {
     )]
     pub status: ApplyStatus,
     /// Amount applied for, 分.
-    pub amount_cents: i64,
+    #[diesel(column_name = amount_cents, deserialize_as = Cents, serialize_as = Cents)]
+    pub amount: Money,
     /// Amount approved (the loan's principal), 分.
-    pub reply_amount_cents: Option<i64>,
+    #[diesel(column_name = reply_amount_cents, deserialize_as = MaybeCents, serialize_as = MaybeCents)]
+    pub reply_amount: Option<Money>,
     /// Annual rate.
     #[diesel(deserialize_as = FromText<Rate>, serialize_as = ToText)]
     pub interest_rate: Rate,
@@ -153,8 +156,8 @@ impl Application {
             product_name: product.name.clone(),
             loan_code: String::new(),
             status: ApplyStatus::Submitted,
-            amount_cents: terms.amount.cents(),
-            reply_amount_cents: None,
+            amount: terms.amount,
+            reply_amount: None,
             interest_rate: terms.rate,
             penalty_rate: product.penalty_rate,
             service_fee_rate: product.service_fee_rate,
@@ -188,7 +191,7 @@ impl Application {
 
     /// The loan's principal: the approved amount once approved, else the amount asked.
     pub fn principal(&self) -> Money {
-        Money::from_cents(self.reply_amount_cents.unwrap_or(self.amount_cents))
+        self.reply_amount.unwrap_or(self.amount)
     }
 
     /// The penalty rate (0 when the product has none).
@@ -315,7 +318,7 @@ pub fn submit_application(
             conn,
             &app,
             MessageType::Submitted,
-            text::submitted(&app.loan_code, Money::from_cents(app.amount_cents)),
+            text::submitted(&app.loan_code, app.amount),
             &app.id,
             now,
         )?;
@@ -429,12 +432,15 @@ pub fn add_contract(
     Ok(())
 }
 
-/// Sum of the principal of the user's disbursed loans (status 4 and 5), 分.
-pub fn user_disbursed_principal(conn: &mut DbConnection, user_id: &str) -> DbResult<i64> {
-    let amounts: Vec<(i64, Option<i64>)> = applications::table
+/// Sum of the principal of the user's disbursed loans (status 4 and 5).
+pub fn user_disbursed_principal(conn: &mut DbConnection, user_id: &str) -> DbResult<Money> {
+    let amounts: Vec<(Cents, MaybeCents)> = applications::table
         .filter(applications::user_id.eq(user_id))
         .filter(applications::status.eq_any(statuses_are(&ApplyStatus::PAID_OUT)))
         .select((applications::amount_cents, applications::reply_amount_cents))
         .load(conn)?;
-    Ok(amounts.into_iter().map(|(a, r)| r.unwrap_or(a)).sum())
+    Ok(amounts
+        .into_iter()
+        .map(|(a, r)| Option::<Money>::from(r).unwrap_or(a.into()))
+        .sum())
 }

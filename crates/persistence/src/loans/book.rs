@@ -1,11 +1,11 @@
 //! The unpaid book as the daily job and auto-debit read it, a page at a time.
 
-use cashloan_domain::{format_day, ApplyStatus, Rate};
+use cashloan_domain::{format_day, ApplyStatus, Money, Rate};
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::*;
-use crate::columns::typed::{MaybeFromText, ToText};
+use crate::columns::typed::{Cents, MaybeFromText, ToText};
 use crate::db::{DbConnection, DbResult};
 use crate::schema::{applications, installments};
 
@@ -74,7 +74,7 @@ pub fn record_accrual(
     conn: &mut DbConnection,
     id: &str,
     overdue: bool,
-    penalty_cents: i64,
+    penalty: Money,
     on: NaiveDate,
 ) -> DbResult<bool> {
     let n = diesel::update(
@@ -84,7 +84,7 @@ pub fn record_accrual(
     )
     .set((
         installments::overdue.eq(overdue),
-        installments::penalty_cents.eq(penalty_cents),
+        installments::penalty_cents.eq(Cents::from(penalty)),
         installments::penalty_date.eq(ToText::from(on)),
     ))
     .execute(conn)?;

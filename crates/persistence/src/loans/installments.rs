@@ -1,5 +1,6 @@
 //! Repayment installments (还款计划) of disbursed loans, and what a borrower sees of them.
 
+use crate::columns::typed::{Cents, MaybeCents};
 use crate::columns::typed::{FromText, MaybeFromText, MaybeToText, RepayStatusColumn, ToText};
 use cashloan_domain::RepayStatus;
 use cashloan_domain::{format_day, installment_due, Charge, Installment, Money, Rate};
@@ -48,29 +49,37 @@ pub struct InstallmentRow {
     #[diesel(deserialize_as = FromText<NaiveDate>, serialize_as = ToText)]
     pub due_date: NaiveDate,
     /// Principal, 分.
-    pub principal_cents: i64,
+    #[diesel(column_name = principal_cents, deserialize_as = Cents, serialize_as = Cents)]
+    pub principal: Money,
     /// Interest, 分.
-    pub interest_cents: i64,
+    #[diesel(column_name = interest_cents, deserialize_as = Cents, serialize_as = Cents)]
+    pub interest: Money,
     /// Fee, 分.
-    pub fee_cents: i64,
+    #[diesel(column_name = fee_cents, deserialize_as = Cents, serialize_as = Cents)]
+    pub fee: Money,
     /// Paid or not (还款状态).
     #[diesel(deserialize_as = RepayStatusColumn, serialize_as = RepayStatusColumn)]
     pub status: RepayStatus,
     /// Marked overdue by the daily job.
     pub overdue: bool,
     /// Penalty accrued to `penalty_date` while unpaid; as charged once paid; 分.
-    pub penalty_cents: i64,
+    #[diesel(column_name = penalty_cents, deserialize_as = Cents, serialize_as = Cents)]
+    pub penalty: Money,
     /// The business date the penalty was accrued to.
     #[diesel(deserialize_as = MaybeFromText<NaiveDate>, serialize_as = MaybeToText)]
     pub penalty_date: Option<NaiveDate>,
     /// Principal charged by the payment that settled it.
-    pub charged_principal_cents: Option<i64>,
+    #[diesel(column_name = charged_principal_cents, deserialize_as = MaybeCents, serialize_as = MaybeCents)]
+    pub charged_principal: Option<Money>,
     /// Interest charged.
-    pub charged_interest_cents: Option<i64>,
+    #[diesel(column_name = charged_interest_cents, deserialize_as = MaybeCents, serialize_as = MaybeCents)]
+    pub charged_interest: Option<Money>,
     /// Fee charged.
-    pub charged_fee_cents: Option<i64>,
+    #[diesel(column_name = charged_fee_cents, deserialize_as = MaybeCents, serialize_as = MaybeCents)]
+    pub charged_fee: Option<Money>,
     /// Penalty charged.
-    pub charged_penalty_cents: Option<i64>,
+    #[diesel(column_name = charged_penalty_cents, deserialize_as = MaybeCents, serialize_as = MaybeCents)]
+    pub charged_penalty: Option<Money>,
     /// `current` or `payoff`.
     pub settled_by: Option<String>,
     /// Settled by a payoff before its due date (§26 condition 4 主动).
@@ -92,17 +101,17 @@ impl InstallmentRow {
             period: i32::try_from(i.period).unwrap_or(i32::MAX),
             start_date: i.start_date,
             due_date: i.due_date,
-            principal_cents: i.principal.cents(),
-            interest_cents: i.interest.cents(),
-            fee_cents: i.fee.cents(),
+            principal: i.principal,
+            interest: i.interest,
+            fee: i.fee,
             status: RepayStatus::Unpaid,
             overdue: false,
-            penalty_cents: 0,
+            penalty: Money::ZERO,
             penalty_date: None,
-            charged_principal_cents: None,
-            charged_interest_cents: None,
-            charged_fee_cents: None,
-            charged_penalty_cents: None,
+            charged_principal: None,
+            charged_interest: None,
+            charged_fee: None,
+            charged_penalty: None,
             settled_by: None,
             prepaid: false,
             paid_on: None,
@@ -120,9 +129,9 @@ impl InstallmentRow {
             })?,
             start_date: self.start_date,
             due_date: self.due_date,
-            principal: Money::from_cents(self.principal_cents),
-            interest: Money::from_cents(self.interest_cents),
-            fee: Money::from_cents(self.fee_cents),
+            principal: self.principal,
+            interest: self.interest,
+            fee: self.fee,
         })
     }
 
@@ -135,16 +144,10 @@ impl InstallmentRow {
     pub fn amounts(&self, penalty_rate: Rate, on: NaiveDate) -> DbResult<Charge> {
         if self.is_paid() {
             return Ok(Charge {
-                principal: Money::from_cents(
-                    self.charged_principal_cents.unwrap_or(self.principal_cents),
-                ),
-                interest: Money::from_cents(
-                    self.charged_interest_cents.unwrap_or(self.interest_cents),
-                ),
-                fee: Money::from_cents(self.charged_fee_cents.unwrap_or(self.fee_cents)),
-                penalty: Money::from_cents(
-                    self.charged_penalty_cents.unwrap_or(self.penalty_cents),
-                ),
+                principal: self.charged_principal.unwrap_or(self.principal),
+                interest: self.charged_interest.unwrap_or(self.interest),
+                fee: self.charged_fee.unwrap_or(self.fee),
+                penalty: self.charged_penalty.unwrap_or(self.penalty),
             });
         }
         Ok(installment_due(&self.to_domain()?, penalty_rate, on))
@@ -175,8 +178,9 @@ pub struct InstallmentWithLoan {
     pub product_name: String,
     /// Loan code.
     pub loan_code: String,
-    /// The loan's principal, 分.
-    pub loan_amount_cents: Option<i64>,
+    /// The loan's principal.
+    #[diesel(deserialize_as = MaybeCents)]
+    pub loan_amount: Option<Money>,
     /// The loan's penalty rate.
     #[diesel(deserialize_as = MaybeFromText<Rate>)]
     pub penalty_rate: Option<Rate>,

@@ -1,6 +1,8 @@
 //! The payment ledger: one row per installment paid, or per payout.
 
+use crate::columns::typed::Cents;
 use cashloan_domain::Charge;
+use cashloan_domain::Money;
 use diesel::prelude::*;
 
 use crate::accounts::new_id;
@@ -28,11 +30,11 @@ pub(crate) fn insert_payment(conn: &mut DbConnection, e: &LedgerEntry<'_>) -> Db
             payments::installment_id.eq(e.installment_id),
             payments::user_id.eq(e.user_id),
             payments::kind.eq(e.kind),
-            payments::amount_cents.eq(e.charge.total().cents()),
-            payments::principal_cents.eq(e.charge.principal.cents()),
-            payments::interest_cents.eq(e.charge.interest.cents()),
-            payments::fee_cents.eq(e.charge.fee.cents()),
-            payments::penalty_cents.eq(e.charge.penalty.cents()),
+            payments::amount_cents.eq(Cents::from(e.charge.total())),
+            payments::principal_cents.eq(Cents::from(e.charge.principal)),
+            payments::interest_cents.eq(Cents::from(e.charge.interest)),
+            payments::fee_cents.eq(Cents::from(e.charge.fee)),
+            payments::penalty_cents.eq(Cents::from(e.charge.penalty)),
             payments::channel_ref.eq(e.channel_ref),
             payments::business_date.eq(e.business_date),
             payments::created_at.eq(e.now),
@@ -58,15 +60,20 @@ pub struct Payment {
     /// `disbursement`, `repayment` or `payoff`.
     pub kind: String,
     /// Total, 分.
-    pub amount_cents: i64,
+    #[diesel(column_name = amount_cents, deserialize_as = Cents)]
+    pub amount: Money,
     /// Principal part.
-    pub principal_cents: i64,
+    #[diesel(column_name = principal_cents, deserialize_as = Cents)]
+    pub principal: Money,
     /// Interest part.
-    pub interest_cents: i64,
+    #[diesel(column_name = interest_cents, deserialize_as = Cents)]
+    pub interest: Money,
     /// Fee part.
-    pub fee_cents: i64,
+    #[diesel(column_name = fee_cents, deserialize_as = Cents)]
+    pub fee: Money,
     /// Penalty part.
-    pub penalty_cents: i64,
+    #[diesel(column_name = penalty_cents, deserialize_as = Cents)]
+    pub penalty: Money,
     /// The channel's reference.
     pub channel_ref: Option<String>,
     /// Business date.

@@ -6,7 +6,7 @@ use cashloan_domain::{ApplyStatus, LoanAction, MessageType, Money, TermUnit};
 use diesel::prelude::*;
 
 use super::*;
-use crate::columns::typed::{ApplyStatusColumn, ToText};
+use crate::columns::typed::{ApplyStatusColumn, Cents, ToText};
 use crate::db::{write_transaction, Abort, DbConnection, DbResult};
 use crate::schema::applications;
 
@@ -113,7 +113,7 @@ pub fn approve(
             )
             .set((
                 applications::status.eq(enters(LoanAction::Approve)),
-                applications::reply_amount_cents.eq(reply_amount.cents()),
+                applications::reply_amount_cents.eq(Cents::from(reply_amount)),
                 applications::auth_term_count.eq(auth_term_count),
                 applications::auth_term_unit.eq(ToText::from(auth_term_unit)),
                 applications::decided_at.eq(now),

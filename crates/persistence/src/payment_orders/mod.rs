@@ -19,6 +19,7 @@ pub use open::*;
 pub use queries::*;
 pub use settle::*;
 
+use crate::columns::typed::Cents;
 use cashloan_domain::{ApplyStatus, Charge, Money, Rounding};
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -152,7 +153,8 @@ pub struct PaymentOrder {
     /// The borrower.
     pub user_id: String,
     /// How much, 分.
-    pub amount_cents: i64,
+    #[diesel(column_name = amount_cents, deserialize_as = Cents)]
+    pub amount: Money,
     /// The business date its amounts were computed for.
     #[diesel(deserialize_as = FromText<NaiveDate>)]
     pub business_date: NaiveDate,
@@ -181,7 +183,7 @@ pub struct PaymentOrder {
 impl PaymentOrder {
     /// How much.
     pub fn amount(&self) -> Money {
-        Money::from_cents(self.amount_cents)
+        self.amount
     }
 }
 
@@ -194,13 +196,17 @@ pub struct OrderLine {
     /// The installment.
     pub installment_id: String,
     /// Principal, 分.
-    pub principal_cents: i64,
+    #[diesel(column_name = principal_cents, deserialize_as = Cents, serialize_as = Cents)]
+    pub principal: Money,
     /// Interest, 分.
-    pub interest_cents: i64,
+    #[diesel(column_name = interest_cents, deserialize_as = Cents, serialize_as = Cents)]
+    pub interest: Money,
     /// Fee, 分.
-    pub fee_cents: i64,
+    #[diesel(column_name = fee_cents, deserialize_as = Cents, serialize_as = Cents)]
+    pub fee: Money,
     /// Penalty, 分.
-    pub penalty_cents: i64,
+    #[diesel(column_name = penalty_cents, deserialize_as = Cents, serialize_as = Cents)]
+    pub penalty: Money,
     /// Paid before its due date.
     pub prepaid: bool,
 }
@@ -208,10 +214,10 @@ pub struct OrderLine {
 impl OrderLine {
     fn charge(&self) -> Charge {
         Charge {
-            principal: Money::from_cents(self.principal_cents),
-            interest: Money::from_cents(self.interest_cents),
-            fee: Money::from_cents(self.fee_cents),
-            penalty: Money::from_cents(self.penalty_cents),
+            principal: self.principal,
+            interest: self.interest,
+            fee: self.fee,
+            penalty: self.penalty,
         }
     }
 }

@@ -33,7 +33,7 @@ pub(super) fn insert_order(
                 payment_orders::kind.eq(ToText::from(order.kind)),
                 payment_orders::application_id.eq(&order.application_id),
                 payment_orders::user_id.eq(&order.user_id),
-                payment_orders::amount_cents.eq(order.amount_cents),
+                payment_orders::amount_cents.eq(Cents::from(order.amount)),
                 payment_orders::business_date.eq(ToText::from(order.business_date)),
                 payment_orders::rounding.eq(MaybeToText::from(order.rounding)),
                 payment_orders::status.eq(ToText::from(order.status)),
@@ -46,7 +46,7 @@ pub(super) fn insert_order(
         // One statement per row: MultiConnection has no multi-row insert for SQLite.
         for line in lines {
             diesel::insert_into(payment_order_lines::table)
-                .values(line)
+                .values(line.clone())
                 .execute(conn)?;
         }
     }
@@ -65,7 +65,7 @@ pub(super) fn new_order(
         kind,
         application_id: app.id.clone(),
         user_id: app.user_id.clone(),
-        amount_cents: amount.cents(),
+        amount,
         business_date: date,
         rounding: None,
         status: OrderStatus::Pending,
@@ -83,10 +83,10 @@ pub(super) fn line(order_id: &str, installment_id: &str, c: &Charge, prepaid: bo
     OrderLine {
         order_id: order_id.to_owned(),
         installment_id: installment_id.to_owned(),
-        principal_cents: c.principal.cents(),
-        interest_cents: c.interest.cents(),
-        fee_cents: c.fee.cents(),
-        penalty_cents: c.penalty.cents(),
+        principal: c.principal,
+        interest: c.interest,
+        fee: c.fee,
+        penalty: c.penalty,
         prepaid,
     }
 }

@@ -290,12 +290,12 @@ pub(super) fn apply_charge(
         )
         .set((
             installments::status.eq(PAID),
-            installments::penalty_cents.eq(c.penalty.cents()),
+            installments::penalty_cents.eq(Cents::from(c.penalty)),
             installments::penalty_date.eq(ToText::from(paid_on_date)),
-            installments::charged_principal_cents.eq(c.principal.cents()),
-            installments::charged_interest_cents.eq(c.interest.cents()),
-            installments::charged_fee_cents.eq(c.fee.cents()),
-            installments::charged_penalty_cents.eq(c.penalty.cents()),
+            installments::charged_principal_cents.eq(Cents::from(c.principal)),
+            installments::charged_interest_cents.eq(Cents::from(c.interest)),
+            installments::charged_fee_cents.eq(Cents::from(c.fee)),
+            installments::charged_penalty_cents.eq(Cents::from(c.penalty)),
             installments::settled_by.eq(settled_by),
             installments::prepaid.eq(l.prepaid),
             installments::paid_on.eq(ToText::from(paid_on_date)),

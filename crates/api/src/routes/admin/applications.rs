@@ -50,8 +50,8 @@ impl ApplicationView {
             product_id: a.product_id.clone(),
             product_name: a.product_name.clone(),
             apply_status: i32::from(a.status.code()),
-            apply_amount: money(Some(a.amount_cents)),
-            reply_amount: money(a.reply_amount_cents),
+            apply_amount: money(Some(a.amount)),
+            reply_amount: money(a.reply_amount),
             interest_rate: a.interest_rate.to_string(),
             penalty_rate: a.penalty_rate.map(|r| r.to_string()),
             term_count: a.term_count,
@@ -304,7 +304,7 @@ pub(super) fn ledger(_: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> A
     let conn = lease.get()?;
     find_application(conn, &id)?.ok_or_else(no_application)?;
     let rows = list_payments(conn, &id)?;
-    let sum = |out: bool, f: fn(&Payment) -> i64| -> Option<String> {
+    let sum = |out: bool, f: fn(&Payment) -> Money| -> Option<String> {
         money(Some(
             rows.iter()
                 .filter(|p| (p.kind == "disbursement") == out)
@@ -318,19 +318,19 @@ pub(super) fn ledger(_: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> A
             kind: p.kind.clone(),
             payment_ref: p.payment_ref.clone(),
             installment_id: p.installment_id.clone(),
-            amount: money(Some(p.amount_cents)),
-            principal: money(Some(p.principal_cents)),
-            interest: money(Some(p.interest_cents)),
-            fee: money(Some(p.fee_cents)),
-            penalty: money(Some(p.penalty_cents)),
+            amount: money(Some(p.amount)),
+            principal: money(Some(p.principal)),
+            interest: money(Some(p.interest)),
+            fee: money(Some(p.fee)),
+            penalty: money(Some(p.penalty)),
             business_date: p.business_date.clone(),
             channel_ref: p.channel_ref.clone(),
         })
         .collect();
     ok(LedgerView {
         items,
-        out: sum(true, |p| p.amount_cents),
-        came_in: sum(false, |p| p.amount_cents),
-        principal_in: sum(false, |p| p.principal_cents),
+        out: sum(true, |p| p.amount),
+        came_in: sum(false, |p| p.amount),
+        principal_in: sum(false, |p| p.principal),
     })
 }

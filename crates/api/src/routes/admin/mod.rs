@@ -110,8 +110,8 @@ fn with_status(status: StatusCode, view: impl Serialize) -> Answer {
 }
 
 /// Money as operators read it (`"1000.00"`), or null.
-fn money(cents: Option<i64>) -> Option<String> {
-    cents.map(|c| Money::from_cents(c).to_string())
+fn money(amount: Option<Money>) -> Option<String> {
+    amount.map(|m| m.to_string())
 }
 
 /// A `YYYY-MM-DD` date from an operator.

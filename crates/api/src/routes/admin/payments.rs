@@ -40,7 +40,7 @@ impl OrderView {
             reference: o.id.clone(),
             kind: o.kind.as_str().to_owned(),
             application_id: o.application_id.clone(),
-            amount: money(Some(o.amount_cents)),
+            amount: money(Some(o.amount)),
             business_date: cashloan_domain::format_day(o.business_date),
             status: o.status.as_str().to_owned(),
             channel_ref: o.channel_ref.clone(),

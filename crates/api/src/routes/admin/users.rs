@@ -82,13 +82,13 @@ pub(super) fn credit(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> 
     let total = Money::parse_amount(&b.total_credit)
         .ok_or_else(|| Refusal::Unprocessable("totalCredit is not an amount".into()))?;
     let conn = lease.get()?;
-    if !set_total_credit(conn, &mobile, total.cents(), st.now_ms())? {
+    if !set_total_credit(conn, &mobile, total, st.now_ms())? {
         return Err(no_user());
     }
     let user = find_user_by_mobile(conn, &mobile)?.ok_or_else(no_user)?;
     ok(CreditView {
         mobile,
-        total_credit: money(Some(user.total_credit_cents)),
+        total_credit: money(Some(user.total_credit)),
     })
 }
 

@@ -85,7 +85,7 @@ pub fn repay_list(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
             period_num: i.period.to_string(),
             due_repay_date: format!("{} 23:59:59", i.due_date),
             repay_status: i.status.code().to_string(),
-            apply_amount: money(row.loan_amount_cents.unwrap_or(0)),
+            apply_amount: money(row.loan_amount.unwrap_or(Money::ZERO)),
             due_principal: owed.principal.to_string(),
             due_interest: owed.interest.to_string(),
             due_penalty: owed.penalty.to_string(),
@@ -192,8 +192,8 @@ pub fn my_loans(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
             // The vendor's own §28 sample carries the status here (its applyStatus is null): an
             // app written against the sample may read it.
             status: a.status.code().to_string(),
-            apply_amount: money(a.amount_cents),
-            reply_amount: a.reply_amount_cents.map(money),
+            apply_amount: money(a.amount),
+            reply_amount: a.reply_amount.map(money),
             repay_type: a.repay_type.code(),
             release_date: a.disbursed_at.map(|t| ctx.state.format_time(t)),
             apply_time: a.applied_at,

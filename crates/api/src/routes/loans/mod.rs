@@ -21,8 +21,8 @@ use cashloan_protocol::{Envelope, Json, Paging, ResponseCode as R};
 use crate::context::{to_json, ApiError, Ctx, Reply};
 use crate::usecases::pricing::{self, PricingError};
 
-fn money(cents: i64) -> String {
-    Money::from_cents(cents).to_string()
+fn money(amount: Money) -> String {
+    amount.to_string()
 }
 
 fn page_request(num: u32, size: u32) -> PageRequest {
