@@ -1,0 +1,214 @@
+//! The HTTP benchmark (docs/performance.md, "The HTTP benchmark").
+//!
+//!     cargo run --release -p cashloan-bench -- [--pg URL] [--seconds N] [--connections C]
+//!
+//! One run starts the release `cashloan` server (SQLite in a temporary folder, or a fresh database
+//! on the PostgreSQL server `--pg` names) and a no-op actix-web endpoint with the same worker
+//! count, then drives each with the same load generator: raw HTTP/1.1 keep-alive connections on
+//! one thread, sending requests that are signed beforehand, each with a nonce of its own (so every
+//! request to the server passes the whole signature, freshness and replay path). Two runs per
+//! endpoint:
+//!
+//! - *max*: every connection sends its next request as soon as the answer came (requests/s);
+//! - *rate*: a fixed arrival rate of half that maximum, latency measured from when each request
+//!   was due, so slow answers are not hidden behind the ones waiting (p50, p99).
+//!
+//! Every answer must be HTTP 200 with `"exceptionFlag":"0000"`; any other answer is an error, and
+//! a run with errors exits 1.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod load;
+mod noop;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::Duration;
+
+use cashloan_test_support::journeys::{login, register};
+use cashloan_test_support::server::{signed, TestServer};
+use cashloan_test_support::{fresh_postgres, fresh_sqlite, PG_URL_VAR};
+use serde_json::{json, Value};
+
+use load::{Outcome, Target};
+
+/// The quote (§22) the benchmark asks for: the demo cash loan, 500.00 over 14 days at 36 %.
+fn quote_terms() -> Value {
+    json!({
+        "productId": "c4493fbe-23f7-4904-bac1-ff0266b36e2e", "amount": "500.00",
+        "termCount": "14", "termUnit": "1", "repayTermCount": "14", "repayTermUnit": "1",
+        "repayType": "1", "interestRate": "0.36",
+    })
+}
+
+struct Options {
+    pg: Option<String>,
+    seconds: u64,
+    connections: usize,
+}
+
+fn options() -> Result<Options, String> {
+    let mut o = Options {
+        pg: None,
+        seconds: 5,
+        connections: 32,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = || args.next().ok_or(format!("{a} needs a value"));
+        match a.as_str() {
+            "--pg" => o.pg = Some(value()?),
+            "--seconds" => o.seconds = value()?.parse().map_err(|_| "--seconds: a number")?,
+            "--connections" => {
+                o.connections = value()?.parse().map_err(|_| "--connections: a number")?
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(o)
+}
+
+/// The release `cashloan` beside this program, brought up to date first when run by cargo.
+fn server_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("own path");
+    let bin = exe.with_file_name("cashloan");
+    if let Ok(cargo) = std::env::var("CARGO") {
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "cashloan-api",
+                "--bin",
+                "cashloan",
+            ])
+            .status()
+            .expect("cargo build");
+        assert!(status.success(), "building the server failed");
+    }
+    bin
+}
+
+/// The no-op endpoint in a process of its own (this program with `noop`), as the server is.
+fn start_noop() -> (Child, String) {
+    let exe = std::env::current_exe().expect("own path");
+    let mut child = Command::new(exe)
+        .arg("noop")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the no-op endpoint");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("no-op address");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("listening line")
+        .to_owned();
+    (child, url)
+}
+
+fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("noop") {
+        return noop::serve();
+    }
+    let o = match options() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("cashloan-bench: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let bin = server_binary();
+    let db = match &o.pg {
+        Some(url) => {
+            std::env::set_var(PG_URL_VAR, url);
+            fresh_postgres().expect("PostgreSQL database")
+        }
+        None => fresh_sqlite(),
+    };
+    let backend = db.backend;
+    let server = TestServer::start(bin.to_str().expect("path"), db, &[]);
+    let (mut noop, noop_url) = start_noop();
+
+    let mobile = "13709812611";
+    register(&server, mobile, "secret123");
+    let session = login(&server, mobile, "secret123");
+    // The endpoints answer as they should before anything is measured.
+    for (path, body) in [
+        ("/appCommonApi/getUserCenterInfo", json!({})),
+        ("/appCommonApi/getLoanApplyConfirmInfo", quote_terms()),
+    ] {
+        let a = server.send(path, &signed(&body), Some(&session));
+        assert_eq!(a.code(), "0000", "{path}: {}", a.text());
+    }
+
+    let targets = [
+        Target::new(
+            "no-op actix-web endpoint",
+            &noop_url,
+            "/noop",
+            json!({}),
+            None,
+        ),
+        Target::new(
+            "§27 user centre",
+            &server.url,
+            "/appCommonApi/getUserCenterInfo",
+            json!({}),
+            Some(&session),
+        ),
+        Target::new(
+            "§22 quote",
+            &server.url,
+            "/appCommonApi/getLoanApplyConfirmInfo",
+            quote_terms(),
+            Some(&session),
+        ),
+    ];
+    let duration = Duration::from_secs(o.seconds.clamp(1, 120));
+    println!(
+        "cashloan-bench: {backend}, {} connections, {} s a run, one load-generator thread, {} cores",
+        o.connections,
+        duration.as_secs(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let mut results: Vec<(String, Outcome, Outcome)> = Vec::new();
+    for t in &targets {
+        let max = load::closed_loop(t, o.connections, duration);
+        let half = (max.per_second() / 2.0).max(1.0);
+        let rate = load::fixed_rate(t, o.connections.max(64), duration, half);
+        results.push((t.name.clone(), max, rate));
+    }
+    let _ = noop.kill();
+    let _ = noop.wait();
+
+    let base = results[0].1.per_second();
+    println!();
+    println!(
+        "| endpoint | max req/s | share of no-op | p50 / p99 at max | fixed rate (req/s) | p50 / p99 at that rate | errors |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let mut errors = 0;
+    for (name, max, rate) in &results {
+        errors += max.errors + rate.errors;
+        println!(
+            "| {name} | {:.0} | {:.1} % | {:.2} / {:.2} ms | {:.0} | {:.2} / {:.2} ms | {} |",
+            max.per_second(),
+            100.0 * max.per_second() / base,
+            max.percentile_ms(50.0),
+            max.percentile_ms(99.0),
+            rate.per_second(),
+            rate.percentile_ms(50.0),
+            rate.percentile_ms(99.0),
+            max.errors + rate.errors
+        );
+    }
+    if errors > 0 {
+        eprintln!("cashloan-bench: {errors} requests failed");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
