@@ -203,7 +203,9 @@ pub fn state(config: Config) -> Result<AppState, StartError> {
         }
     }
     let trusted_proxies = crate::client_address::parse_trusted(&config.trusted_proxies)?;
+    let replay = crate::replay::ReplayGuard::start(&db).map_err(StartError::Io)?;
     Ok(AppState {
+        replay,
         trusted_proxies,
         providers,
         policy: config.policy()?,

@@ -54,6 +54,8 @@ pub struct AppState {
     pub config: Config,
     /// The database.
     pub db: Db,
+    /// Where requests record their nonces (one group-committing writer).
+    pub replay: crate::replay::ReplayGuard,
     /// Wire password codec.
     pub codec: PasswordCodec,
     /// Third parties.

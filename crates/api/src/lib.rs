@@ -11,6 +11,7 @@ pub mod openapi;
 pub mod pages;
 pub mod pipeline;
 pub mod providers;
+pub mod replay;
 pub mod routes;
 pub mod security;
 pub mod usecases;

@@ -10,7 +10,7 @@ use std::io::Read;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
-use cashloan_persistence::accounts::{find_user, record_nonce, touch_session};
+use cashloan_persistence::accounts::{find_user, touch_session};
 
 use cashloan_protocol::{parse, Json, Map, Outcome, ResponseCode};
 use flate2::read::GzDecoder;
@@ -279,7 +279,7 @@ fn run(
             }
             _ => return Err(Outcome::malformed_field("nonce").into()),
         };
-        if !record_nonce(conn.get()?, nonce, ts, now)? {
+        if !state.replay.record(nonce, ts, now)? {
             return Err(ResponseCode::RequestReplayed.into());
         }
     }

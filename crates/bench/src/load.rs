@@ -184,8 +184,8 @@ fn estimate(t: &Target, connections: usize) -> f64 {
 
 /// As many requests as `connections` connections get answered in `duration`.
 pub fn closed_loop(t: &Target, connections: usize, duration: Duration) -> Outcome {
-    // Sign three times what a probe reached: the real run must not run out.
-    let rate = estimate(t, connections) * 3.0 + 1000.0;
+    // Sign half again what a probe reached: the real run must not run out.
+    let rate = estimate(t, connections) * 1.5 + 1000.0;
     drive(pool(t, rate, duration), t, connections, duration, None)
 }
 

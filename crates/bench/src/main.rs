@@ -1,6 +1,6 @@
 //! The HTTP benchmark (docs/performance.md, "The HTTP benchmark").
 //!
-//!     cargo run --release -p cashloan-bench -- [--pg URL] [--seconds N] [--connections C]
+//!     cargo run --release -p cashloan-bench -- [--pg URL] [--seconds N] [--connections C] [--only §27]
 //!
 //! One run starts the release `cashloan` server (SQLite in a temporary folder, or a fresh database
 //! on the PostgreSQL server `--pg` names) and a no-op actix-web endpoint with the same worker
@@ -45,6 +45,8 @@ struct Options {
     pg: Option<String>,
     seconds: u64,
     connections: usize,
+    /// Only the endpoints whose name contains this (the no-op one always runs, as the base).
+    only: Option<String>,
 }
 
 fn options() -> Result<Options, String> {
@@ -52,12 +54,14 @@ fn options() -> Result<Options, String> {
         pg: None,
         seconds: 5,
         connections: 32,
+        only: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
             "--pg" => o.pg = Some(value()?),
+            "--only" => o.only = Some(value()?),
             "--seconds" => o.seconds = value()?.parse().map_err(|_| "--seconds: a number")?,
             "--connections" => {
                 o.connections = value()?.parse().map_err(|_| "--connections: a number")?
@@ -176,7 +180,14 @@ fn main() -> ExitCode {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let mut results: Vec<(String, Outcome, Outcome)> = Vec::new();
-    for t in &targets {
+    for (k, t) in targets.iter().enumerate() {
+        if k > 0
+            && o.only
+                .as_ref()
+                .is_some_and(|only| !t.name.contains(only.as_str()))
+        {
+            continue;
+        }
         let max = load::closed_loop(t, o.connections, duration);
         let half = (max.per_second() / 2.0).max(1.0);
         let rate = load::fixed_rate(t, o.connections.max(64), duration, half);

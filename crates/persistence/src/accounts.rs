@@ -262,23 +262,60 @@ pub fn sweep_sessions(conn: &mut DbConnection, now: i64) -> DbResult<usize> {
     Ok(diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)?)
 }
 
-/// Records that `(nonce, timestamp)` was seen: true the first time, false for a replay (also
-/// when a concurrent request with the same pair won). Holds across server processes.
+/// One request's replay record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NonceRecord<'a> {
+    /// The request's nonce.
+    pub nonce: &'a str,
+    /// The timestamp it carried.
+    pub timestamp: &'a str,
+    /// When it was seen (ms).
+    pub seen_at: i64,
+}
+
+/// Records a request's nonce; false when it was recorded before (a replay).
 pub fn record_nonce(
     conn: &mut DbConnection,
     nonce: &str,
     timestamp: &str,
     now: i64,
 ) -> DbResult<bool> {
-    inserted(
-        diesel::insert_into(nonces::table)
-            .values((
-                nonces::nonce.eq(nonce),
-                nonces::request_timestamp.eq(timestamp),
-                nonces::seen_at.eq(now),
-            ))
-            .execute(conn),
-    )
+    let record = NonceRecord {
+        nonce,
+        timestamp,
+        seen_at: now,
+    };
+    Ok(record_nonces(conn, &[record])?
+        .first()
+        .copied()
+        .unwrap_or(false))
+}
+
+/// Records several requests' nonces in one transaction, so one commit (one flush to the disk)
+/// serves them all; for each, true when it was new and false when it was recorded before: by an
+/// earlier request, by another server on the same database, or earlier in the same batch. Each
+/// insert is guarded by the primary key (`ON CONFLICT DO NOTHING`), never by a read first.
+pub fn record_nonces(conn: &mut DbConnection, records: &[NonceRecord<'_>]) -> DbResult<Vec<bool>> {
+    write_transaction(conn, |conn| {
+        records
+            .iter()
+            .map(|r| {
+                let insert = diesel::insert_into(nonces::table)
+                    .values((
+                        nonces::nonce.eq(r.nonce),
+                        nonces::request_timestamp.eq(r.timestamp),
+                        nonces::seen_at.eq(r.seen_at),
+                    ))
+                    .on_conflict_do_nothing();
+                // The MultiConnection has no upsert: each backend runs it itself.
+                let n = match conn {
+                    DbConnection::Sqlite(c) => insert.execute(c)?,
+                    DbConnection::Pg(c) => insert.execute(c)?,
+                };
+                Ok(n == 1)
+            })
+            .collect()
+    })
 }
 
 /// Forgets nonces seen before `before` (their timestamps are outside the window by then).

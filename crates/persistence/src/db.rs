@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
-use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, PooledConnection, R2D2Connection};
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
@@ -25,7 +25,9 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrati
 /// How long a SQLite writer waits for the write lock before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 
-/// Settings SQLite keeps per connection, applied to every connection the server opens.
+/// Settings SQLite keeps per connection, applied once to every connection the server opens (and
+/// never again: setting a flag pragma such as `foreign_keys`, even to the value it has, expires
+/// every prepared statement of the connection, so each query would be parsed and planned anew).
 /// `synchronous = FULL`: in WAL mode a commit returns only once the WAL is on the disk, so a
 /// committed payment order, settlement or ledger row survives a power cut. (NORMAL survives a
 /// crash of the process but may lose the last commits to a power cut: money could then have
@@ -121,6 +123,9 @@ pub enum DbError {
     /// A query failed.
     #[error("database query failed: {0}")]
     Query(#[from] DieselError),
+    /// A write done for several callers at once failed; each of them gets its text.
+    #[error("batched database write failed: {0}")]
+    Batch(String),
     /// A stored value could not be read back (a bug or a hand-edited row).
     #[error("corrupt stored value in {table}.{column}: {value:?}")]
     Corrupt {
@@ -233,23 +238,6 @@ fn establish(url: &DatabaseUrl) -> DbResult<DbConnection> {
     }
 }
 
-/// Re-applies the per-connection SQLite pragmas whenever the pool hands out a connection
-/// (`busy_timeout` and `foreign_keys` are per connection, not per file).
-#[derive(Debug)]
-struct SqlitePragmas;
-
-impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        if let DbConnection::Sqlite(c) = conn {
-            c.batch_execute(&format!(
-                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; {SQLITE_PER_CONNECTION}"
-            ))
-            .map_err(diesel::r2d2::Error::QueryError)?;
-        }
-        Ok(())
-    }
-}
-
 /// A pooled connection.
 pub type PooledDb = PooledConnection<ConnectionManager>;
 
@@ -258,6 +246,7 @@ pub type PooledDb = PooledConnection<ConnectionManager>;
 pub struct Db {
     pool: Pool<ConnectionManager>,
     backend: Backend,
+    url: DatabaseUrl,
 }
 
 impl std::fmt::Debug for Db {
@@ -303,10 +292,15 @@ impl Db {
         let pool = Pool::builder()
             .max_size(max_size.max(1))
             .connection_timeout(Duration::from_secs(30))
-            .connection_customizer(Box::new(SqlitePragmas))
-            .build(ConnectionManager { url: parsed })
+            .build(ConnectionManager {
+                url: parsed.clone(),
+            })
             .map_err(|e| DbError::Connect(redact(&e.to_string())))?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            url: parsed,
+        })
     }
 
     /// The backend.
@@ -317,6 +311,12 @@ impl Db {
     /// A connection from the pool.
     pub fn conn(&self) -> DbResult<PooledDb> {
         self.pool.get().map_err(|e| DbError::Pool(e.to_string()))
+    }
+
+    /// A connection of its own, outside the pool, for a writer that keeps one for its lifetime
+    /// (so it never waits behind requests for a pooled one, nor takes one from them).
+    pub fn dedicated(&self) -> DbResult<DbConnection> {
+        establish(&self.url)
     }
 }
 

@@ -1,0 +1,116 @@
+//! Replay records through one group-committing writer.
+//!
+//! Every signed request's nonce must be on the disk before the request has any effect, or a
+//! request replayed after a crash would run twice. Committing each nonce in a transaction of its
+//! own costs a flush to the disk per request, and SQLite serialises those flushes: the request
+//! path was bound by the disk. Here the requests hand their nonces to one writer thread, which
+//! records everything that is waiting in one transaction: one commit, one flush, however many
+//! requests it serves. Each request still waits for the commit that holds its own nonce, so
+//! nothing is answered, and nothing is done, before its replay record is durable. Whether a nonce
+//! is new is decided by the database's primary key, row by row, so two instances on one
+//! PostgreSQL refuse each other's replays as before.
+
+use std::sync::mpsc;
+use std::thread;
+
+use cashloan_persistence::accounts::{record_nonces, NonceRecord};
+use cashloan_persistence::{Db, DbConnection, DbError, DbResult};
+
+/// Most nonces one transaction records; the rest wait for the next one.
+const MAX_BATCH: usize = 1024;
+
+/// A nonce waiting to be recorded, and where its answer goes.
+struct Pending {
+    nonce: String,
+    timestamp: String,
+    seen_at: i64,
+    answer: mpsc::SyncSender<DbResult<bool>>,
+}
+
+/// The handle requests record their nonces through.
+pub struct ReplayGuard {
+    queue: mpsc::Sender<Pending>,
+}
+
+impl std::fmt::Debug for ReplayGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplayGuard").finish_non_exhaustive()
+    }
+}
+
+impl ReplayGuard {
+    /// Starts the writer on a connection of its own to `db`. It stops when the guard is dropped.
+    pub fn start(db: &Db) -> std::io::Result<ReplayGuard> {
+        let (queue, waiting) = mpsc::channel::<Pending>();
+        let db = db.clone();
+        thread::Builder::new()
+            .name("replay-writer".into())
+            .spawn(move || write_loop(&db, &waiting))?;
+        Ok(ReplayGuard { queue })
+    }
+
+    /// Records `nonce` (sent with `timestamp`, seen at `now`) once it is durable: true when it
+    /// is new, false when it was recorded before (a replay). Blocks until its commit.
+    pub fn record(&self, nonce: &str, timestamp: &str, now: i64) -> DbResult<bool> {
+        let (answer, answered) = mpsc::sync_channel(1);
+        let pending = Pending {
+            nonce: nonce.to_owned(),
+            timestamp: timestamp.to_owned(),
+            seen_at: now,
+            answer,
+        };
+        let stopped = || DbError::Batch("the replay writer has stopped".into());
+        self.queue.send(pending).map_err(|_| stopped())?;
+        answered.recv().map_err(|_| stopped())?
+    }
+}
+
+/// Takes what is waiting (at least one), records it in one transaction, answers each.
+fn write_loop(db: &Db, waiting: &mpsc::Receiver<Pending>) {
+    let mut conn: Option<DbConnection> = None;
+    while let Ok(first) = waiting.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match waiting.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let outcome = match conn.as_mut() {
+            Some(c) => write(c, &batch),
+            None => db.dedicated().and_then(|mut c| {
+                let o = write(&mut c, &batch);
+                conn = Some(c);
+                o
+            }),
+        };
+        match outcome {
+            Ok(fresh) => {
+                for (p, new) in batch.into_iter().zip(fresh) {
+                    let _ = p.answer.send(Ok(new));
+                }
+            }
+            Err(e) => {
+                // Connect again next time: the connection may be what failed.
+                conn = None;
+                tracing::error!(error = %e, nonces = batch.len(), "recording nonces failed");
+                let text = e.to_string();
+                for p in batch {
+                    let _ = p.answer.send(Err(DbError::Batch(text.clone())));
+                }
+            }
+        }
+    }
+}
+
+fn write(conn: &mut DbConnection, batch: &[Pending]) -> DbResult<Vec<bool>> {
+    let records: Vec<NonceRecord<'_>> = batch
+        .iter()
+        .map(|p| NonceRecord {
+            nonce: &p.nonce,
+            timestamp: &p.timestamp,
+            seen_at: p.seen_at,
+        })
+        .collect();
+    record_nonces(conn, &records)
+}
