@@ -1,6 +1,7 @@
 //! The HTTP benchmark (docs/performance.md, "The HTTP benchmark").
 //!
-//!     cargo run --release -p cashloan-bench -- [--pg URL] [--seconds N] [--connections C] [--only §27]
+//!     cargo run --release -p cashloan-bench -- [--pg URL] [--seconds N] [--connections C]
+//!         [--only §27] [--server PATH-TO-ANOTHER-cashloan]
 //!
 //! One run starts the release `cashloan` server (SQLite in a temporary folder, or a fresh database
 //! on the PostgreSQL server `--pg` names) and a no-op actix-web endpoint with the same worker
@@ -47,6 +48,8 @@ struct Options {
     connections: usize,
     /// Only the endpoints whose name contains this (the no-op one always runs, as the base).
     only: Option<String>,
+    /// Another build of the server to measure (an earlier commit's, for a before-and-after).
+    server: Option<PathBuf>,
 }
 
 fn options() -> Result<Options, String> {
@@ -55,6 +58,7 @@ fn options() -> Result<Options, String> {
         seconds: 5,
         connections: 32,
         only: None,
+        server: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -62,6 +66,7 @@ fn options() -> Result<Options, String> {
         match a.as_str() {
             "--pg" => o.pg = Some(value()?),
             "--only" => o.only = Some(value()?),
+            "--server" => o.server = Some(PathBuf::from(value()?)),
             "--seconds" => o.seconds = value()?.parse().map_err(|_| "--seconds: a number")?,
             "--connections" => {
                 o.connections = value()?.parse().map_err(|_| "--connections: a number")?
@@ -125,7 +130,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let bin = server_binary();
+    let bin = o.server.clone().unwrap_or_else(server_binary);
     let db = match &o.pg {
         Some(url) => {
             std::env::set_var(PG_URL_VAR, url);
