@@ -168,6 +168,51 @@ fn sixteen_threads_insert_the_same_nonce_and_one_wins() {
 }
 
 #[test]
+fn a_batch_of_nonces_tells_each_new_one_from_a_replay() {
+    each_backend(|db, backend| {
+        let r = |nonce: &'static str| NonceRecord {
+            nonce,
+            timestamp: "1511758907184",
+            seen_at: 1,
+        };
+        let mut c = db.conn().unwrap();
+        assert_eq!(
+            record_nonces(&mut c, &[r("a"), r("b"), r("a")]).unwrap(),
+            [true, true, false],
+            "{backend}: the second of a pair in one batch is a replay"
+        );
+        assert_eq!(
+            record_nonces(&mut c, &[r("a"), r("c")]).unwrap(),
+            [false, true],
+            "{backend}: one recorded by an earlier batch is a replay"
+        );
+        assert!(!record_nonce(&mut c, "c", "1511758907184", 2).unwrap());
+        // Two writers (two servers on one database) batching the same nonces: each is new once.
+        let barrier = Arc::new(Barrier::new(2));
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let (db, barrier) = (db.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    let mut c = db.dedicated().unwrap();
+                    let batch: Vec<NonceRecord<'_>> =
+                        ["x1", "x2", "x3", "x4"].into_iter().map(r).collect();
+                    barrier.wait();
+                    record_nonces(&mut c, &batch).unwrap()
+                })
+            })
+            .collect();
+        let results: Vec<Vec<bool>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        for k in 0..4 {
+            assert_eq!(
+                results.iter().filter(|r| r[k]).count(),
+                1,
+                "{backend}: nonce {k} was new exactly once"
+            );
+        }
+    });
+}
+
+#[test]
 fn graphic_codes_are_single_use_and_expire() {
     each_backend(|db, _| {
         let mut c = db.conn().unwrap();
