@@ -91,6 +91,8 @@ impl StopSignals {
 pub struct Application {
     server: actix_web::dev::Server,
     address: SocketAddr,
+    /// The operations server and its address, when `ops_bind` is set.
+    ops: Option<(actix_web::dev::Server, SocketAddr)>,
 }
 
 /// Installs the data key that seals personal data at rest: `data_key` when set; else, on SQLite,
@@ -204,8 +206,12 @@ pub fn state(config: Config) -> Result<AppState, StartError> {
     }
     let trusted_proxies = crate::client_address::parse_trusted(&config.trusted_proxies)?;
     let replay = crate::replay::ReplayGuard::start(&db).map_err(StartError::Io)?;
+    let metrics = crate::metrics::Metrics::new()
+        .map_err(|e| StartError::Io(std::io::Error::other(format!("metrics registry: {e}"))))?;
     Ok(AppState {
         replay,
+        metrics,
+        draining: std::sync::atomic::AtomicBool::new(false),
         trusted_proxies,
         providers,
         policy: config.policy()?,
@@ -239,8 +245,13 @@ impl Application {
         let workers = config.workers;
         let bind = config.bind_address()?;
         config.check_test_key(bind)?;
-        // The address first: a port already taken stops the start before the database is touched.
+        let ops_bind = config.ops_address()?;
+        // The addresses first: a port already taken stops the start before the database is
+        // touched.
         let listener = TcpListener::bind(bind).map_err(|e| StartError::Listen(bind, e))?;
+        let ops_listener = ops_bind
+            .map(|a| TcpListener::bind(a).map_err(|e| StartError::Listen(a, e)))
+            .transpose()?;
         let state = web::Data::new(state(config)?);
         if state.config.sweep_interval_secs > 0 {
             crate::housekeeping::spawn_sweeper(
@@ -263,19 +274,58 @@ impl Application {
         // Installed now, before anyone learns the address: a SIGTERM that arrives before the
         // server is first polled is kept and drains the server instead of killing the process.
         let stop = StopSignals::install()?;
+        let separate_ops = ops_listener.is_some();
+        let app_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
-                .app_data(state.clone())
-                .configure(routes::configure)
+                .app_data(app_state.clone())
+                .wrap(actix_web::middleware::from_fn(crate::ops::count))
+                .configure(|cfg| {
+                    if !separate_ops {
+                        crate::ops::configure(cfg);
+                    }
+                    routes::configure(cfg);
+                })
                 .default_service(web::to(not_found))
         })
         .shutdown_timeout(30)
-        .shutdown_signal(stop.received());
+        .shutdown_signal({
+            let state = state.clone();
+            async move {
+                stop.received().await;
+                state
+                    .draining
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
         if workers > 0 {
             server = server.workers(workers);
         }
         let server = server.listen(listener)?.run();
-        Ok(Application { server, address })
+        let ops = match ops_listener {
+            None => None,
+            Some(l) => {
+                let ops_address = l.local_addr()?;
+                tracing::info!("operations endpoints on http://{ops_address}");
+                let ops_state = state.clone();
+                let ops = HttpServer::new(move || {
+                    App::new()
+                        .app_data(ops_state.clone())
+                        .configure(crate::ops::configure)
+                        .default_service(web::to(not_found))
+                })
+                .workers(1)
+                .disable_signals()
+                .listen(l)?
+                .run();
+                Some((ops, ops_address))
+            }
+        };
+        Ok(Application {
+            server,
+            address,
+            ops,
+        })
     }
 
     /// The address the server listens on.
@@ -283,9 +333,25 @@ impl Application {
         self.address
     }
 
-    /// Serves until SIGTERM or SIGINT, then finishes the requests in flight.
+    /// The address of the operations endpoints, when they have one of their own.
+    pub fn ops_address(&self) -> Option<SocketAddr> {
+        self.ops.as_ref().map(|(_, a)| *a)
+    }
+
+    /// Serves until SIGTERM or SIGINT, then finishes the requests in flight; the operations
+    /// endpoints answer (`/readyz` with 503) until the app's requests are done.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        match self.ops {
+            None => self.server.await,
+            Some((ops, _)) => {
+                let handle = ops.handle();
+                let ops_task = actix_web::rt::spawn(ops);
+                let served = self.server.await;
+                handle.stop(true).await;
+                let _ = ops_task.await;
+                served
+            }
+        }
     }
 }
 

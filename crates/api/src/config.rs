@@ -172,6 +172,9 @@ pub struct Config {
     /// Folder with `registration_protocol.html` and `loan_help.html` replacing the built-in pages.
     #[serde(deserialize_with = "optional_text")]
     pub templates_dir: Option<String>,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served instead of `bind` (unset: on `bind`).
+    #[serde(deserialize_with = "optional_text")]
+    pub ops_bind: Option<String>,
     /// Database connections in the pool.
     #[serde(deserialize_with = "number_or_text")]
     pub db_pool_size: u32,
@@ -226,6 +229,7 @@ impl Default for Config {
             sweep_interval_secs: 60,
             flow_require_cookie: false,
             templates_dir: None,
+            ops_bind: None,
             db_pool_size: 16,
             workers: 0,
         }
@@ -488,19 +492,15 @@ impl Config {
 
     /// The listening address (`bind`), resolved: `127.0.0.1:8080`, `[::1]:8080`, `localhost:0`.
     pub fn bind_address(&self) -> Result<std::net::SocketAddr, ConfigError> {
-        use std::net::ToSocketAddrs;
-        let bad = |why: String| {
-            ConfigError(format!(
-                "{}: {:?} is not a listening address HOST:PORT ({why})",
-                named("bind"),
-                self.bind
-            ))
-        };
-        self.bind
-            .to_socket_addrs()
-            .map_err(|e| bad(e.to_string()))?
-            .next()
-            .ok_or_else(|| bad("it resolves to no address".into()))
+        listening_address("bind", &self.bind)
+    }
+
+    /// The operations address (`ops_bind`), resolved, when one is set.
+    pub fn ops_address(&self) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        self.ops_bind
+            .as_deref()
+            .map(|a| listening_address("ops_bind", a))
+            .transpose()
     }
 
     /// Total credit of a new user.
@@ -556,6 +556,21 @@ impl Config {
             .map(|p| p.apr_cap)
             .unwrap_or(Decimal::new(36, 2))
     }
+}
+
+/// `text`, the value of `setting`, as a socket address to listen on.
+fn listening_address(setting: &str, text: &str) -> Result<std::net::SocketAddr, ConfigError> {
+    use std::net::ToSocketAddrs;
+    let bad = |why: String| {
+        ConfigError(format!(
+            "{}: {text:?} is not a listening address HOST:PORT ({why})",
+            named(setting)
+        ))
+    };
+    text.to_socket_addrs()
+        .map_err(|e| bad(e.to_string()))?
+        .next()
+        .ok_or_else(|| bad("it resolves to no address".into()))
 }
 
 #[cfg(test)]

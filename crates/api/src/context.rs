@@ -56,6 +56,10 @@ pub struct AppState {
     pub db: Db,
     /// Where requests record their nonces (one group-committing writer).
     pub replay: crate::replay::ReplayGuard,
+    /// What `/metrics` shows.
+    pub metrics: crate::metrics::Metrics,
+    /// Set once a stop signal came: `/readyz` answers 503 while the requests in flight finish.
+    pub draining: std::sync::atomic::AtomicBool,
     /// Wire password codec.
     pub codec: PasswordCodec,
     /// Third parties.

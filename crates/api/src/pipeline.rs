@@ -342,6 +342,7 @@ fn respond(
         .envelope
         .to_signed_body(state.config.app_key.expose_secret(), state.now_ms())
         .into_bytes();
+    let code = reply.envelope.outcome.code.code();
     let mut res = HttpResponse::Ok();
     res.content_type("application/json; charset=utf-8");
     res.insert_header(("X-Request-Id", request_id));
@@ -354,9 +355,16 @@ fn respond(
             if let Ok(zipped) = enc.finish() {
                 res.insert_header((header::CONTENT_ENCODING, "gzip"));
                 res.insert_header((header::VARY, "Accept-Encoding"));
-                return res.body(zipped);
+                return answered(res.body(zipped), code);
             }
         }
     }
-    res.body(body)
+    answered(res.body(body), code)
+}
+
+/// The response, marked with its envelope's code for the request metrics.
+fn answered(mut res: HttpResponse, code: &'static str) -> HttpResponse {
+    res.extensions_mut()
+        .insert(crate::metrics::AnswerCode(code));
+    res
 }

@@ -8,7 +8,9 @@
 //! `Numeric` through `f64`), and the few statements where the backends differ (an insert that
 //! ignores a duplicate, the write lock of SQLite) match on the inner connection.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
@@ -247,6 +249,33 @@ pub struct Db {
     pool: Pool<ConnectionManager>,
     backend: Backend,
     url: DatabaseUrl,
+    waits: Arc<PoolWaits>,
+}
+
+/// Checkouts that found no idle connection, and how long they waited.
+#[derive(Debug, Default)]
+struct PoolWaits {
+    count: AtomicU64,
+    micros: AtomicU64,
+}
+
+/// A checkout that took longer than this waited for a connection (an idle one takes
+/// microseconds).
+const WAITED: Duration = Duration::from_millis(1);
+
+/// What the pool looks like now, for the metrics.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PoolStats {
+    /// Connections open (in use or idle).
+    pub connections: u32,
+    /// Of those, idle.
+    pub idle: u32,
+    /// Most connections the pool opens.
+    pub max: u32,
+    /// Checkouts since start that had to wait for a connection.
+    pub waits: u64,
+    /// Their waiting in all, seconds.
+    pub wait_seconds: f64,
 }
 
 impl std::fmt::Debug for Db {
@@ -300,6 +329,7 @@ impl Db {
             pool,
             backend,
             url: parsed,
+            waits: Arc::default(),
         })
     }
 
@@ -310,7 +340,48 @@ impl Db {
 
     /// A connection from the pool.
     pub fn conn(&self) -> DbResult<PooledDb> {
-        self.pool.get().map_err(|e| DbError::Pool(e.to_string()))
+        let asked = Instant::now();
+        let got = self.pool.get().map_err(|e| DbError::Pool(e.to_string()));
+        let waited = asked.elapsed();
+        if waited >= WAITED {
+            self.waits.count.fetch_add(1, Ordering::Relaxed);
+            let micros = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
+            self.waits.micros.fetch_add(micros, Ordering::Relaxed);
+        }
+        got
+    }
+
+    /// The pool's connections now, and the checkouts that waited.
+    pub fn pool_stats(&self) -> PoolStats {
+        let state = self.pool.state();
+        PoolStats {
+            connections: state.connections,
+            idle: state.idle_connections,
+            max: self.pool.max_size(),
+            waits: self.waits.count.load(Ordering::Relaxed),
+            wait_seconds: self.waits.micros.load(Ordering::Relaxed) as f64 / 1e6,
+        }
+    }
+
+    /// Whether the server can serve: a connection answers within `timeout` and no migration of
+    /// this build is missing from the database.
+    pub fn ready(&self, timeout: Duration) -> DbResult<()> {
+        let mut conn = self
+            .pool
+            .get_timeout(timeout)
+            .map_err(|e| DbError::Pool(e.to_string()))?;
+        conn.batch_execute("SELECT 1")?;
+        let pending = match &mut *conn {
+            DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+            DbConnection::Pg(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+        }
+        .map_err(|e| DbError::Migration(e.to_string()))?;
+        if pending {
+            return Err(DbError::Migration(
+                "the database lacks migrations of this build".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// A connection of its own, outside the pool, for a writer that keeps one for its lifetime

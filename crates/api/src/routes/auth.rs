@@ -7,6 +7,7 @@ use cashloan_persistence::verification::SmsPurpose;
 use cashloan_protocol::{Json, ResponseCode as R};
 
 use crate::context::{bad, ApiError, Ctx, Reply, FLOW_COOKIE};
+use crate::metrics::SmsOutcome;
 use crate::pipeline::SESSION_COOKIE;
 use crate::usecases::feedback::{leave_feedback, FeedbackError};
 use crate::usecases::login::{self, log_out, LoginError, LoginInput, PasswordRefusal};
@@ -96,6 +97,15 @@ fn send_sms_code(ctx: &mut Ctx<'_>, purpose: SmsPurpose) -> Result<Reply, ApiErr
         now: ctx.now,
     };
     let sent = sms_codes::send_code(ctx.state, &mut ctx.conn, &req);
+    let outcome = match &sent {
+        Ok(_) => Some(SmsOutcome::Sent),
+        Err(SmsCodeError::TooMany) => Some(SmsOutcome::Refused),
+        Err(SmsCodeError::SendFailed) => Some(SmsOutcome::Failed),
+        Err(_) => None,
+    };
+    if let Some(o) = outcome {
+        ctx.state.metrics.observe_sms(o);
+    }
     let token = sent.map_err(sms_refusal)?;
     let mut reply = Reply::empty(R::SmsSent)?;
     reply.cookie = Some(format!(

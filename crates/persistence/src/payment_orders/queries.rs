@@ -153,3 +153,12 @@ pub fn list_orders(
         .load(conn)?;
     Ok((rows, total))
 }
+
+/// How many payment orders are in each status (for the metrics); statuses without one are left
+/// out.
+pub fn count_orders_by_status(conn: &mut DbConnection) -> DbResult<Vec<(String, i64)>> {
+    Ok(payment_orders::table
+        .group_by(payment_orders::status)
+        .select((payment_orders::status, diesel::dsl::count_star()))
+        .load(conn)?)
+}

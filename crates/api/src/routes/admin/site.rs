@@ -154,8 +154,9 @@ pub(super) fn daily(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> A
         None => business_date(st, lease)?,
     };
     lease.release();
-    let outcome = daily_job::daily_job(&st.db, st.providers.payments.as_ref(), &st.config, date)
-        .map_err(fault)?;
+    let outcome = daily_job::daily_job(&st.db, st.providers.payments.as_ref(), &st.config, date);
+    st.metrics.observe_daily_job(outcome.is_ok());
+    let outcome = outcome.map_err(fault)?;
     Ok((StatusCode::OK, report_json(date, &outcome)))
 }
 
