@@ -1,11 +1,12 @@
 //! Protocol records swept in the server, every `sweep_interval_secs`, so that no run of
 //! requests (failed ones included) grows a table without bound: replay nonces once their
 //! timestamps can no longer pass the freshness check, graphic codes once expired, rate-limit
-//! windows once no limit reads them.
+//! windows once no limit reads them, periodic-job claims after two days.
 
 use std::time::Duration;
 
 use cashloan_persistence::accounts::sweep_nonces;
+use cashloan_persistence::site::sweep_job_periods;
 use cashloan_persistence::verification::{sweep_captchas, sweep_rate_counters};
 use cashloan_persistence::{Db, DbResult};
 
@@ -21,6 +22,8 @@ pub struct Swept {
     pub captchas: usize,
     /// Rate-limit windows.
     pub rate_windows: usize,
+    /// Periodic-job claims (the reconciler's periods).
+    pub job_periods: usize,
 }
 
 /// One sweep at `now`. A nonce is needed while a request carrying it could still be fresh: its
@@ -34,6 +37,7 @@ pub fn sweep(db: &Db, now: i64, sign_window_secs: i64, captcha_ttl_secs: i64) ->
         nonces: sweep_nonces(&mut conn, now - 2 * window_ms)?,
         captchas: sweep_captchas(&mut conn, now - captcha_ttl_secs.saturating_mul(1000))?,
         rate_windows: sweep_rate_counters(&mut conn, now - RATE_WINDOWS_KEPT_MS)?,
+        job_periods: sweep_job_periods(&mut conn, now - RATE_WINDOWS_KEPT_MS)?,
     })
 }
 

@@ -296,6 +296,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    job_runs (job, period) {
+        job -> Text,
+        period -> BigInt,
+        instance -> Text,
+        started_at -> BigInt,
+    }
+}
+
+diesel::table! {
     login_guards (user_id, client) {
         user_id -> Text,
         client -> Text,
@@ -453,4 +462,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     blacklist,
     settings,
     sequences,
+    job_runs,
 );

@@ -212,3 +212,36 @@ pub fn business_date_override(conn: &mut DbConnection) -> DbResult<Option<NaiveD
         Some(v) => crate::columns::stored_day("settings", "value", &v).map(Some),
     }
 }
+
+/// Claims period `period` of the periodic job `job` for `instance`: true for the one caller that
+/// inserted the period's row (it runs the job), false for every other (another server, or this
+/// one again, has it). One guarded insert: never a read first.
+pub fn claim_job_period(
+    conn: &mut DbConnection,
+    job: &str,
+    period: i64,
+    instance: &str,
+    now: i64,
+) -> DbResult<bool> {
+    use crate::schema::job_runs;
+    let insert = diesel::insert_into(job_runs::table)
+        .values((
+            job_runs::job.eq(job),
+            job_runs::period.eq(period),
+            job_runs::instance.eq(instance),
+            job_runs::started_at.eq(now),
+        ))
+        .on_conflict_do_nothing();
+    // The MultiConnection has no upsert: each backend runs it itself.
+    let n = match conn {
+        DbConnection::Sqlite(c) => insert.execute(c)?,
+        DbConnection::Pg(c) => insert.execute(c)?,
+    };
+    Ok(n == 1)
+}
+
+/// Forgets periodic-job claims started before `before`; returns how many.
+pub fn sweep_job_periods(conn: &mut DbConnection, before: i64) -> DbResult<usize> {
+    use crate::schema::job_runs;
+    Ok(diesel::delete(job_runs::table.filter(job_runs::started_at.lt(before))).execute(conn)?)
+}

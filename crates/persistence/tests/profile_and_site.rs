@@ -318,7 +318,11 @@ fn select_every_table(c: &mut DbConnection) {
         app_versions,
         blacklist,
         settings,
-        sequences
+        sequences,
+        login_guards,
+        payment_orders,
+        payment_order_lines,
+        job_runs
     );
 }
 
@@ -359,5 +363,44 @@ fn migrations_revert_and_reapply() {
         };
         harness(&mut c).unwrap_or_else(|e| panic!("{backend}: {e}"));
         select_every_table(&mut c);
+    });
+}
+
+#[test]
+fn one_claimant_a_period_however_many_servers_ask() {
+    each_backend(|db, backend| {
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let handles: Vec<_> = (0..8)
+            .map(|k| {
+                let (db, barrier) = (db.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    let mut c = db.dedicated().unwrap();
+                    barrier.wait();
+                    claim_job_period(&mut c, "reconcile", 42, &format!("server-{k}"), 1_000)
+                        .unwrap()
+                })
+            })
+            .collect();
+        let claimed = handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|c| *c)
+            .count();
+        assert_eq!(claimed, 1, "{backend}");
+        let mut c = db.conn().unwrap();
+        assert!(
+            !claim_job_period(&mut c, "reconcile", 42, "server-0", 2_000).unwrap(),
+            "{backend}: taken"
+        );
+        assert!(
+            claim_job_period(&mut c, "reconcile", 43, "server-0", 2_000).unwrap(),
+            "{backend}: the next period"
+        );
+        assert!(
+            claim_job_period(&mut c, "daily", 42, "server-0", 2_000).unwrap(),
+            "{backend}: another job"
+        );
+        assert_eq!(sweep_job_periods(&mut c, 1_500).unwrap(), 1, "{backend}");
+        assert_eq!(sweep_job_periods(&mut c, 1_500).unwrap(), 0, "{backend}");
     });
 }

@@ -29,7 +29,24 @@ pub struct FreshDb {
 
 enum Cleanup {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// Another handle on a database someone else drops.
+    Nothing,
+}
+
+impl FreshDb {
+    /// The same database again, for a second server on it (several instances on one
+    /// PostgreSQL); dropping it leaves the database to the first handle.
+    pub fn same_database(&self) -> FreshDb {
+        FreshDb {
+            url: self.url.clone(),
+            backend: self.backend,
+            cleanup: Cleanup::Nothing,
+        }
+    }
 }
 
 impl Drop for FreshDb {

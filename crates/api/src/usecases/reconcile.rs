@@ -1,5 +1,6 @@
 //! Reconcile: ask the payment channel about orders whose outcome is unknown, and settle them.
 
+use cashloan_persistence::site::claim_job_period;
 use std::time::Duration;
 
 use cashloan_persistence::payment_orders::{
@@ -106,17 +107,35 @@ pub fn reconcile(
     }
 }
 
-/// Runs [`reconcile`] every `interval` on a thread of its own, for the server's life.
+/// Runs [`reconcile`] every `interval` on a thread of its own, for the server's life; of several
+/// servers on one database, the first to claim a period runs it and the others skip it.
 pub fn spawn_reconciler(
     db: Db,
     channel: std::sync::Arc<dyn PaymentChannel>,
     policy: ReconcilePolicy,
     interval: Duration,
 ) {
+    let instance = uuid::Uuid::new_v4().to_string();
     let spawned = std::thread::Builder::new()
         .name("reconciler".into())
         .spawn(move || loop {
             std::thread::sleep(interval);
+            // However many servers share the database, one of them reconciles each period.
+            let now = chrono::Utc::now().timestamp_millis();
+            let period_ms = i64::try_from(interval.as_millis())
+                .unwrap_or(i64::MAX)
+                .max(1);
+            let claimed = db.conn().and_then(|mut c| {
+                claim_job_period(&mut c, "reconcile", now / period_ms, &instance, now)
+            });
+            match claimed {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, "reconciler: cannot claim the period");
+                    continue;
+                }
+            }
             match reconcile(&db, channel.as_ref(), policy) {
                 Ok(c) if c.asked > 0 => tracing::info!(?c, "reconciled payment orders"),
                 Ok(_) => {}
