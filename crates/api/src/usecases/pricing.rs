@@ -7,7 +7,7 @@ use cashloan_domain::{
     Money, Quote, TermsError, TermsRequest,
 };
 use cashloan_persistence::accounts::User;
-use cashloan_persistence::loans::user_unpaid_installments;
+use cashloan_persistence::loans::{user_unpaid_installments, InstallmentWithLoan};
 use cashloan_persistence::products::{find_product, ProductRow};
 use cashloan_persistence::{DbConnection, DbError, DbResult};
 use chrono::NaiveDate;
@@ -53,12 +53,14 @@ pub fn product_on_sale(
 /// What `user` may borrow in all (total credit), and still (less the unpaid principal of loans
 /// paid out).
 pub fn credit(conn: &mut DbConnection, user: &User) -> DbResult<(Money, Money)> {
-    let unpaid: Money = user_unpaid_installments(conn, &user.id)?
-        .iter()
-        .map(|i| i.installment.principal)
-        .sum();
+    Ok(credit_of(user, &user_unpaid_installments(conn, &user.id)?))
+}
+
+/// [`credit`], given the user's unpaid installments already read.
+pub fn credit_of(user: &User, unpaid: &[InstallmentWithLoan]) -> (Money, Money) {
+    let principal: Money = unpaid.iter().map(|i| i.installment.principal).sum();
     let total = user.total_credit;
-    Ok((total, available_credit(total, unpaid)))
+    (total, available_credit(total, principal))
 }
 
 /// Prices `terms` on product `product_id` for `user` at `today`: formats and ranges, the APR

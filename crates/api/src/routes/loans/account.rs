@@ -116,9 +116,11 @@ pub fn user_centre(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let user = ctx.user()?.clone();
     let today = ctx.today()?;
     let identity = find_identity(ctx.conn.get()?, &user.id)?;
-    let (total, available) = pricing::credit(ctx.conn.get()?, &user)?;
+    // One read of the unpaid installments serves both the credit left and what is owed.
+    let unpaid = user_unpaid_installments(ctx.conn.get()?, &user.id)?;
+    let (total, available) = pricing::credit_of(&user, &unpaid);
     let mut need_pay = Money::ZERO;
-    for row in user_unpaid_installments(ctx.conn.get()?, &user.id)? {
+    for row in &unpaid {
         need_pay += row.installment.amounts(row.penalty(), today)?.total();
     }
     let centre = UserCentre {
