@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use cashloan_domain::message::text;
 use cashloan_domain::penalty::{is_overdue, penalty};
-use cashloan_domain::{format_day, MessageType, Rate};
+use cashloan_domain::{MessageType, Rate};
 use cashloan_persistence::accounts::{sweep_nonces, sweep_sessions};
 use cashloan_persistence::loans::{
-    add_customer_message, record_accrual, unpaid_book_page, CustomerMessage,
+    add_customer_message, record_accrual, unpaid_book_page, BookCursor, CustomerMessage,
 };
 use cashloan_persistence::verification::{sweep_captchas, sweep_rate_counters};
 use cashloan_persistence::{write_transaction, Db, DbConnection, DbError, DbResult};
@@ -51,15 +51,14 @@ pub struct DailyReport {
 pub fn run_daily(db: &Db, date: NaiveDate, now: i64) -> DbResult<DailyReport> {
     let started = Instant::now();
     let mut report = DailyReport::default();
-    let horizon = format_day(
-        date.checked_add_days(Days::new(REMIND_DAYS_BEFORE))
-            .unwrap_or(date),
-    );
+    let horizon = date
+        .checked_add_days(Days::new(REMIND_DAYS_BEFORE))
+        .unwrap_or(date);
     let mut conn = db.conn()?;
-    let mut after: Option<String> = None;
+    let mut after: Option<BookCursor> = None;
     loop {
         let page = write_transaction(&mut conn, |conn| {
-            let rows = unpaid_book_page(conn, &horizon, after.as_deref(), PAGE_SIZE)?;
+            let rows = unpaid_book_page(conn, date, horizon, after.as_ref(), PAGE_SIZE)?;
             for entry in &rows {
                 let (row, loan_code) = (&entry.row, &entry.loan_code);
                 report.looked_at += 1;
@@ -107,7 +106,7 @@ pub fn run_daily(db: &Db, date: NaiveDate, now: i64) -> DbResult<DailyReport> {
                     }
                 }
             }
-            Ok::<_, DbError>(rows.last().map(|e| e.row.id.clone()))
+            Ok::<_, DbError>(rows.last().map(BookCursor::after))
         })?;
         match page {
             Some(last) => after = Some(last),

@@ -42,28 +42,67 @@ pub struct BookEntry {
     pub penalty_rate: Option<Rate>,
 }
 
-/// One page of the unpaid book: installments due on or before `last_due` (`YYYY-MM-DD`) with an
-/// id after `after_id`, in id order, so the daily job streams the book in constant memory.
+/// Where a walk through the unpaid book stands: the last installment read, by due date and id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BookCursor {
+    /// Its due date.
+    pub due_date: NaiveDate,
+    /// Its id.
+    pub id: String,
+}
+
+impl BookCursor {
+    /// The cursor just past `entry`.
+    pub fn after(entry: &BookEntry) -> BookCursor {
+        BookCursor {
+            due_date: entry.row.due_date,
+            id: entry.row.id.clone(),
+        }
+    }
+}
+
+/// One page of the unpaid book for the daily job of `date`: unpaid installments due on or
+/// before `last_due` that have not been accrued to `date` yet, after `after`, in (due date, id)
+/// order, so the job streams the book in constant memory and a second run for the same date
+/// reads nothing but the index (`installments_unpaid_book`).
 pub fn unpaid_book_page(
     conn: &mut DbConnection,
-    last_due: &str,
-    after_id: Option<&str>,
+    date: NaiveDate,
+    last_due: NaiveDate,
+    after: Option<&BookCursor>,
     limit: i64,
 ) -> DbResult<Vec<BookEntry>> {
+    let day = format_day(date);
     let mut q = installments::table
         .inner_join(applications::table)
-        .filter(installments::status.eq(UNPAID))
-        .filter(installments::due_date.le(last_due))
+        // A literal, not a bound value: it is what lets the partial index serve the query.
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "installments.status = 0",
+        ))
+        .filter(installments::due_date.le(format_day(last_due)))
+        .filter(
+            installments::penalty_date
+                .is_null()
+                .or(installments::penalty_date.ne(day)),
+        )
         .select((
             InstallmentRow::as_select(),
             applications::loan_code,
             applications::penalty_rate,
         ))
-        .order(installments::id.asc())
+        .order((installments::due_date.asc(), installments::id.asc()))
         .limit(limit)
         .into_boxed();
-    if let Some(after) = after_id {
-        q = q.filter(installments::id.gt(after));
+    if let Some(c) = after {
+        let due = format_day(c.due_date);
+        // The first term says the same as the second, but as a range the index can start at.
+        q = q.filter(installments::due_date.ge(due.clone())).filter(
+            installments::due_date
+                .gt(due.clone())
+                .or(installments::due_date
+                    .eq(due)
+                    .and(installments::id.gt(c.id.clone()))),
+        );
     }
     Ok(q.load(conn)?)
 }

@@ -1,0 +1,1 @@
+DROP INDEX installments_unpaid_book;
