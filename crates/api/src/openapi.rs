@@ -88,6 +88,32 @@ pub fn document() -> Value {
             },
         }}),
     );
+    let ops = |id: &str, summary: &str, responses: Value| json!({"get": {"tags": ["operations"], "operationId": id, "summary": summary, "responses": responses}});
+    let status = |d: &str| json!({"description": d, "content": {"application/json": {"schema": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}, "reason": {"type": "string"}}}}}});
+    paths.insert(
+        "/healthz".to_owned(),
+        ops(
+            "healthz",
+            "The process answers (on CASHLOAN_OPS_BIND when it is set)",
+            json!({"200": status("Alive.")}),
+        ),
+    );
+    paths.insert(
+        "/readyz".to_owned(),
+        ops(
+            "readyz",
+            "The database answers and has every migration of this build (on CASHLOAN_OPS_BIND when it is set)",
+            json!({"200": status("Ready."), "503": status("Draining for shutdown, or the database is unreachable or lacks a migration.")}),
+        ),
+    );
+    paths.insert(
+        "/metrics".to_owned(),
+        ops(
+            "metrics",
+            "Prometheus metrics (on CASHLOAN_OPS_BIND when it is set)",
+            json!({"200": {"description": "The Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}}),
+        ),
+    );
     paths.insert(
         "/openapi.json".to_owned(),
         json!({"get": {
@@ -126,6 +152,7 @@ pub fn document() -> Value {
             {"name": "admin", "description": "The operators' API (bearer token)."},
             {"name": "channel", "description": "Called by the payment channel."},
             {"name": "meta", "description": "About the server."},
+            {"name": "operations", "description": "For load balancers and monitoring, off the signed protocol."},
         ],
         "paths": paths,
         "components": {
