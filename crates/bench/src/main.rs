@@ -2,6 +2,7 @@
 //!
 //!     cargo run --release -p cashloan-bench -- [--pg URL] [--seconds N] [--connections C]
 //!         [--only §27] [--server PATH-TO-ANOTHER-cashloan]
+//!     cargo run --release -p cashloan-bench -- daily BOOK.db [YYYY-MM-DD]   (the daily job, daily.rs)
 //!
 //! One run starts the release `cashloan` server (SQLite in a temporary folder, or a fresh database
 //! on the PostgreSQL server `--pg` names) and a no-op actix-web endpoint with the same worker
@@ -18,6 +19,7 @@
 //! a run with errors exits 1.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod daily;
 mod load;
 mod noop;
 
@@ -122,6 +124,10 @@ fn start_noop() -> (Child, String) {
 fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("noop") {
         return noop::serve();
+    }
+    if std::env::args().nth(1).as_deref() == Some("daily") {
+        let args: Vec<String> = std::env::args().skip(2).collect();
+        return daily::run(&server_binary(), &args);
     }
     let o = match options() {
         Ok(o) => o,
