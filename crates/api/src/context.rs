@@ -21,30 +21,68 @@ use crate::routes::contract::{Field, FieldKind};
 pub struct Lease<'a> {
     db: &'a Db,
     conn: Option<PooledDb>,
+    /// Read everything in one transaction (one snapshot) while the connection is held.
+    snapshot: bool,
 }
 
 impl<'a> Lease<'a> {
     /// A lease on `db` that holds nothing yet.
     pub fn new(db: &'a Db) -> Lease<'a> {
-        Lease { db, conn: None }
+        Lease {
+            db,
+            conn: None,
+            snapshot: false,
+        }
+    }
+
+    /// A lease whose reads all see one snapshot of the database: a read transaction from the
+    /// first [`Lease::get`] to the release. For handlers that only read. On SQLite it also
+    /// takes the file's read lock once instead of once per statement.
+    pub fn snapshot(db: &'a Db) -> Lease<'a> {
+        Lease {
+            db,
+            conn: None,
+            snapshot: true,
+        }
     }
 
     /// The connection, taken from the pool if not held.
     pub fn get(&mut self) -> Result<&mut DbConnection, DbError> {
+        if self.conn.is_none() {
+            let mut conn = self.db.conn()?;
+            if self.snapshot {
+                cashloan_persistence::db::begin_read(&mut conn)?;
+            }
+            self.conn = Some(conn);
+        }
         match &mut self.conn {
             Some(conn) => Ok(&mut **conn),
-            slot => Ok(&mut **slot.insert(self.db.conn()?)),
+            None => Err(DbError::Pool("no connection held".into())),
         }
     }
 
     /// Gives the connection back to the pool (a no-op when none is held).
     pub fn release(&mut self) {
-        self.conn = None;
+        if let Some(mut conn) = self.conn.take() {
+            if self.snapshot {
+                // A connection whose transaction could not end is still in one, and the pool
+                // discards such a connection rather than lend it again.
+                if let Err(e) = cashloan_persistence::db::end_read(&mut conn) {
+                    tracing::warn!(error = %e, "ending a read transaction failed");
+                }
+            }
+        }
     }
 
     /// Whether a connection is held.
     pub fn is_held(&self) -> bool {
         self.conn.is_some()
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 

@@ -10,7 +10,9 @@ use std::io::Read;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
-use cashloan_persistence::accounts::{find_user, touch_session};
+use cashloan_persistence::accounts::{
+    find_user, live_session, record_session_use, session_use_due,
+};
 
 use cashloan_protocol::{parse, Json, Map, Outcome, ResponseCode};
 use flate2::read::GzDecoder;
@@ -19,6 +21,7 @@ use flate2::Compression;
 
 use crate::client_address::client_address;
 use crate::context::{ApiError, AppState, Ctx, Fields, Lease, Reply, RequestFlow, FLOW_COOKIE};
+use crate::replay::Ticket;
 use crate::routes::contract::contract;
 
 /// Largest request body on the wire (docs/api.md: 64 KiB).
@@ -40,6 +43,9 @@ pub struct Endpoint {
     pub login: bool,
     /// Response gzip-compressed when the client accepts it (GZIP 压缩: 是).
     pub gzip: bool,
+    /// The handler only reads, so it may run while the request's replay record is being
+    /// committed; its answer is still held until that commit.
+    pub reads_only: bool,
     /// The use case.
     pub handler: Handler,
 }
@@ -94,19 +100,25 @@ pub async fn serve(
         });
 
     let st = state.clone().into_inner();
-    let rid = request_id.clone();
     let span = tracing::info_span!("request", id = %request_id, path = ep.path);
-    let reply = web::block(move || {
-        let _enter = span.enter();
-        process(&st, ep, &body, token.as_deref(), &client, &flow, &rid)
-    })
-    .await
-    .unwrap_or_else(|e| {
-        fault(
-            &request_id,
-            &format!("handler panicked or was cancelled: {e}"),
-        )
-    });
+    let request = Request {
+        token,
+        client,
+        flow,
+        request_id: request_id.clone(),
+    };
+    let admission = if body.len() <= INLINE_ADMISSION {
+        admit(&st, &body)
+    } else {
+        // A large body (a §23 phone book) is parsed off the worker thread.
+        let st = st.clone();
+        let admitted = web::block(move || admit(&st, &body)).await;
+        admitted.unwrap_or_else(|e| Err(cancelled(&request_id, &e)))
+    };
+    let reply = match admission {
+        Err(reply) => reply,
+        Ok(admitted) => handle(st, ep, admitted, request, span).await,
+    };
 
     let reply = conform(ep, reply, &request_id);
     respond(&state, ep, reply, accepts_gzip, &request_id)
@@ -227,88 +239,219 @@ fn fault(request_id: &str, detail: &str) -> Reply {
     ))
 }
 
-/// Steps 2–8 on a blocking thread.
+/// Bodies up to this size are parsed and their signatures checked on the worker thread: a few
+/// microseconds, less than a hand-off to the blocking pool.
+const INLINE_ADMISSION: usize = 16 * 1024;
+
+/// What a request brought besides its body.
+struct Request {
+    token: Option<String>,
+    client: String,
+    flow: RequestFlow,
+    request_id: String,
+}
+
+/// A request that passed steps 2–6: its members, when it arrived, and its replay record on its
+/// way to the disk (none when signatures are off).
+struct Admitted {
+    map: Map,
+    now: i64,
+    ticket: Option<Ticket>,
+}
+
+/// Steps 2–6, without the database: JSON object, signature, freshness, the nonce's form; the
+/// nonce is handed to the replay writer.
+fn admit(state: &AppState, body: &[u8]) -> Result<Admitted, Reply> {
+    let Ok(Json::Object(map)) = parse(body) else {
+        return Err(Reply::failure(ResponseCode::MalformedRequest.into()));
+    };
+    let now = state.now_ms();
+    if !state.config.verify_sign {
+        return Ok(Admitted {
+            map,
+            now,
+            ticket: None,
+        });
+    }
+    if !cashloan_protocol::verify(state.config.app_key.expose_secret(), &map) {
+        return Err(Reply::failure(ResponseCode::SignatureInvalid.into()));
+    }
+    let ts = cashloan_protocol::sign::envelope_text(&map, "timestamp");
+    let fresh = !ts.is_empty()
+        && ts.bytes().all(|b| b.is_ascii_digit())
+        && ts
+            .parse::<i64>()
+            .is_ok_and(|t| (now - t).abs() <= state.config.sign_window_secs.saturating_mul(1000));
+    if !fresh {
+        return Err(Reply::failure(ResponseCode::RequestExpired.into()));
+    }
+    let ticket = match map.get("nonce") {
+        Some(Json::String(n))
+            if (1..=64).contains(&n.len()) && n.bytes().all(|b| (0x21..=0x7e).contains(&b)) =>
+        {
+            state.replay.submit(n, ts, now)
+        }
+        _ => return Err(Reply::failure(Outcome::malformed_field("nonce"))),
+    };
+    Ok(Admitted {
+        map,
+        now,
+        ticket: Some(ticket),
+    })
+}
+
+/// Steps 6–8: the replay record's commit, then the session and the handler on a blocking thread.
+/// A handler that only reads runs while the commit is on its way; its answer is given only once
+/// the nonce is durable and new, and a replay is answered as one whatever the handler found.
+async fn handle(
+    state: std::sync::Arc<AppState>,
+    ep: &'static Endpoint,
+    admitted: Admitted,
+    request: Request,
+    span: tracing::Span,
+) -> Reply {
+    let Admitted { map, now, ticket } = admitted;
+    let request_id = request.request_id.clone();
+    let st = state.clone();
+    let work = move |record_use: bool| {
+        let _enter = span.enter();
+        process(&st, ep, &map, &request, now, record_use)
+    };
+    let ticket = match ticket {
+        None => return finish(web::block(move || work(true)).await, &request_id).0,
+        Some(t) => t,
+    };
+    if !ep.reads_only {
+        return match ticket.await {
+            Ok(true) => finish(web::block(move || work(true)).await, &request_id).0,
+            Ok(false) => Reply::failure(ResponseCode::RequestReplayed.into()),
+            Err(e) => fault(&request_id, &e.to_string()),
+        };
+    }
+    let (recorded, (reply, used)) = if state.db.backend() == cashloan_persistence::Backend::Sqlite {
+        let out = work(false);
+        (ticket.await, out)
+    } else {
+        // `web::block` starts the work at once; the ticket is awaited meanwhile.
+        let work = web::block(move || work(false));
+        let recorded = ticket.await;
+        (recorded, finish(work.await, &request_id))
+    };
+    match recorded {
+        Ok(true) => {
+            if let Some(token) = used {
+                record_use(&state, token, now).await;
+            }
+            reply
+        }
+        Ok(false) => Reply::failure(ResponseCode::RequestReplayed.into()),
+        Err(e) => fault(&request_id, &e.to_string()),
+    }
+}
+
+/// A session whose use is due to be recorded ([`session_use_due`]): its token.
+type SessionUse = Option<String>;
+
+fn finish(
+    outcome: Result<(Reply, SessionUse), actix_web::error::BlockingError>,
+    request_id: &str,
+) -> (Reply, SessionUse) {
+    outcome.unwrap_or_else(|e| (cancelled(request_id, &e), None))
+}
+
+fn cancelled(request_id: &str, e: &actix_web::error::BlockingError) -> Reply {
+    fault(
+        request_id,
+        &format!("handler panicked or was cancelled: {e}"),
+    )
+}
+
+/// Records a read-only request's use of its session, once its nonce proved it new. A failure
+/// costs the session at most a minute of its idle expiry, so it is logged, not answered.
+async fn record_use(state: &std::sync::Arc<AppState>, token: String, now: i64) {
+    let st = state.clone();
+    let idle_ms = st.config.session_idle_days.saturating_mul(86_400_000);
+    let done = web::block(move || {
+        let mut conn = st.db.conn()?;
+        record_session_use(&mut conn, &token, now, idle_ms)
+    })
+    .await;
+    match done {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "recording a session's use failed"),
+        Err(e) => tracing::warn!(error = %e, "recording a session's use was cancelled"),
+    }
+}
+
+/// Steps 7–8 on a blocking thread. With `record_use`, the session's use is recorded here when
+/// due; without, its token comes back to be recorded once the request proved new.
 fn process(
     state: &AppState,
     ep: &'static Endpoint,
-    body: &[u8],
-    token: Option<&str>,
-    client: &str,
-    flow: &RequestFlow,
-    request_id: &str,
-) -> Reply {
-    let conn = Lease::new(&state.db);
-    match run(state, ep, conn, body, token, client, flow) {
+    map: &Map,
+    request: &Request,
+    now: i64,
+    record_use: bool,
+) -> (Reply, SessionUse) {
+    let mut used = None;
+    let reply = match run(state, ep, map, request, now, record_use, &mut used) {
         Ok(reply) => reply,
         Err(ApiError::Reply(outcome)) => Reply::failure(outcome),
-        Err(e) => fault(request_id, &e.to_string()),
-    }
+        Err(e) => fault(&request.request_id, &e.to_string()),
+    };
+    (reply, used)
 }
 
 fn run(
     state: &AppState,
     ep: &'static Endpoint,
-    mut conn: Lease<'_>,
-    body: &[u8],
-    token: Option<&str>,
-    client: &str,
-    flow: &RequestFlow,
+    map: &Map,
+    request: &Request,
+    now: i64,
+    record_use: bool,
+    used: &mut SessionUse,
 ) -> Result<Reply, ApiError> {
-    let Ok(Json::Object(map)) = parse(body) else {
-        return Err(ResponseCode::MalformedRequest.into());
+    // A read-only request on SQLite reads in one transaction: one snapshot, one read lock.
+    let mut conn = if !record_use && state.db.backend() == cashloan_persistence::Backend::Sqlite {
+        Lease::snapshot(&state.db)
+    } else {
+        Lease::new(&state.db)
     };
-    let now = state.now_ms();
-    if state.config.verify_sign {
-        if !cashloan_protocol::verify(state.config.app_key.expose_secret(), &map) {
-            return Err(ResponseCode::SignatureInvalid.into());
-        }
-        let ts = cashloan_protocol::sign::envelope_text(&map, "timestamp");
-        let fresh = !ts.is_empty()
-            && ts.bytes().all(|b| b.is_ascii_digit())
-            && ts.parse::<i64>().is_ok_and(|t| {
-                (now - t).abs() <= state.config.sign_window_secs.saturating_mul(1000)
-            });
-        if !fresh {
-            return Err(ResponseCode::RequestExpired.into());
-        }
-        let nonce = match map.get("nonce") {
-            Some(Json::String(n))
-                if (1..=64).contains(&n.len()) && n.bytes().all(|b| (0x21..=0x7e).contains(&b)) =>
-            {
-                n
-            }
-            _ => return Err(Outcome::malformed_field("nonce").into()),
-        };
-        if !state.replay.record(nonce, ts, now)? {
-            return Err(ResponseCode::RequestReplayed.into());
-        }
-    }
     let (session, user) = if ep.login {
-        let idle_ms = state.config.session_idle_days.saturating_mul(86_400_000);
-        let session = match token {
-            Some(t) => touch_session(conn.get()?, t, now, idle_ms)?,
+        let session = match request.token.as_deref() {
+            Some(t) => live_session(conn.get()?, t, now)?,
             None => None,
         }
         .ok_or(ResponseCode::NotLoggedIn)?;
         let user = find_user(conn.get()?, &session.user_id)?
             .filter(|u| !u.disabled)
             .ok_or(ResponseCode::NotLoggedIn)?;
+        if session_use_due(&session, now) {
+            if let Some(token) = request.token.as_deref() {
+                if record_use {
+                    let idle_ms = state.config.session_idle_days.saturating_mul(86_400_000);
+                    record_session_use(conn.get()?, token, now, idle_ms)?;
+                } else {
+                    *used = Some(token.to_owned());
+                }
+            }
+        }
         (Some(session), Some(user))
     } else {
         (None, None)
     };
-    if let Some(member) = control_character_member(&map) {
+    if let Some(member) = control_character_member(map) {
         return Err(Outcome::malformed_field(member).into());
     }
     let mut ctx = Ctx {
         state,
         conn,
-        fields: Fields::new(&map, contract(ep.section).map_or(&[], |c| c.request)),
+        fields: Fields::new(map, contract(ep.section).map_or(&[], |c| c.request)),
         session,
         user,
         now,
-        client,
-        flow,
+        client: &request.client,
+        flow: &request.flow,
     };
     (ep.handler)(&mut ctx)
 }

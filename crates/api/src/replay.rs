@@ -6,12 +6,19 @@
 //! path was bound by the disk. Here the requests hand their nonces to one writer thread, which
 //! records everything that is waiting in one transaction: one commit, one flush, however many
 //! requests it serves. Each request still waits for the commit that holds its own nonce, so
-//! nothing is answered, and nothing is done, before its replay record is durable. Whether a nonce
+//! nothing is answered, and nothing is done, before its replay record is durable. The wait is a
+//! [`Ticket`], a future: the request's worker thread serves other connections meanwhile, and a
+//! read-only endpoint reads its answer while the commit is on its way (docs/performance.md). Whether a nonce
 //! is new is decided by the database's primary key, row by row, so two instances on one
 //! PostgreSQL refuse each other's replays as before.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::mpsc;
+use std::task::{Context, Poll};
 use std::thread;
+
+use tokio::sync::oneshot;
 
 use cashloan_persistence::accounts::{record_nonces, NonceRecord};
 use cashloan_persistence::{Db, DbConnection, DbError, DbResult};
@@ -24,7 +31,25 @@ struct Pending {
     nonce: String,
     timestamp: String,
     seen_at: i64,
-    answer: mpsc::SyncSender<DbResult<bool>>,
+    answer: oneshot::Sender<DbResult<bool>>,
+}
+
+/// A nonce handed to the writer: resolves to true once it is durable and new, false when it was
+/// recorded before (a replay).
+pub struct Ticket(oneshot::Receiver<DbResult<bool>>);
+
+impl Future for Ticket {
+    type Output = DbResult<bool>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<DbResult<bool>> {
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|answer| answer.unwrap_or_else(|_| Err(stopped())))
+    }
+}
+
+fn stopped() -> DbError {
+    DbError::Batch("the replay writer has stopped".into())
 }
 
 /// The handle requests record their nonces through.
@@ -49,19 +74,20 @@ impl ReplayGuard {
         Ok(ReplayGuard { queue })
     }
 
-    /// Records `nonce` (sent with `timestamp`, seen at `now`) once it is durable: true when it
-    /// is new, false when it was recorded before (a replay). Blocks until its commit.
-    pub fn record(&self, nonce: &str, timestamp: &str, now: i64) -> DbResult<bool> {
-        let (answer, answered) = mpsc::sync_channel(1);
+    /// Hands `nonce` (sent with `timestamp`, seen at `now`) to the writer; the ticket resolves
+    /// when the commit holding it is durable.
+    pub fn submit(&self, nonce: &str, timestamp: &str, now: i64) -> Ticket {
+        let (answer, answered) = oneshot::channel();
         let pending = Pending {
             nonce: nonce.to_owned(),
             timestamp: timestamp.to_owned(),
             seen_at: now,
             answer,
         };
-        let stopped = || DbError::Batch("the replay writer has stopped".into());
-        self.queue.send(pending).map_err(|_| stopped())?;
-        answered.recv().map_err(|_| stopped())?
+        // A send to a stopped writer drops `pending` and with it the sender: the ticket then
+        // resolves to the writer's error.
+        let _ = self.queue.send(pending);
+        Ticket(answered)
     }
 }
 

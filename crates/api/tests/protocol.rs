@@ -95,6 +95,51 @@ fn a_wrong_sign_an_old_timestamp_and_a_replayed_nonce_are_refused() {
 }
 
 #[test]
+fn a_read_only_request_is_answered_once_its_nonce_is_recorded() {
+    // Endpoints that only read run while their replay record is committed; the answer still
+    // depends on that record: a replay is refused before the session is looked at.
+    on_every_backend(&[], |s| {
+        register(s, "13800009101", "pass1234");
+        let session = login(s, "13800009101", "pass1234");
+        let centre = signed(&json!({}));
+        let first = s.send("/appCommonApi/getUserCenterInfo", &centre, Some(&session));
+        assert_eq!(first.code(), "0000", "{}: {}", s.backend, first.text());
+        assert_eq!(first.json()["resultSet"]["mobile"], "13800009101");
+        let again = s.send("/appCommonApi/getUserCenterInfo", &centre, Some(&session));
+        assert_eq!(again.code(), "10000003", "{}", s.backend);
+        assert_eq!(again.json()["resultSet"], "");
+        // Replayed without its session, or with another's: still a replay, never 未登录.
+        assert_eq!(
+            s.send("/appCommonApi/getUserCenterInfo", &centre, None)
+                .code(),
+            "10000003"
+        );
+        assert_eq!(
+            s.send(
+                "/appCommonApi/getUserCenterInfo",
+                &centre,
+                Some("NOSUCHSESSION")
+            )
+            .code(),
+            "10000003"
+        );
+        // A fresh request without a session is refused for its session.
+        let fresh = signed(&json!({}));
+        assert_eq!(
+            s.send("/appCommonApi/getUserCenterInfo", &fresh, None)
+                .code(),
+            "10000004"
+        );
+        // The nonce of a request refused for its session was recorded all the same.
+        assert_eq!(
+            s.send("/appCommonApi/getUserCenterInfo", &fresh, Some(&session))
+                .code(),
+            "10000003"
+        );
+    });
+}
+
+#[test]
 fn the_development_switch_accepts_the_seed_samples() {
     on_every_backend(&[("CASHLOAN_VERIFY_SIGN", "false")], |s| {
         let seed = br#"{"nonce":"admin","sign":"16c1bb0a5cee2af1632df8ef3a3e4d5b40f530fd","timestamp":"12"}"#;

@@ -99,11 +99,11 @@ pub fn find_user_by_mobile(conn: &mut DbConnection, mobile: &str) -> DbResult<Op
 
 /// The user with `id`.
 pub fn find_user(conn: &mut DbConnection, id: &str) -> DbResult<Option<User>> {
-    Ok(users::table
+    Ok(per_backend!(conn, c => users::table
         .find(id)
         .select(User::as_select())
-        .first(conn)
-        .optional()?)
+        .first(c)
+        .optional()?))
 }
 
 /// Stores a new password hash, clears count and lock, and ends every session of the user, in one
@@ -215,6 +215,48 @@ pub fn create_session(conn: &mut DbConnection, session: &Session) -> DbResult<()
     Ok(())
 }
 
+/// How long after a session's last recorded use the next request records it again. Writing on
+/// every request would serialise SQLite readers; a minute's precision is enough for an idle
+/// expiry counted in days.
+pub const SESSION_USE_PRECISION_MS: i64 = 60_000;
+
+/// The live session `id` at `now`, as stored (nothing written).
+pub fn live_session(conn: &mut DbConnection, id: &str, now: i64) -> DbResult<Option<Session>> {
+    let id = digest(id);
+    Ok(per_backend!(conn, c => sessions::table
+        .find(&id)
+        .filter(sessions::expires_at.gt(now))
+        .select(Session::as_select())
+        .first(c)
+        .optional()?))
+}
+
+/// Whether a request at `now` on `session` should record its use ([`record_session_use`]).
+pub fn session_use_due(session: &Session, now: i64) -> bool {
+    now - session.last_seen_at >= SESSION_USE_PRECISION_MS
+}
+
+/// Records that session `id` was used at `now`: its idle expiry moves to `now + idle_ms`. A
+/// session that expired or ended meanwhile stays so.
+pub fn record_session_use(
+    conn: &mut DbConnection,
+    id: &str,
+    now: i64,
+    idle_ms: i64,
+) -> DbResult<()> {
+    diesel::update(
+        sessions::table
+            .find(digest(id))
+            .filter(sessions::expires_at.gt(now)),
+    )
+    .set((
+        sessions::last_seen_at.eq(now),
+        sessions::expires_at.eq(now + idle_ms),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// The live session `id` at `now`, its idle expiry pushed to `now + idle_ms`.
 pub fn touch_session(
     conn: &mut DbConnection,
@@ -222,24 +264,11 @@ pub fn touch_session(
     now: i64,
     idle_ms: i64,
 ) -> DbResult<Option<Session>> {
-    let id = digest(id);
-    let live = sessions::table
-        .find(&id)
-        .filter(sessions::expires_at.gt(now))
-        .select(Session::as_select())
-        .first(conn)
-        .optional()?;
-    let Some(mut session) = live else {
+    let Some(mut session) = live_session(conn, id, now)? else {
         return Ok(None);
     };
-    // Writing on every request would serialise SQLite readers; a minute's precision is enough.
-    if now - session.last_seen_at >= 60_000 {
-        diesel::update(sessions::table.find(&id))
-            .set((
-                sessions::last_seen_at.eq(now),
-                sessions::expires_at.eq(now + idle_ms),
-            ))
-            .execute(conn)?;
+    if session_use_due(&session, now) {
+        record_session_use(conn, id, now, idle_ms)?;
         session.last_seen_at = now;
         session.expires_at = now + idle_ms;
     }

@@ -409,6 +409,17 @@ pub fn sqlite_synchronous(conn: &mut DbConnection) -> DbResult<Option<i32>> {
     }
 }
 
+/// Begins a read transaction: every statement until [`end_read`] sees one snapshot. A write
+/// inside it fails ([`write_transaction`] refuses to begin inside another transaction).
+pub fn begin_read(conn: &mut DbConnection) -> DbResult<()> {
+    per_backend!(conn, c => AnsiTransactionManager::begin_transaction(c)).map_err(DbError::Query)
+}
+
+/// Ends the read transaction [`begin_read`] began.
+pub fn end_read(conn: &mut DbConnection) -> DbResult<()> {
+    per_backend!(conn, c => AnsiTransactionManager::commit_transaction(c)).map_err(DbError::Query)
+}
+
 /// Runs `f` in a transaction that takes the write lock at its start: `BEGIN IMMEDIATE` on
 /// SQLite (so two writers queue on `busy_timeout` instead of failing when one upgrades a read
 /// lock), a plain `BEGIN` on PostgreSQL (whose row locks serialise guarded updates). Commits when

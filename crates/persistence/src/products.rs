@@ -331,11 +331,11 @@ pub fn update_product(conn: &mut DbConnection, row: &ProductRow) -> DbResult<boo
 
 /// The product `id`, on sale or not.
 pub fn find_product(conn: &mut DbConnection, id: &str) -> DbResult<Option<ProductRow>> {
-    Ok(products::table
+    Ok(per_backend!(conn, c => products::table
         .find(id)
         .select(ProductRow::as_select())
-        .first(conn)
-        .optional()?)
+        .first(c)
+        .optional()?))
 }
 
 /// Products on sale in display order, then by creation.

@@ -25,17 +25,17 @@ pub struct Identity {
 
 /// The verified identity of a user.
 pub fn find_identity(conn: &mut DbConnection, user_id: &str) -> DbResult<Option<Identity>> {
-    let row: Option<(String, String, String, Option<String>, i64)> = identities::table
-        .find(user_id)
-        .select((
-            identities::user_id,
-            identities::real_name,
-            identities::id_card_no,
-            identities::id_card_sealed,
-            identities::verified_at,
-        ))
-        .first(conn)
-        .optional()?;
+    let row: Option<(String, String, String, Option<String>, i64)> = per_backend!(conn, c => identities::table
+            .find(user_id)
+            .select((
+                identities::user_id,
+                identities::real_name,
+                identities::id_card_no,
+                identities::id_card_sealed,
+                identities::verified_at,
+            ))
+            .first(c)
+            .optional()?);
     row.map(|(user_id, real_name, clear, sealed, verified_at)| {
         Ok(Identity {
             user_id,

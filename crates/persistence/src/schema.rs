@@ -141,9 +141,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    nonces (nonce, request_timestamp) {
-        nonce -> Text,
+    nonces (request_timestamp, nonce) {
         request_timestamp -> Text,
+        nonce -> Text,
         seen_at -> BigInt,
     }
 }

@@ -177,11 +177,11 @@ pub const BUSINESS_DATE: &str = "business_date";
 
 /// A setting's value.
 pub fn get_setting(conn: &mut DbConnection, name: &str) -> DbResult<Option<String>> {
-    Ok(settings::table
+    Ok(per_backend!(conn, c => settings::table
         .find(name)
         .select(settings::value)
-        .first(conn)
-        .optional()?)
+        .first(c)
+        .optional()?))
 }
 
 /// Sets a setting.

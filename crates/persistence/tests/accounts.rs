@@ -139,6 +139,35 @@ fn sessions_expire_when_idle() {
 }
 
 #[test]
+fn a_session_use_recorded_later_never_revives_an_expired_session() {
+    each_backend(|db, _| {
+        let mut c = db.conn().unwrap();
+        let u = create_user(&mut c, "13709812612", "hash", Money::ZERO, 1)
+            .unwrap()
+            .unwrap();
+        let s = Session {
+            id: "5EC11778A48CE3F997A9DCF00A3AB4A2".into(),
+            user_id: u.id,
+            device_token: String::new(),
+            app_type: "1".into(),
+            created_at: 0,
+            last_seen_at: 0,
+            expires_at: 100_000,
+        };
+        create_session(&mut c, &s).unwrap();
+        let live = live_session(&mut c, &s.id, 70_000).unwrap().unwrap();
+        assert!(session_use_due(&live, 70_000));
+        assert!(!session_use_due(&live, 59_999));
+        record_session_use(&mut c, &s.id, 70_000, 100_000).unwrap();
+        let seen = live_session(&mut c, &s.id, 70_001).unwrap().unwrap();
+        assert_eq!((seen.last_seen_at, seen.expires_at), (70_000, 170_000));
+        // Recorded after it ran out: it stays ended.
+        record_session_use(&mut c, &s.id, 170_000, 100_000).unwrap();
+        assert!(live_session(&mut c, &s.id, 170_000).unwrap().is_none());
+    });
+}
+
+#[test]
 fn sixteen_threads_insert_the_same_nonce_and_one_wins() {
     each_backend(|db, backend| {
         let barrier = Arc::new(Barrier::new(16));

@@ -14,12 +14,13 @@ pub mod loans;
 pub mod profile;
 
 macro_rules! endpoint {
-    ($section:literal, $path:literal, login: $login:literal, gzip: $gzip:literal, $handler:path) => {
+    ($section:literal, $path:literal, login: $login:literal, gzip: $gzip:literal, reads_only: $reads:literal, $handler:path) => {
         Endpoint {
             section: $section,
             path: $path,
             login: $login,
             gzip: $gzip,
+            reads_only: $reads,
             handler: $handler,
         }
     };
@@ -27,37 +28,37 @@ macro_rules! endpoint {
 
 /// The enveloped endpoints (§4, §7–§36), in section order.
 pub static ENDPOINTS: &[Endpoint] = &[
-    endpoint!(4, "/security/login", login: false, gzip: false, auth::login),
-    endpoint!(7, "/openApi/getCode", login: false, gzip: false, auth::get_code),
-    endpoint!(8, "/openApi/getSmsCode", login: false, gzip: false, auth::get_sms_code),
-    endpoint!(9, "/openApi/checkSmsCode", login: false, gzip: false, auth::check_sms),
-    endpoint!(10, "/openApi/userRegister", login: false, gzip: false, auth::register),
-    endpoint!(11, "/openApi/forgetPwdGetSmsCode", login: false, gzip: false, auth::forget_pwd_get_sms_code),
-    endpoint!(12, "/openApi/forgetPwdCheckSmsCode", login: false, gzip: false, auth::forget_pwd_check_sms),
-    endpoint!(13, "/openApi/forgetPwdIdentityAuth", login: false, gzip: false, auth::forget_pwd_identity),
-    endpoint!(14, "/openApi/userResetPwd", login: false, gzip: false, auth::reset_password),
-    endpoint!(15, "/appApi/modifyPwd", login: false, gzip: true, auth::modify_password),
-    endpoint!(16, "/appApi/commitSuggestion", login: false, gzip: true, auth::feedback),
-    endpoint!(17, "/appApi/appVersionDetection", login: false, gzip: true, auth::version),
-    endpoint!(18, "/appApi/quitMobileLogin", login: false, gzip: true, auth::logout),
-    endpoint!(19, "/appCommonApi/getAuthenticationStatus", login: true, gzip: true, profile::auth_status),
-    endpoint!(20, "/openCommonApi/getLoanProductList", login: false, gzip: true, loans::product_list),
-    endpoint!(21, "/openCommonApi/getLoanProductDetails", login: false, gzip: true, loans::product_details),
-    endpoint!(22, "/appCommonApi/getLoanApplyConfirmInfo", login: true, gzip: true, loans::quote_terms),
-    endpoint!(23, "/appCommonApi/loanProductApply", login: true, gzip: true, loans::apply),
-    endpoint!(24, "/appCommonApi/getCustomMessage", login: true, gzip: true, loans::customer_messages),
-    endpoint!(25, "/openCommonApi/getSystemMessage", login: false, gzip: true, loans::system_messages),
-    endpoint!(26, "/appCommonApi/getRepayInfoList", login: true, gzip: true, loans::repay_list),
-    endpoint!(27, "/appCommonApi/getUserCenterInfo", login: true, gzip: true, loans::user_centre),
-    endpoint!(28, "/appCommonApi/getLoanApplyInfoList", login: true, gzip: true, loans::my_loans),
-    endpoint!(29, "/appCommonApi/getLoanApplyRepayList", login: true, gzip: true, loans::loan_plan),
-    endpoint!(30, "/appCommonApi/authUserBankCard", login: true, gzip: true, profile::auth_bank_card),
-    endpoint!(31, "/appCommonApi/authUserMobile", login: true, gzip: true, profile::auth_mobile),
-    endpoint!(32, "/appCommonApi/authRealNameInfo", login: true, gzip: true, profile::auth_real_name),
-    endpoint!(33, "/appCommonApi/getPerfectUserInfo", login: true, gzip: true, profile::personal_info),
-    endpoint!(34, "/appCommonApi/savePerfectUserInfo", login: true, gzip: true, profile::save_personal),
-    endpoint!(35, "/appCommonApi/saveOrUpdateRelShip", login: true, gzip: true, profile::save_contact),
-    endpoint!(36, "/appCommonApi/gotoRepayment", login: true, gzip: true, loans::repay),
+    endpoint!(4, "/security/login", login: false, gzip: false, reads_only: false, auth::login),
+    endpoint!(7, "/openApi/getCode", login: false, gzip: false, reads_only: false, auth::get_code),
+    endpoint!(8, "/openApi/getSmsCode", login: false, gzip: false, reads_only: false, auth::get_sms_code),
+    endpoint!(9, "/openApi/checkSmsCode", login: false, gzip: false, reads_only: false, auth::check_sms),
+    endpoint!(10, "/openApi/userRegister", login: false, gzip: false, reads_only: false, auth::register),
+    endpoint!(11, "/openApi/forgetPwdGetSmsCode", login: false, gzip: false, reads_only: false, auth::forget_pwd_get_sms_code),
+    endpoint!(12, "/openApi/forgetPwdCheckSmsCode", login: false, gzip: false, reads_only: false, auth::forget_pwd_check_sms),
+    endpoint!(13, "/openApi/forgetPwdIdentityAuth", login: false, gzip: false, reads_only: false, auth::forget_pwd_identity),
+    endpoint!(14, "/openApi/userResetPwd", login: false, gzip: false, reads_only: false, auth::reset_password),
+    endpoint!(15, "/appApi/modifyPwd", login: false, gzip: true, reads_only: false, auth::modify_password),
+    endpoint!(16, "/appApi/commitSuggestion", login: false, gzip: true, reads_only: false, auth::feedback),
+    endpoint!(17, "/appApi/appVersionDetection", login: false, gzip: true, reads_only: true, auth::version),
+    endpoint!(18, "/appApi/quitMobileLogin", login: false, gzip: true, reads_only: false, auth::logout),
+    endpoint!(19, "/appCommonApi/getAuthenticationStatus", login: true, gzip: true, reads_only: true, profile::auth_status),
+    endpoint!(20, "/openCommonApi/getLoanProductList", login: false, gzip: true, reads_only: true, loans::product_list),
+    endpoint!(21, "/openCommonApi/getLoanProductDetails", login: false, gzip: true, reads_only: true, loans::product_details),
+    endpoint!(22, "/appCommonApi/getLoanApplyConfirmInfo", login: true, gzip: true, reads_only: true, loans::quote_terms),
+    endpoint!(23, "/appCommonApi/loanProductApply", login: true, gzip: true, reads_only: false, loans::apply),
+    endpoint!(24, "/appCommonApi/getCustomMessage", login: true, gzip: true, reads_only: true, loans::customer_messages),
+    endpoint!(25, "/openCommonApi/getSystemMessage", login: false, gzip: true, reads_only: true, loans::system_messages),
+    endpoint!(26, "/appCommonApi/getRepayInfoList", login: true, gzip: true, reads_only: true, loans::repay_list),
+    endpoint!(27, "/appCommonApi/getUserCenterInfo", login: true, gzip: true, reads_only: true, loans::user_centre),
+    endpoint!(28, "/appCommonApi/getLoanApplyInfoList", login: true, gzip: true, reads_only: true, loans::my_loans),
+    endpoint!(29, "/appCommonApi/getLoanApplyRepayList", login: true, gzip: true, reads_only: true, loans::loan_plan),
+    endpoint!(30, "/appCommonApi/authUserBankCard", login: true, gzip: true, reads_only: false, profile::auth_bank_card),
+    endpoint!(31, "/appCommonApi/authUserMobile", login: true, gzip: true, reads_only: false, profile::auth_mobile),
+    endpoint!(32, "/appCommonApi/authRealNameInfo", login: true, gzip: true, reads_only: false, profile::auth_real_name),
+    endpoint!(33, "/appCommonApi/getPerfectUserInfo", login: true, gzip: true, reads_only: true, profile::personal_info),
+    endpoint!(34, "/appCommonApi/savePerfectUserInfo", login: true, gzip: true, reads_only: false, profile::save_personal),
+    endpoint!(35, "/appCommonApi/saveOrUpdateRelShip", login: true, gzip: true, reads_only: false, profile::save_contact),
+    endpoint!(36, "/appCommonApi/gotoRepayment", login: true, gzip: true, reads_only: false, loans::repay),
 ];
 
 /// §5 注册协议.
@@ -80,7 +81,6 @@ fn html(page: &str) -> HttpResponse {
 /// POST for the pages.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(BODY_LIMIT));
-    admin::configure(cfg);
     cfg.service(web::resource("/channel/notify").route(web::post().to(channel::notify)));
     cfg.service(web::resource("/openapi.json").route(web::get().to(crate::openapi::serve)));
     for ep in ENDPOINTS {
@@ -90,6 +90,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             },
         )));
     }
+    // After the app's own endpoints: actix tries resources in order, and the admin paths with
+    // parameters are regular expressions, which every app request would otherwise run.
+    admin::configure(cfg);
     cfg.service(
         web::resource("/open/registrationProtocol")
             .route(web::get().to(registration_protocol))

@@ -434,11 +434,17 @@ pub fn add_contract(
 
 /// Sum of the principal of the user's disbursed loans (status 4 and 5).
 pub fn user_disbursed_principal(conn: &mut DbConnection, user_id: &str) -> DbResult<Money> {
-    let amounts: Vec<(Cents, MaybeCents)> = applications::table
+    // Two comparisons rather than `IN (…)`: diesel prepares an `IN` list again at every call.
+    let [disbursed, settled] = ApplyStatus::PAID_OUT;
+    let amounts: Vec<(Cents, MaybeCents)> = per_backend!(conn, c => applications::table
         .filter(applications::user_id.eq(user_id))
-        .filter(applications::status.eq_any(statuses_are(&ApplyStatus::PAID_OUT)))
+        .filter(
+            applications::status
+                .eq(status_is(disbursed))
+                .or(applications::status.eq(status_is(settled))),
+        )
         .select((applications::amount_cents, applications::reply_amount_cents))
-        .load(conn)?;
+        .load(c)?);
     Ok(amounts
         .into_iter()
         .map(|(a, r)| Option::<Money>::from(r).unwrap_or(a.into()))

@@ -265,7 +265,7 @@ pub fn user_unpaid_installments(
     conn: &mut DbConnection,
     user_id: &str,
 ) -> DbResult<Vec<InstallmentWithLoan>> {
-    Ok(installments::table
+    Ok(per_backend!(conn, c => installments::table
         .inner_join(applications::table)
         .filter(installments::user_id.eq(user_id))
         .filter(installments::status.eq(UNPAID))
@@ -277,5 +277,5 @@ pub fn user_unpaid_installments(
             applications::reply_amount_cents,
             applications::penalty_rate,
         ))
-        .load(conn)?)
+        .load(c)?))
 }
