@@ -11,7 +11,7 @@ use std::io::Read;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 use cashloan_persistence::accounts::{
-    find_user, live_session, record_session_use, session_use_due,
+    live_session_user, record_session_use, session_use_due,
 };
 
 use cashloan_protocol::{parse, Json, Map, Outcome, ResponseCode};
@@ -418,14 +418,12 @@ fn run(
         Lease::new(&state.db)
     };
     let (session, user) = if ep.login {
-        let session = match request.token.as_deref() {
-            Some(t) => live_session(conn.get()?, t, now)?,
+        let (session, user) = match request.token.as_deref() {
+            Some(t) => live_session_user(conn.get()?, t, now)?,
             None => None,
         }
+        .filter(|(_, u)| !u.disabled)
         .ok_or(ResponseCode::NotLoggedIn)?;
-        let user = find_user(conn.get()?, &session.user_id)?
-            .filter(|u| !u.disabled)
-            .ok_or(ResponseCode::NotLoggedIn)?;
         if session_use_due(&session, now) {
             if let Some(token) = request.token.as_deref() {
                 if record_use {

@@ -1,6 +1,6 @@
 //! The HTTP benchmark (docs/performance.md, "The HTTP benchmark").
 //!
-//!     cargo run --release -p cashloan-bench -- [--pg URL] [--seconds N] [--connections C]
+//!     cargo run --release -p cashloan-bench -- [--pg URL] [--seconds N] [--connections C] [--pool P]
 //!         [--only §27] [--server PATH-TO-ANOTHER-cashloan]
 //!     cargo run --release -p cashloan-bench -- daily BOOK.db [YYYY-MM-DD]   (the daily job, daily.rs)
 //!
@@ -48,6 +48,8 @@ struct Options {
     pg: Option<String>,
     seconds: u64,
     connections: usize,
+    /// The server's database pool (its default, 16, unless told).
+    pool: u32,
     /// Only the endpoints whose name contains this (the no-op one always runs, as the base).
     only: Option<String>,
     /// Another build of the server to measure (an earlier commit's, for a before-and-after).
@@ -59,6 +61,7 @@ fn options() -> Result<Options, String> {
         pg: None,
         seconds: 5,
         connections: 32,
+        pool: 16,
         only: None,
         server: None,
     };
@@ -70,6 +73,7 @@ fn options() -> Result<Options, String> {
             "--only" => o.only = Some(value()?),
             "--server" => o.server = Some(PathBuf::from(value()?)),
             "--seconds" => o.seconds = value()?.parse().map_err(|_| "--seconds: a number")?,
+            "--pool" => o.pool = value()?.parse().map_err(|_| "--pool: a number")?,
             "--connections" => {
                 o.connections = value()?.parse().map_err(|_| "--connections: a number")?
             }
@@ -145,7 +149,17 @@ fn main() -> ExitCode {
         None => fresh_sqlite(),
     };
     let backend = db.backend;
-    let server = TestServer::start(bin.to_str().expect("path"), db, &[]);
+    // The server as it ships: the test harness's settings (a pool of 8, the business-date
+    // override) put back to their defaults; the pool's size can be set for PostgreSQL.
+    let server_env = [
+        ("CASHLOAN_ALLOW_BUSINESS_DATE_OVERRIDE".to_owned(), "false".to_owned()),
+        ("CASHLOAN_DB_POOL_SIZE".to_owned(), o.pool.to_string()),
+    ];
+    let server_env: Vec<(&str, &str)> = server_env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let server = TestServer::start(bin.to_str().expect("path"), db, &server_env);
     let (mut noop, noop_url) = start_noop();
 
     let mobile = "13709812611";
