@@ -44,6 +44,10 @@ enum Command {
         /// Last date of a range to catch up, YYYY-MM-DD (inclusive).
         #[arg(long)]
         to: Option<chrono::NaiveDate>,
+        /// Run a date again although a `cashloan batch` (here or on another machine on the same
+        /// database) already claimed it.
+        #[arg(long)]
+        again: bool,
     },
     /// Ask the payment channel about every open payment order and settle what it says (one
     /// reconciler pass), then exit.
@@ -132,7 +136,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Serve => serve(config),
-        Command::Batch { date, to } => batch(&config, date, to.unwrap_or(date)),
+        Command::Batch { date, to, again } => batch(&config, date, to.unwrap_or(date), again),
         Command::Reconcile => reconcile(&config),
         Command::Call {
             path,
@@ -293,13 +297,45 @@ fn reconcile(config: &Config) -> ExitCode {
     }
 }
 
-fn batch(config: &Config, from: chrono::NaiveDate, to: chrono::NaiveDate) -> ExitCode {
+/// Claims business date `date` for this run of the daily job: true for the first claimant.
+fn claim_daily_date(
+    db: &cashloan_persistence::Db,
+    date: chrono::NaiveDate,
+    instance: &str,
+) -> Result<bool, cashloan_persistence::DbError> {
+    let day = i64::from(chrono::Datelike::num_days_from_ce(&date));
+    let mut conn = db.conn()?;
+    let now = chrono::Utc::now().timestamp_millis();
+    cashloan_persistence::site::claim_job_period(&mut conn, "daily", day, instance, now)
+}
+
+fn batch(config: &Config, from: chrono::NaiveDate, to: chrono::NaiveDate, again: bool) -> ExitCode {
     let (db, channel) = match money_tools(config, "batch") {
         Ok(t) => t,
         Err(code) => return code,
     };
+    let instance = format!("batch {}", uuid::Uuid::new_v4());
     let mut date = from;
     while date <= to {
+        // A scheduler on every machine may start the job for the same date: the first claims
+        // the date in the database and runs it, the others say so and skip it.
+        if !again {
+            match claim_daily_date(&db, date, &instance) {
+                Ok(true) => {}
+                Ok(false) => {
+                    println!(
+                        "{date}: already claimed by another `cashloan batch` on this database; --again runs it anyway"
+                    );
+                    let Some(next) = date.succ_opt() else { break };
+                    date = next;
+                    continue;
+                }
+                Err(e) => {
+                    eprintln!("cashloan batch {date}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
         match daily_job(&db, channel.as_ref(), config, date) {
             Ok(o) => {
                 let r = &o.book;

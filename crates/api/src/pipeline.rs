@@ -10,9 +10,7 @@ use std::io::Read;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
-use cashloan_persistence::accounts::{
-    live_session_user, record_session_use, session_use_due,
-};
+use cashloan_persistence::accounts::{live_session_user, record_session_use, session_use_due};
 
 use cashloan_protocol::{parse, Json, Map, Outcome, ResponseCode};
 use flate2::read::GzDecoder;

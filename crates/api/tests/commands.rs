@@ -91,6 +91,58 @@ fn migrate_batch_and_admin_work_on_an_empty_database() {
     }
 }
 
+#[test]
+fn a_date_of_the_daily_job_runs_once_however_many_schedulers_start_it() {
+    for db in fresh_databases() {
+        assert!(cashloan(&db.url, &["migrate"]).status.success());
+        // Two schedulers start the job for the same date at once: one runs it.
+        let started: Vec<_> = (0..2)
+            .map(|_| {
+                Command::new(env!("CARGO_BIN_EXE_cashloan"))
+                    .args(["batch", "--date", "2026-04-01"])
+                    .env_clear()
+                    .env("CASHLOAN_DATABASE_URL", &db.url)
+                    .env(
+                        "CASHLOAN_DATA_KEY",
+                        cashloan_test_support::server::TEST_DATA_KEY,
+                    )
+                    .env("CASHLOAN_LOG", "error")
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outputs: Vec<String> = started
+            .into_iter()
+            .map(|c| {
+                let o = c.wait_with_output().unwrap();
+                assert!(o.status.success(), "{}: {o:?}", db.backend);
+                String::from_utf8_lossy(&o.stdout).into_owned()
+            })
+            .collect();
+        let ran = outputs.iter().filter(|o| o.contains("looked at")).count();
+        let skipped = outputs
+            .iter()
+            .filter(|o| o.contains("already claimed"))
+            .count();
+        assert_eq!((ran, skipped), (1, 1), "{}: {outputs:?}", db.backend);
+        // Later, again: skipped, unless told.
+        let later = cashloan(&db.url, &["batch", "--date", "2026-04-01"]);
+        assert!(
+            stdout(&later).contains("already claimed"),
+            "{}",
+            stdout(&later)
+        );
+        let told = cashloan(&db.url, &["batch", "--date", "2026-04-01", "--again"]);
+        assert!(told.status.success());
+        assert!(
+            stdout(&told).starts_with("2026-04-01: looked at 0"),
+            "{}",
+            stdout(&told)
+        );
+    }
+}
+
 fn sigterm(pid: u32) {
     let killed = Command::new("kill")
         .args(["-TERM", &pid.to_string()])

@@ -152,7 +152,10 @@ fn main() -> ExitCode {
     // The server as it ships: the test harness's settings (a pool of 8, the business-date
     // override) put back to their defaults; the pool's size can be set for PostgreSQL.
     let server_env = [
-        ("CASHLOAN_ALLOW_BUSINESS_DATE_OVERRIDE".to_owned(), "false".to_owned()),
+        (
+            "CASHLOAN_ALLOW_BUSINESS_DATE_OVERRIDE".to_owned(),
+            "false".to_owned(),
+        ),
         ("CASHLOAN_DB_POOL_SIZE".to_owned(), o.pool.to_string()),
     ];
     let server_env: Vec<(&str, &str)> = server_env

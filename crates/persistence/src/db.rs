@@ -409,6 +409,44 @@ pub fn sqlite_synchronous(conn: &mut DbConnection) -> DbResult<Option<i32>> {
     }
 }
 
+/// `rows` parenthesised lists of `columns` parameters for a multi-row `VALUES`, as the
+/// connection's backend spells them: `?` for SQLite, where numbered names are looked up one by
+/// one against every earlier one (quadratic in a statement of thousands), `$1, $2, …` for
+/// PostgreSQL.
+pub fn values_placeholders(conn: &DbConnection, rows: usize, columns: usize) -> String {
+    let sqlite = matches!(conn, DbConnection::Sqlite(_));
+    let mut out = String::with_capacity(rows * columns * 6);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            if sqlite {
+                out.push('?');
+            } else {
+                out.push('$');
+                out.push_str(&(r * columns + c + 1).to_string());
+            }
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// Sets SQLite's page cache of this connection to `kib` KiB (nothing on PostgreSQL, whose cache
+/// is the server's). For a connection of its own doing bulk work.
+pub fn set_page_cache(conn: &mut DbConnection, kib: u32) -> DbResult<()> {
+    if let DbConnection::Sqlite(c) = conn {
+        c.batch_execute(&format!("PRAGMA cache_size = -{kib};"))
+            .map_err(DbError::Query)?;
+    }
+    Ok(())
+}
+
 /// Begins a read transaction: every statement until [`end_read`] sees one snapshot. A write
 /// inside it fails ([`write_transaction`] refuses to begin inside another transaction).
 pub fn begin_read(conn: &mut DbConnection) -> DbResult<()> {

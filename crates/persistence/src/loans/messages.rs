@@ -70,6 +70,47 @@ pub fn add_customer_message(conn: &mut DbConnection, m: &CustomerMessage) -> DbR
     Ok(n == 1)
 }
 
+/// Messages one statement writes: seven parameters each.
+const MESSAGES_PER_STATEMENT: usize = 500;
+
+#[derive(QueryableByName)]
+struct WrittenType {
+    #[diesel(sql_type = Text)]
+    message_type: String,
+}
+
+/// Writes many customer messages, a few hundred per statement, each once as
+/// [`add_customer_message`] does; returns the `message_type` of each one written (those whose
+/// `event_key` was already written are skipped).
+pub fn add_customer_messages(
+    conn: &mut DbConnection,
+    messages: &[CustomerMessage],
+) -> DbResult<Vec<String>> {
+    let mut written = Vec::with_capacity(messages.len());
+    for chunk in messages.chunks(MESSAGES_PER_STATEMENT) {
+        let values = crate::db::values_placeholders(conn, chunk.len(), 7);
+        let sql = format!(
+            "INSERT INTO customer_messages \
+             (id, user_id, message_type, title, content, event_key, sent_at) VALUES {values} \
+             ON CONFLICT DO NOTHING RETURNING message_type"
+        );
+        let mut q = diesel::sql_query(sql).into_boxed();
+        for m in chunk {
+            q = q
+                .bind::<Text, _>(&m.id)
+                .bind::<Text, _>(&m.user_id)
+                .bind::<Text, _>(&m.message_type)
+                .bind::<Text, _>(&m.title)
+                .bind::<Text, _>(&m.content)
+                .bind::<Nullable<Text>, _>(m.event_key.as_deref())
+                .bind::<BigInt, _>(m.sent_at);
+        }
+        let rows: Vec<WrittenType> = q.load(conn)?;
+        written.extend(rows.into_iter().map(|r| r.message_type));
+    }
+    Ok(written)
+}
+
 /// Writes message `kind` to the borrower of `app` for the event `event` (an application,
 /// installment or payment id), once: the event key is the type's code and the event id.
 pub(crate) fn notify(
