@@ -123,6 +123,42 @@ pub fn add_feedback(
     Ok(())
 }
 
+/// Stores a piece of feedback unless `mobile` already sent `limit` on `business_date`; true when
+/// stored. The count and the insert run in one transaction after the user's row lock (on SQLite,
+/// the file's write lock), so concurrent requests never pass the limit together.
+#[allow(clippy::too_many_arguments)]
+pub fn add_feedback_within(
+    conn: &mut DbConnection,
+    user_id: &str,
+    mobile: &str,
+    source: &str,
+    suggestion: &str,
+    business_date: NaiveDate,
+    now: i64,
+    limit: i64,
+) -> DbResult<bool> {
+    use crate::schema::users;
+    write_transaction(conn, |conn| {
+        // A no-op update: portable, and on PostgreSQL the row lock the count is read under.
+        diesel::update(users::table.find(user_id))
+            .set(users::updated_at.eq(users::updated_at))
+            .execute(conn)?;
+        if count_feedback(conn, mobile, business_date)? >= limit {
+            return Ok(false);
+        }
+        add_feedback(
+            conn,
+            user_id,
+            mobile,
+            source,
+            suggestion,
+            business_date,
+            now,
+        )?;
+        Ok(true)
+    })
+}
+
 /// How much feedback `mobile` sent on `business_date`.
 pub fn count_feedback(
     conn: &mut DbConnection,

@@ -404,3 +404,45 @@ fn one_claimant_a_period_however_many_servers_ask() {
         assert_eq!(sweep_job_periods(&mut c, 1_500).unwrap(), 0, "{backend}");
     });
 }
+
+#[test]
+fn concurrent_feedback_never_passes_the_daily_limit() {
+    each_backend(|db, backend| {
+        let mut c = db.conn().unwrap();
+        let u = create_user(&mut c, "13709812688", "hash", Money::ZERO, 1)
+            .unwrap()
+            .unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(12));
+        let handles: Vec<_> = (0..12)
+            .map(|k| {
+                let (db, barrier, user) = (db.clone(), barrier.clone(), u.id.clone());
+                std::thread::spawn(move || {
+                    let mut c = db.dedicated().unwrap();
+                    barrier.wait();
+                    (0..2)
+                        .filter(|i| {
+                            add_feedback_within(
+                                &mut c,
+                                &user,
+                                "13709812688",
+                                "1",
+                                &format!("建议 {k}-{i}"),
+                                day,
+                                10,
+                                10,
+                            )
+                            .unwrap()
+                        })
+                        .count()
+                })
+            })
+            .collect();
+        let kept: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+        assert_eq!(kept, 10, "{backend}: 24 tries at once, a limit of 10");
+        assert_eq!(count_feedback(&mut c, "13709812688", day).unwrap(), 10);
+        // Another day has its own limit.
+        let next = day.succ_opt().unwrap();
+        assert!(add_feedback_within(&mut c, &u.id, "13709812688", "1", "x", next, 11, 10).unwrap());
+    });
+}

@@ -3,7 +3,7 @@
 
 use cashloan_domain::Mobile;
 use cashloan_persistence::accounts::find_user_by_mobile;
-use cashloan_persistence::site::{add_feedback, count_feedback};
+use cashloan_persistence::site::add_feedback_within;
 use cashloan_persistence::{DbConnection, DbError};
 use chrono::NaiveDate;
 
@@ -42,10 +42,7 @@ pub fn leave_feedback(
     if suggestion.trim().is_empty() || suggestion.chars().count() > MAX_CHARS {
         return Err(FeedbackError::Length);
     }
-    if count_feedback(conn, mobile.as_str(), today)? >= FEEDBACK_PER_DAY {
-        return Err(FeedbackError::TooMany);
-    }
-    add_feedback(
+    let kept = add_feedback_within(
         conn,
         &user.id,
         mobile.as_str(),
@@ -53,6 +50,10 @@ pub fn leave_feedback(
         suggestion,
         today,
         now,
+        FEEDBACK_PER_DAY,
     )?;
+    if !kept {
+        return Err(FeedbackError::TooMany);
+    }
     Ok(())
 }
