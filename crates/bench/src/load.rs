@@ -19,6 +19,9 @@ pub struct Target {
     path: String,
     body: Value,
     session: Option<String>,
+    /// Requests each with its own body and session, used once each (a borrower's application,
+    /// a loan's next installment): the run ends when they are used up, without an error.
+    each: Option<Vec<(Value, String)>>,
 }
 
 impl Target {
@@ -30,31 +33,86 @@ impl Target {
             path: path.to_owned(),
             body,
             session: session.map(str::to_owned),
+            each: None,
         }
     }
 
-    /// `n` requests as bytes on the wire, each signed now with a nonce no other request has.
+    /// `path` with one request per item of `each` (a body and the session it is sent with), in
+    /// that order.
+    pub fn each(name: &str, url: &str, path: &str, each: Vec<(Value, String)>) -> Target {
+        Target {
+            each: Some(each),
+            ..Target::new(name, url, path, Value::Null, None)
+        }
+    }
+
+    /// For a fixed list, each request's session as a number (first seen, first numbered).
+    fn sessions(&self) -> Option<Vec<usize>> {
+        let items = self.each.as_ref()?;
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        Some(
+            items
+                .iter()
+                .map(|(_, session)| {
+                    let n = seen.len();
+                    *seen.entry(session.as_str()).or_insert(n)
+                })
+                .collect(),
+        )
+    }
+
+    /// How many requests a fixed list holds (none for an endpoint driven with fresh requests).
+    pub fn requests_len(&self) -> usize {
+        self.each.as_ref().map_or(0, Vec::len)
+    }
+
+    /// Whether its requests are a fixed list, used once.
+    pub fn is_finite(&self) -> bool {
+        self.each.is_some()
+    }
+
+    /// A target of the items of this one from `from` on (the second half for a second run).
+    pub fn split_off(&mut self, from: usize) -> Option<Target> {
+        let each = self.each.as_mut()?;
+        let rest = each.split_off(from.min(each.len()));
+        Some(Target::each(
+            &self.name,
+            &format!("http://{}", self.host),
+            &self.path,
+            rest,
+        ))
+    }
+
+    /// `n` requests as bytes on the wire (at most one per item of a fixed list), each signed now
+    /// with a nonce no other request has.
     fn requests(&self, n: usize) -> Vec<Vec<u8>> {
         let run: u32 = rand::random();
-        let auth = self
-            .session
-            .as_ref()
-            .map(|s| format!("Authorization: Bearer {s}\r\n"))
-            .unwrap_or_default();
-        (0..n)
-            .map(|i| {
-                let mut body = self.body.clone();
-                body["nonce"] = Value::String(format!("{run:08x}{i:010}"));
-                let text = signed(&body).to_compact_string();
-                format!(
-                    "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{text}",
-                    self.path,
-                    self.host,
-                    text.len()
-                )
-                .into_bytes()
-            })
-            .collect()
+        let wire = |i: usize, body: &Value, session: Option<&str>| {
+            let auth = session
+                .map(|s| format!("Authorization: Bearer {s}\r\n"))
+                .unwrap_or_default();
+            let mut body = body.clone();
+            body["nonce"] = Value::String(format!("{run:08x}{i:010}"));
+            let text = signed(&body).to_compact_string();
+            format!(
+                "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{text}",
+                self.path,
+                self.host,
+                text.len()
+            )
+            .into_bytes()
+        };
+        match &self.each {
+            Some(items) => items
+                .iter()
+                .take(n)
+                .enumerate()
+                .map(|(i, (body, session))| wire(i, body, Some(session)))
+                .collect(),
+            None => (0..n)
+                .map(|i| wire(i, &self.body, self.session.as_deref()))
+                .collect(),
+        }
     }
 }
 
@@ -65,6 +123,8 @@ pub struct Outcome {
     latencies: Vec<u32>,
     /// Anything else (wrong answers, broken connections, requests the pool ran out of).
     pub errors: u64,
+    /// The first wrong answer (status line and body), to say what went wrong.
+    pub first_error: Option<String>,
     elapsed: Duration,
 }
 
@@ -104,6 +164,15 @@ impl Connection {
 
     /// Sends `request`; whether the answer was HTTP 200 with `exceptionFlag` `0000`.
     async fn exchange(&mut self, request: &[u8]) -> std::io::Result<bool> {
+        self.exchange_inner(request).await
+    }
+
+    /// The last answer, as text.
+    fn answer_text(&self) -> String {
+        String::from_utf8_lossy(&self.buf).into_owned()
+    }
+
+    async fn exchange_inner(&mut self, request: &[u8]) -> std::io::Result<bool> {
         self.stream.write_all(request).await?;
         self.buf.clear();
         let (head_end, length) = loop {
@@ -152,13 +221,22 @@ fn content_length(head: &[u8]) -> Option<usize> {
 struct Run {
     requests: Vec<Vec<u8>>,
     next: usize,
+    /// For a fixed list, each connection's own queue of request indexes: the requests of one
+    /// session all go through one connection, in order, so a loan's next installment is never
+    /// sent before the answer about the one before it.
+    lanes: Option<Vec<std::collections::VecDeque<usize>>>,
     outcome: Outcome,
 }
 
 impl Run {
-    fn take(&mut self) -> Option<(usize, &[u8])> {
-        let i = self.next;
-        self.next += 1;
+    fn take(&mut self, connection: usize) -> Option<(usize, &[u8])> {
+        let i = match &mut self.lanes {
+            Some(lanes) => lanes.get_mut(connection)?.pop_front()?,
+            None => {
+                self.next += 1;
+                self.next - 1
+            }
+        };
         self.requests.get(i).map(|r| (i, r.as_slice()))
     }
 }
@@ -184,6 +262,9 @@ fn estimate(t: &Target, connections: usize) -> f64 {
 
 /// As many requests as `connections` connections get answered in `duration`.
 pub fn closed_loop(t: &Target, connections: usize, duration: Duration) -> Outcome {
+    if t.is_finite() {
+        return drive(t.requests(usize::MAX), t, connections, duration, None);
+    }
     // Sign half again what a probe reached: the real run must not run out.
     let rate = estimate(t, connections) * 1.5 + 1000.0;
     drive(pool(t, rate, duration), t, connections, duration, None)
@@ -208,18 +289,27 @@ fn drive(
     duration: Duration,
     rate: Option<f64>,
 ) -> Outcome {
+    let lanes = t.sessions().map(|sessions| {
+        let mut lanes = vec![std::collections::VecDeque::new(); connections.max(1)];
+        for (i, session) in sessions.iter().enumerate().take(requests.len()) {
+            lanes[session % connections.max(1)].push_back(i);
+        }
+        lanes
+    });
     let run = Rc::new(RefCell::new(Run {
         requests,
         next: 0,
+        lanes,
         outcome: Outcome::default(),
     }));
     let rt = runtime();
     let local = tokio::task::LocalSet::new();
     let started = Instant::now();
     let deadline = started + duration;
+    let finite = t.is_finite();
     local.block_on(&rt, async {
         let mut tasks = Vec::new();
-        for _ in 0..connections {
+        for connection in 0..connections {
             let run = run.clone();
             let host = t.host.clone();
             tasks.push(tokio::task::spawn_local(async move {
@@ -233,10 +323,10 @@ fn drive(
                 loop {
                     let taken = {
                         let mut r = run.borrow_mut();
-                        r.take().map(|(i, req)| (i, req.to_vec()))
+                        r.take(connection).map(|(i, req)| (i, req.to_vec()))
                     };
                     let Some((i, request)) = taken else {
-                        if Instant::now() < deadline {
+                        if Instant::now() < deadline && !finite {
                             run.borrow_mut().outcome.errors += 1;
                         }
                         return;
@@ -260,7 +350,12 @@ fn drive(
                             .outcome
                             .latencies
                             .push(u32::try_from(took.as_micros()).unwrap_or(u32::MAX)),
-                        Ok(false) => r.outcome.errors += 1,
+                        Ok(false) => {
+                            r.outcome.errors += 1;
+                            if r.outcome.first_error.is_none() {
+                                r.outcome.first_error = Some(conn.answer_text());
+                            }
+                        }
                         Err(_) => {
                             r.outcome.errors += 1;
                             return;

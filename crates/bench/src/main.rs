@@ -28,7 +28,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::Duration;
 
-use cashloan_test_support::journeys::{login, register};
+use cashloan_test_support::journeys::{login, register, verified_borrower};
 use cashloan_test_support::server::{signed, TestServer};
 use cashloan_test_support::{fresh_postgres, fresh_sqlite, PG_URL_VAR};
 use serde_json::{json, Value};
@@ -42,6 +42,94 @@ fn quote_terms() -> Value {
         "termCount": "14", "termUnit": "1", "repayTermCount": "14", "repayTermUnit": "1",
         "repayType": "1", "interestRate": "0.36",
     })
+}
+
+/// The demo instalment product (分期贷): 12 monthly installments.
+const INSTALMENT: &str = "0b7f6c2e-5d1a-4c4e-9f3a-2a8e7c1d9b10";
+/// Applications measured by a §23 run (half for the maximum, half for the fixed rate): each
+/// needs a verified borrower of its own, made before the run.
+const APPLICANTS: u32 = 600;
+/// Paid-out loans whose installments a §36 run repays (12 each, half the loans a run).
+const LOANS: u32 = 200;
+
+/// A §23 body: 3 000.00 over 12 months on the instalment product, flat (等本等息).
+fn application() -> Value {
+    json!({
+        "productId": INSTALMENT, "amount": "3000.00", "termCount": "12", "termUnit": "2",
+        "repayTermCount": "1", "repayTermUnit": "2", "repayType": "4", "interestRate": "0.18",
+        "longitude": "116.31", "latitude": "39.98", "orderId": "201701012236523", "purpose": "21",
+        "otherChannels": "01", "phonebookList": [{"contactName": "木木", "contactPhone": "13940460755"}],
+    })
+}
+
+/// Verified borrowers `seqs`, made four at a time through the API: (seq, session).
+fn borrowers(server: &TestServer, seqs: std::ops::Range<u32>) -> Vec<(u32, String)> {
+    let seqs: Vec<u32> = seqs.collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = seqs
+            .chunks(seqs.len().div_ceil(4).max(1))
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|&k| (k, verified_borrower(server, &format!("139{k:08}"), k)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("preparing borrowers"))
+            .collect()
+    })
+}
+
+/// §36's requests: loans paid out to borrowers `seqs`, then each loan's installments in order,
+/// the loans interleaved so that no two requests for one loan are in flight together.
+fn repayments(server: &TestServer, seqs: std::ops::Range<u32>) -> Vec<(Value, String)> {
+    let admin = |path: String| {
+        let r = server.admin("POST", &path, None);
+        assert!(r.status < 300, "{path}: {}", r.text());
+    };
+    let mut plans = Vec::new();
+    for (_, session) in borrowers(server, seqs) {
+        let r = server.call(
+            "/appCommonApi/loanProductApply",
+            application(),
+            Some(&session),
+        );
+        assert_eq!(r.code(), "20005000", "{}", r.text());
+        let id = r.result().as_str().expect("application id").to_owned();
+        for step in ["review", "approve", "disburse"] {
+            admin(format!("/admin/applications/{id}/{step}"));
+        }
+        let plan = server.call(
+            "/appCommonApi/getLoanApplyRepayList",
+            json!({"pageNum": 1, "pageSize": 100, "loanProductApplyId": id}),
+            Some(&session),
+        );
+        let ids: Vec<String> = plan
+            .result()
+            .as_array()
+            .map(|p| {
+                p.iter()
+                    .filter_map(|i| i["repayId"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(ids.len(), 12, "{}", plan.text());
+        plans.push((session, ids));
+    }
+    (0..12)
+        .flat_map(|period| {
+            plans.iter().map(move |(session, ids)| {
+                (
+                    json!({"id": ids[period], "repayType": "current"}),
+                    session.clone(),
+                )
+            })
+        })
+        .collect()
 }
 
 struct Options {
@@ -157,6 +245,11 @@ fn main() -> ExitCode {
             "false".to_owned(),
         ),
         ("CASHLOAN_DB_POOL_SIZE".to_owned(), o.pool.to_string()),
+        // The borrowers §23 and §36 need are registered from this one address beforehand.
+        (
+            "CASHLOAN_CAPTCHA_PER_MINUTE".to_owned(),
+            "1000000".to_owned(),
+        ),
     ];
     let server_env: Vec<(&str, &str)> = server_env
         .iter()
@@ -177,7 +270,7 @@ fn main() -> ExitCode {
         assert_eq!(a.code(), "0000", "{path}: {}", a.text());
     }
 
-    let targets = [
+    let mut targets = vec![
         Target::new(
             "no-op actix-web endpoint",
             &noop_url,
@@ -200,6 +293,35 @@ fn main() -> ExitCode {
             Some(&session),
         ),
     ];
+    let wanted = |name: &str| {
+        o.only
+            .as_ref()
+            .is_none_or(|only| name.contains(only.as_str()))
+    };
+    // The money endpoints need borrowers and loans of their own, made first (a minute or two).
+    if wanted("§23 apply") {
+        let each = borrowers(&server, 1..1 + APPLICANTS)
+            .into_iter()
+            .map(|(_, session)| (application(), session))
+            .collect();
+        targets.push(Target::each(
+            "§23 apply",
+            &server.url,
+            "/appCommonApi/loanProductApply",
+            each,
+        ));
+    }
+    if wanted("§36 repay") {
+        let first = 1 + APPLICANTS;
+        let mut each = repayments(&server, first..first + LOANS / 2);
+        each.extend(repayments(&server, first + LOANS / 2..first + LOANS));
+        targets.push(Target::each(
+            "§36 repay, local channel",
+            &server.url,
+            "/appCommonApi/gotoRepayment",
+            each,
+        ));
+    }
     let duration = Duration::from_secs(o.seconds.clamp(1, 120));
     println!(
         "cashloan-bench: {backend}, {} connections, {} s a run, one load-generator thread, {} cores",
@@ -208,17 +330,25 @@ fn main() -> ExitCode {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let mut results: Vec<(String, Outcome, Outcome)> = Vec::new();
-    for (k, t) in targets.iter().enumerate() {
-        if k > 0
-            && o.only
-                .as_ref()
-                .is_some_and(|only| !t.name.contains(only.as_str()))
-        {
+    for (k, t) in targets.iter_mut().enumerate() {
+        if k > 0 && !wanted(&t.name) {
             continue;
         }
+        // A fixed list is used once: half of it for the maximum, the other half for the rate.
+        let second = if t.is_finite() {
+            let half = t.requests_len() / 2;
+            t.split_off(half)
+        } else {
+            None
+        };
         let max = load::closed_loop(t, o.connections, duration);
         let half = (max.per_second() / 2.0).max(1.0);
-        let rate = load::fixed_rate(t, o.connections.max(64), duration, half);
+        let rate = load::fixed_rate(
+            second.as_ref().unwrap_or(t),
+            o.connections.max(64),
+            duration,
+            half,
+        );
         results.push((t.name.clone(), max, rate));
     }
     let _ = noop.kill();
@@ -246,6 +376,11 @@ fn main() -> ExitCode {
         );
     }
     if errors > 0 {
+        for (name, max, rate) in &results {
+            if let Some(e) = max.first_error.as_ref().or(rate.first_error.as_ref()) {
+                eprintln!("cashloan-bench: {name}: the first wrong answer:\n{e}");
+            }
+        }
         eprintln!("cashloan-bench: {errors} requests failed");
         return ExitCode::FAILURE;
     }
