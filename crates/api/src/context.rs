@@ -46,6 +46,29 @@ impl<'a> Lease<'a> {
         }
     }
 
+    /// [`Lease::snapshot`] on a connection already taken from the pool.
+    pub fn snapshot_on(db: &'a Db, conn: PooledDb) -> Lease<'a> {
+        Lease {
+            db,
+            conn: None,
+            snapshot: true,
+        }
+        .holding(conn)
+    }
+
+    fn holding(mut self, mut conn: PooledDb) -> Lease<'a> {
+        if self.snapshot {
+            if let Err(e) = cashloan_persistence::db::begin_read(&mut conn) {
+                // Without its transaction the connection is of no use here; the first `get`
+                // takes another (and reports what fails).
+                tracing::warn!(error = %e, "beginning a read transaction failed");
+                return self;
+            }
+        }
+        self.conn = Some(conn);
+        self
+    }
+
     /// The connection, taken from the pool if not held.
     pub fn get(&mut self) -> Result<&mut DbConnection, DbError> {
         if self.conn.is_none() {

@@ -21,6 +21,7 @@ use crate::client_address::client_address;
 use crate::context::{ApiError, AppState, Ctx, Fields, Lease, Reply, RequestFlow, FLOW_COOKIE};
 use crate::replay::Ticket;
 use crate::routes::contract::contract;
+use cashloan_persistence::PooledDb;
 
 /// Largest request body on the wire (docs/api.md: 64 KiB).
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -311,29 +312,53 @@ async fn handle(
     let Admitted { map, now, ticket } = admitted;
     let request_id = request.request_id.clone();
     let st = state.clone();
-    let work = move |record_use: bool| {
+    let work = move |plan: Reads| {
         let _enter = span.enter();
-        process(&st, ep, &map, &request, now, record_use)
+        process(&st, ep, &map, &request, now, plan)
     };
     let ticket = match ticket {
-        None => return finish(web::block(move || work(true)).await, &request_id).0,
+        None => {
+            return finish(
+                web::block(move || work(Reads::AndWrites)).await,
+                &request_id,
+            )
+            .0
+        }
         Some(t) => t,
     };
     if !ep.reads_only {
         return match ticket.await {
-            Ok(true) => finish(web::block(move || work(true)).await, &request_id).0,
+            Ok(true) => {
+                finish(
+                    web::block(move || work(Reads::AndWrites)).await,
+                    &request_id,
+                )
+                .0
+            }
             Ok(false) => Reply::failure(ResponseCode::RequestReplayed.into()),
             Err(e) => fault(&request_id, &e.to_string()),
         };
     }
-    let (recorded, (reply, used)) = if state.db.backend() == cashloan_persistence::Backend::Sqlite {
-        let out = work(false);
-        (ticket.await, out)
+    // On SQLite the reads take microseconds and never wait for a writer, so they run right
+    // here on the worker thread, on a connection the pool has idle now. Otherwise (PostgreSQL's
+    // round trips, or a pool in use to the last connection) they go to the blocking pool, so
+    // the worker never waits and its other connections are served meanwhile.
+    let idle = if state.db.backend() == cashloan_persistence::Backend::Sqlite {
+        state.db.idle_conn()
     } else {
-        // `web::block` starts the work at once; the ticket is awaited meanwhile.
-        let work = web::block(move || work(false));
-        let recorded = ticket.await;
-        (recorded, finish(work.await, &request_id))
+        None
+    };
+    let (recorded, (reply, used)) = match idle {
+        Some(conn) => {
+            let out = work(Reads::Only(Some(conn)));
+            (ticket.await, out)
+        }
+        None => {
+            // `web::block` starts the work at once; the ticket is awaited meanwhile.
+            let work = web::block(move || work(Reads::Only(None)));
+            let recorded = ticket.await;
+            (recorded, finish(work.await, &request_id))
+        }
     };
     match recorded {
         Ok(true) => {
@@ -345,6 +370,15 @@ async fn handle(
         Ok(false) => Reply::failure(ResponseCode::RequestReplayed.into()),
         Err(e) => fault(&request_id, &e.to_string()),
     }
+}
+
+/// What a request's database work may do, and on which connection.
+enum Reads {
+    /// Read and write (the session's use is recorded when due), on a connection of the pool.
+    AndWrites,
+    /// Only read, on this connection when one was taken already; the session's use, when due,
+    /// comes back to be recorded once the request proved new.
+    Only(Option<PooledDb>),
 }
 
 /// A session whose use is due to be recorded ([`session_use_due`]): its token.
@@ -381,18 +415,17 @@ async fn record_use(state: &std::sync::Arc<AppState>, token: String, now: i64) {
     }
 }
 
-/// Steps 7–8 on a blocking thread. With `record_use`, the session's use is recorded here when
-/// due; without, its token comes back to be recorded once the request proved new.
+/// Steps 7–8, on a blocking thread or (reads on SQLite) the worker's, as `plan` says.
 fn process(
     state: &AppState,
     ep: &'static Endpoint,
     map: &Map,
     request: &Request,
     now: i64,
-    record_use: bool,
+    plan: Reads,
 ) -> (Reply, SessionUse) {
     let mut used = None;
-    let reply = match run(state, ep, map, request, now, record_use, &mut used) {
+    let reply = match run(state, ep, map, request, now, plan, &mut used) {
         Ok(reply) => reply,
         Err(ApiError::Reply(outcome)) => Reply::failure(outcome),
         Err(e) => fault(&request.request_id, &e.to_string()),
@@ -406,14 +439,16 @@ fn run(
     map: &Map,
     request: &Request,
     now: i64,
-    record_use: bool,
+    plan: Reads,
     used: &mut SessionUse,
 ) -> Result<Reply, ApiError> {
     // A read-only request on SQLite reads in one transaction: one snapshot, one read lock.
-    let mut conn = if !record_use && state.db.backend() == cashloan_persistence::Backend::Sqlite {
-        Lease::snapshot(&state.db)
-    } else {
-        Lease::new(&state.db)
+    let sqlite = state.db.backend() == cashloan_persistence::Backend::Sqlite;
+    let record_use = matches!(plan, Reads::AndWrites);
+    let mut conn = match plan {
+        Reads::Only(Some(c)) if sqlite => Lease::snapshot_on(&state.db, c),
+        Reads::Only(_) if sqlite => Lease::snapshot(&state.db),
+        _ => Lease::new(&state.db),
     };
     let (session, user) = if ep.login {
         let (session, user) = match request.token.as_deref() {

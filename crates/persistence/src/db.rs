@@ -351,6 +351,12 @@ impl Db {
         got
     }
 
+    /// An idle connection from the pool if there is one now, without waiting (for a thread that
+    /// must not block, which does its work elsewhere otherwise).
+    pub fn idle_conn(&self) -> Option<PooledDb> {
+        self.pool.try_get()
+    }
+
     /// The pool's connections now, and the checkouts that waited.
     pub fn pool_stats(&self) -> PoolStats {
         let state = self.pool.state();
