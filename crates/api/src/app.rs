@@ -210,6 +210,7 @@ pub fn state(config: Config) -> Result<AppState, StartError> {
         .map_err(|e| StartError::Io(std::io::Error::other(format!("metrics registry: {e}"))))?;
     Ok(AppState {
         replay,
+        cache: crate::read_cache::ReadCache::default(),
         metrics,
         draining: std::sync::atomic::AtomicBool::new(false),
         trusted_proxies,

@@ -2,9 +2,15 @@
 //! extraction (docs/api.md, "Codes, units and formats") and the one mapping from failures to response codes.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use cashloan_domain::{LendingPolicy, Money};
 use cashloan_persistence::accounts::{Session, User};
+use cashloan_persistence::loans::{
+    user_disbursed_principal, user_unpaid_installments, InstallmentWithLoan,
+};
+use cashloan_persistence::products::{find_product, ProductRow};
+use cashloan_persistence::profile::find_identity;
 use cashloan_persistence::{site, Db, DbConnection, DbError, PooledDb};
 use cashloan_protocol::{Envelope, Json, Map, Outcome, PasswordCodec, ResponseCode};
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
@@ -12,6 +18,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use crate::config::Config;
 use crate::pages::Pages;
 use crate::providers::Providers;
+use crate::read_cache::UserRead;
 use crate::routes::contract::{Field, FieldKind};
 
 /// A request's hold on one pooled database connection: taken from the pool at the first
@@ -23,6 +30,10 @@ pub struct Lease<'a> {
     conn: Option<PooledDb>,
     /// Read everything in one transaction (one snapshot) while the connection is held.
     snapshot: bool,
+    /// Hold no connection at all: [`Lease::get`] fails and notes that one was wanted.
+    offline: bool,
+    /// A connection was asked for while offline.
+    wanted: bool,
 }
 
 impl<'a> Lease<'a> {
@@ -32,28 +43,36 @@ impl<'a> Lease<'a> {
             db,
             conn: None,
             snapshot: false,
+            offline: false,
+            wanted: false,
         }
+    }
+
+    /// A lease that lends no connection: for a request served from the read cache, which is
+    /// run again with a connection if it needs one ([`Lease::wanted`]).
+    pub fn offline(db: &'a Db) -> Lease<'a> {
+        let mut lease = Lease::new(db);
+        lease.offline = true;
+        lease
+    }
+
+    /// Whether an offline lease was asked for a connection.
+    pub fn wanted(&self) -> bool {
+        self.wanted
     }
 
     /// A lease whose reads all see one snapshot of the database: a read transaction from the
     /// first [`Lease::get`] to the release. For handlers that only read. On SQLite it also
     /// takes the file's read lock once instead of once per statement.
     pub fn snapshot(db: &'a Db) -> Lease<'a> {
-        Lease {
-            db,
-            conn: None,
-            snapshot: true,
-        }
+        let mut lease = Lease::new(db);
+        lease.snapshot = true;
+        lease
     }
 
     /// [`Lease::snapshot`] on a connection already taken from the pool.
     pub fn snapshot_on(db: &'a Db, conn: PooledDb) -> Lease<'a> {
-        Lease {
-            db,
-            conn: None,
-            snapshot: true,
-        }
-        .holding(conn)
+        Lease::snapshot(db).holding(conn)
     }
 
     fn holding(mut self, mut conn: PooledDb) -> Lease<'a> {
@@ -71,6 +90,12 @@ impl<'a> Lease<'a> {
 
     /// The connection, taken from the pool if not held.
     pub fn get(&mut self) -> Result<&mut DbConnection, DbError> {
+        if self.offline {
+            self.wanted = true;
+            return Err(DbError::Pool(
+                "served from the read cache: no connection".into(),
+            ));
+        }
         if self.conn.is_none() {
             let mut conn = self.db.conn()?;
             if self.snapshot {
@@ -117,6 +142,8 @@ pub struct AppState {
     pub db: Db,
     /// Where requests record their nonces (one group-committing writer).
     pub replay: crate::replay::ReplayGuard,
+    /// What read-only requests read on every call ([`crate::read_cache`]).
+    pub cache: crate::read_cache::ReadCache,
     /// What `/metrics` shows.
     pub metrics: crate::metrics::Metrics,
     /// Set once a stop signal came: `/readyz` answers 503 while the requests in flight finish.
@@ -151,7 +178,12 @@ impl AppState {
                 return Ok(d);
             }
         }
-        Ok(Utc::now().with_timezone(&self.zone).date_naive())
+        Ok(self.calendar_date())
+    }
+
+    /// Today in the business time zone, by the clock.
+    pub fn calendar_date(&self) -> NaiveDate {
+        Utc::now().with_timezone(&self.zone).date_naive()
     }
 
     /// `yyyy-MM-dd HH:mm:ss` of an instant in the business time zone.
@@ -406,6 +438,26 @@ pub struct Ctx<'a> {
     pub client: &'a str,
     /// Who walks a registration or reset flow (its flow cookie, address and `User-Agent`).
     pub flow: &'a RequestFlow,
+    /// How this request may use the read cache.
+    pub cache: CacheUse,
+}
+
+/// How a request may use the read cache ([`crate::read_cache`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheUse {
+    /// Not at all: it reads the database (a request that writes, or one not checked).
+    Off,
+    /// It may keep what it reads from the database, under the version of its user as read from
+    /// the database and the read epoch seen before it started (`None`: no shared reads kept).
+    Keep(Option<i64>),
+    /// It may also read from the cache: its answer is checked against the database after it
+    /// arrived. The epoch is the one its shared reads were held for; `used_shared` notes use.
+    Read {
+        /// Read epoch its shared reads are held for.
+        epoch: Option<i64>,
+        /// Whether a shared read (product, business date) came from the cache or was kept.
+        used_shared: bool,
+    },
 }
 
 /// The name of the cookie that binds a registration or reset flow to its client.
@@ -450,7 +502,112 @@ impl Ctx<'_> {
 
     /// Today's business date.
     pub fn today(&mut self) -> Result<NaiveDate, ApiError> {
-        self.state.business_date(self.conn.get()?)
+        if !self.state.config.allow_business_date_override {
+            return Ok(self.state.calendar_date());
+        }
+        let held = match (self.shared_epoch(), self.reads_cache()) {
+            (Some(e), true) => self.state.cache.business_date(e),
+            _ => None,
+        };
+        let over = match held {
+            Some(over) => {
+                self.note_shared();
+                over
+            }
+            None => {
+                let over = site::business_date_override(self.conn.get()?)?;
+                if let Some(e) = self.shared_epoch() {
+                    self.state.cache.keep_business_date(e, over);
+                }
+                over
+            }
+        };
+        Ok(over.unwrap_or_else(|| self.state.calendar_date()))
+    }
+
+    /// The logged-in user's unpaid installments with their loans, by due date.
+    pub fn unpaid_installments(&mut self) -> Result<Arc<Vec<InstallmentWithLoan>>, ApiError> {
+        let user = self.user()?.clone();
+        if let Some(rows) = self
+            .reads_cache()
+            .then(|| self.state.cache.unpaid(&user))
+            .flatten()
+        {
+            return Ok(rows);
+        }
+        let rows = Arc::new(user_unpaid_installments(self.conn.get()?, &user.id)?);
+        self.keep(&user, UserRead::Unpaid(rows.clone()));
+        Ok(rows)
+    }
+
+    /// The logged-in user's verified real name, if any.
+    pub fn real_name(&mut self) -> Result<Option<String>, ApiError> {
+        let user = self.user()?.clone();
+        if let Some(name) = self
+            .reads_cache()
+            .then(|| self.state.cache.real_name(&user))
+            .flatten()
+        {
+            return Ok(name);
+        }
+        let name = find_identity(self.conn.get()?, &user.id)?.map(|i| i.real_name);
+        self.keep(&user, UserRead::RealName(name.clone()));
+        Ok(name)
+    }
+
+    /// The principal paid out to the logged-in user (disbursed and settled loans).
+    pub fn disbursed_principal(&mut self) -> Result<Money, ApiError> {
+        let user = self.user()?.clone();
+        if let Some(amount) = self
+            .reads_cache()
+            .then(|| self.state.cache.disbursed(&user))
+            .flatten()
+        {
+            return Ok(amount);
+        }
+        let amount = user_disbursed_principal(self.conn.get()?, &user.id)?;
+        self.keep(&user, UserRead::Disbursed(amount));
+        Ok(amount)
+    }
+
+    /// Product `id` as stored, if there is one.
+    pub fn product(&mut self, id: &str) -> Result<Option<ProductRow>, ApiError> {
+        let held = match (self.shared_epoch(), self.reads_cache()) {
+            (Some(e), true) => self.state.cache.product(e, id),
+            _ => None,
+        };
+        if let Some(row) = held {
+            self.note_shared();
+            return Ok(row);
+        }
+        let row = find_product(self.conn.get()?, id)?;
+        if let Some(e) = self.shared_epoch() {
+            self.state.cache.keep_product(e, id, row.clone());
+        }
+        Ok(row)
+    }
+
+    fn keep(&self, user: &User, read: UserRead) {
+        if self.cache != CacheUse::Off {
+            self.state.cache.keep(user, read);
+        }
+    }
+
+    fn reads_cache(&self) -> bool {
+        matches!(self.cache, CacheUse::Read { .. })
+    }
+
+    fn shared_epoch(&self) -> Option<i64> {
+        match self.cache {
+            CacheUse::Off => None,
+            CacheUse::Keep(e) | CacheUse::Read { epoch: e, .. } => e,
+        }
+    }
+
+    fn note_shared(&mut self) {
+        if let CacheUse::Read { used_shared, .. } = &mut self.cache {
+            *used_shared = true;
+        }
     }
 }
 

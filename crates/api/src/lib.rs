@@ -13,6 +13,7 @@ pub mod ops;
 pub mod pages;
 pub mod pipeline;
 pub mod providers;
+pub mod read_cache;
 pub mod replay;
 pub mod routes;
 pub mod security;

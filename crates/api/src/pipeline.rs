@@ -10,7 +10,10 @@ use std::io::Read;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
-use cashloan_persistence::accounts::{live_session_user, record_session_use, session_use_due};
+use cashloan_persistence::accounts::{
+    live_session_user, record_session_use, session_key, session_use_due, Session, User,
+};
+use std::sync::Arc;
 
 use cashloan_protocol::{parse, Json, Map, Outcome, ResponseCode};
 use flate2::read::GzDecoder;
@@ -18,8 +21,10 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 
 use crate::client_address::client_address;
-use crate::context::{ApiError, AppState, Ctx, Fields, Lease, Reply, RequestFlow, FLOW_COOKIE};
-use crate::replay::Ticket;
+use crate::context::{
+    ApiError, AppState, CacheUse, Ctx, Fields, Lease, Reply, RequestFlow, FLOW_COOKIE,
+};
+use crate::replay::{Recorded, SessionNow, Ticket};
 use crate::routes::contract::contract;
 use cashloan_persistence::PooledDb;
 
@@ -106,12 +111,18 @@ pub async fn serve(
         flow,
         request_id: request_id.clone(),
     };
+    // A read-only request on a session asks the replay writer for that session as of after it
+    // arrived, which is what lets it read from the cache (crate::read_cache).
+    let session_key = match (&request.token, ep.login && ep.reads_only) {
+        (Some(t), true) => Some(session_key(t)),
+        _ => None,
+    };
     let admission = if body.len() <= INLINE_ADMISSION {
-        admit(&st, &body)
+        admit(&st, &body, session_key)
     } else {
         // A large body (a §23 phone book) is parsed off the worker thread.
         let st = st.clone();
-        let admitted = web::block(move || admit(&st, &body)).await;
+        let admitted = web::block(move || admit(&st, &body, session_key)).await;
         admitted.unwrap_or_else(|e| Err(cancelled(&request_id, &e)))
     };
     let reply = match admission {
@@ -256,11 +267,13 @@ struct Admitted {
     map: Map,
     now: i64,
     ticket: Option<Ticket>,
+    /// The key of the session the ticket brings back, if it was asked for.
+    session_key: Option<String>,
 }
 
 /// Steps 2–6, without the database: JSON object, signature, freshness, the nonce's form; the
 /// nonce is handed to the replay writer.
-fn admit(state: &AppState, body: &[u8]) -> Result<Admitted, Reply> {
+fn admit(state: &AppState, body: &[u8], session_key: Option<String>) -> Result<Admitted, Reply> {
     let Ok(Json::Object(map)) = parse(body) else {
         return Err(Reply::failure(ResponseCode::MalformedRequest.into()));
     };
@@ -270,6 +283,7 @@ fn admit(state: &AppState, body: &[u8]) -> Result<Admitted, Reply> {
             map,
             now,
             ticket: None,
+            session_key: None,
         });
     }
     if !cashloan_protocol::verify(state.config.app_key.expose_secret(), &map) {
@@ -288,7 +302,7 @@ fn admit(state: &AppState, body: &[u8]) -> Result<Admitted, Reply> {
         Some(Json::String(n))
             if (1..=64).contains(&n.len()) && n.bytes().all(|b| (0x21..=0x7e).contains(&b)) =>
         {
-            state.replay.submit(n, ts, now)
+            state.replay.submit(n, ts, now, session_key.clone())
         }
         _ => return Err(Reply::failure(Outcome::malformed_field("nonce"))),
     };
@@ -296,6 +310,7 @@ fn admit(state: &AppState, body: &[u8]) -> Result<Admitted, Reply> {
         map,
         now,
         ticket: Some(ticket),
+        session_key,
     })
 }
 
@@ -303,93 +318,262 @@ fn admit(state: &AppState, body: &[u8]) -> Result<Admitted, Reply> {
 /// A handler that only reads runs while the commit is on its way; its answer is given only once
 /// the nonce is durable and new, and a replay is answered as one whatever the handler found.
 async fn handle(
-    state: std::sync::Arc<AppState>,
+    state: Arc<AppState>,
     ep: &'static Endpoint,
     admitted: Admitted,
     request: Request,
     span: tracing::Span,
 ) -> Reply {
-    let Admitted { map, now, ticket } = admitted;
+    let Admitted {
+        map,
+        now,
+        ticket,
+        session_key,
+    } = admitted;
     let request_id = request.request_id.clone();
-    let st = state.clone();
-    let work = move |plan: Reads| {
-        let _enter = span.enter();
-        process(&st, ep, &map, &request, now, plan)
+    let job = Job {
+        state: state.clone(),
+        ep,
+        map: Arc::new(map),
+        request: Arc::new(request),
+        now,
+        span,
     };
-    let ticket = match ticket {
-        None => {
-            return finish(
-                web::block(move || work(Reads::AndWrites)).await,
-                &request_id,
-            )
-            .0
-        }
-        Some(t) => t,
+    let Some(ticket) = ticket else {
+        return job.off_worker(Reads::AndWrites).await.reply;
     };
     if !ep.reads_only {
         return match ticket.await {
-            Ok(true) => {
-                finish(
-                    web::block(move || work(Reads::AndWrites)).await,
-                    &request_id,
-                )
-                .0
-            }
-            Ok(false) => Reply::failure(ResponseCode::RequestReplayed.into()),
+            Ok(r) if r.new => job.off_worker(Reads::AndWrites).await.reply,
+            Ok(_) => Reply::failure(ResponseCode::RequestReplayed.into()),
             Err(e) => fault(&request_id, &e.to_string()),
         };
     }
-    // On SQLite the reads take microseconds and never wait for a writer, so they run right
-    // here on the worker thread, on a connection the pool has idle now. Otherwise (PostgreSQL's
-    // round trips, or a pool in use to the last connection) they go to the blocking pool, so
-    // the worker never waits and its other connections are served meanwhile.
-    let idle = if state.db.backend() == cashloan_persistence::Backend::Sqlite {
-        state.db.idle_conn()
-    } else {
-        None
-    };
-    let (recorded, (reply, used)) = match idle {
+    let held = session_key.as_deref().and_then(|k| state.cache.session(k));
+    if let (Some(key), Some((session, user))) = (session_key.as_deref(), held) {
+        return from_cache(&job, ticket, key, session, user).await;
+    }
+    let keep = state.cache.epoch();
+    let (recorded, ran) = match reads_conn(&state) {
         Some(conn) => {
-            let out = work(Reads::Only(Some(conn)));
-            (ticket.await, out)
+            let ran = job.run(Reads::Only {
+                conn: Some(conn),
+                keep,
+            });
+            (ticket.await, ran)
         }
         None => {
             // `web::block` starts the work at once; the ticket is awaited meanwhile.
-            let work = web::block(move || work(Reads::Only(None)));
+            let work = job.off_worker(Reads::Only { conn: None, keep });
             let recorded = ticket.await;
-            (recorded, finish(work.await, &request_id))
+            (recorded, work.await)
         }
     };
     match recorded {
-        Ok(true) => {
-            if let Some(token) = used {
+        Ok(r) if r.new => {
+            if let Some(key) = session_key.as_deref() {
+                remember(&state, key, &r, now);
+            }
+            if let Some(token) = ran.used {
                 record_use(&state, token, now).await;
             }
-            reply
+            ran.reply
         }
-        Ok(false) => Reply::failure(ResponseCode::RequestReplayed.into()),
+        Ok(_) => Reply::failure(ResponseCode::RequestReplayed.into()),
         Err(e) => fault(&request_id, &e.to_string()),
     }
 }
 
+/// A read-only request whose session the cache holds: it runs on what the cache holds (on the
+/// worker thread, without a connection; with one if it needs one), and its answer stands only if
+/// the session and user the replay writer read after the request arrived are those it ran with.
+/// Otherwise it runs again on the database.
+async fn from_cache(job: &Job, ticket: Ticket, key: &str, session: Session, user: User) -> Reply {
+    let state = &job.state;
+    let epoch = state.cache.epoch();
+    let cached = |conn| Reads::Cached {
+        session: session.clone(),
+        user: user.clone(),
+        epoch,
+        conn,
+    };
+    let mut ran = job.run(cached(Held::Offline));
+    let recorded = if !ran.wanted_db {
+        ticket.await
+    } else {
+        match reads_conn(state) {
+            Some(conn) => {
+                ran = job.run(cached(Held::Idle(conn)));
+                ticket.await
+            }
+            None => {
+                let work = job.off_worker(cached(Held::Pool));
+                let recorded = ticket.await;
+                ran = work.await;
+                recorded
+            }
+        }
+    };
+    let r = match recorded {
+        Ok(r) if r.new => r,
+        Ok(_) => return Reply::failure(ResponseCode::RequestReplayed.into()),
+        Err(e) => return fault(&job.request.request_id, &e.to_string()),
+    };
+    remember(state, key, &r, job.now);
+    let fresh = match &r.session {
+        SessionNow::Found {
+            session: s,
+            user: u,
+            epoch: e,
+        } if s.user_id == user.id
+            && *u == user
+            && s.expires_at > job.now
+            && (!ran.used_shared || Some(*e) == epoch) =>
+        {
+            Some(s)
+        }
+        _ => None,
+    };
+    if let Some(s) = fresh {
+        if session_use_due(s, job.now) {
+            if let Some(token) = job.request.token.clone() {
+                record_use(state, token, job.now).await;
+            }
+        }
+        return ran.reply;
+    }
+    // The session, its user or a shared read changed since the cache saw them: the database
+    // answers (its nonce is recorded already).
+    let ran = job
+        .off_worker(Reads::Only {
+            conn: None,
+            keep: state.cache.epoch(),
+        })
+        .await;
+    if let Some(token) = ran.used {
+        record_use(state, token, job.now).await;
+    }
+    ran.reply
+}
+
+/// On SQLite, a connection the pool has idle now, for reads on the worker thread: they take
+/// microseconds and never wait for a writer. Otherwise (PostgreSQL's round trips, or a pool in
+/// use to the last connection) the reads go to the blocking pool, so the worker never waits and
+/// its other connections are served meanwhile.
+fn reads_conn(state: &AppState) -> Option<PooledDb> {
+    if state.db.backend() == cashloan_persistence::Backend::Sqlite {
+        state.db.idle_conn()
+    } else {
+        None
+    }
+}
+
+/// Takes what the replay writer read of the session `key` into the cache.
+fn remember(state: &AppState, key: &str, recorded: &Recorded, now: i64) {
+    match &recorded.session {
+        SessionNow::Found {
+            session,
+            user,
+            epoch,
+        } => {
+            state.cache.saw_epoch(*epoch);
+            let live = session.expires_at > now;
+            state
+                .cache
+                .saw_session(key, live.then_some((session, user)));
+        }
+        SessionNow::Absent => state.cache.saw_session(key, None),
+        SessionNow::NotAsked | SessionNow::Unknown => {}
+    }
+}
+
+/// One request's work, to run once or (from the cache, then the database) twice.
+#[derive(Clone)]
+struct Job {
+    state: Arc<AppState>,
+    ep: &'static Endpoint,
+    map: Arc<Map>,
+    request: Arc<Request>,
+    now: i64,
+    span: tracing::Span,
+}
+
+impl Job {
+    /// Runs the work here.
+    fn run(&self, plan: Reads) -> Ran {
+        let _enter = self.span.enter();
+        process(
+            &self.state,
+            self.ep,
+            &self.map,
+            &self.request,
+            self.now,
+            plan,
+        )
+    }
+
+    /// Runs the work on the blocking pool; it starts at once.
+    fn off_worker(&self, plan: Reads) -> impl std::future::Future<Output = Ran> {
+        let job = self.clone();
+        let work = web::block(move || job.run(plan));
+        let request_id = self.request.request_id.clone();
+        async move {
+            work.await.unwrap_or_else(|e| Ran {
+                reply: cancelled(&request_id, &e),
+                used: None,
+                wanted_db: false,
+                used_shared: false,
+            })
+        }
+    }
+}
+
 /// What a request's database work may do, and on which connection.
+// Made once or twice per request and moved once: its size costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 enum Reads {
     /// Read and write (the session's use is recorded when due), on a connection of the pool.
     AndWrites,
     /// Only read, on this connection when one was taken already; the session's use, when due,
-    /// comes back to be recorded once the request proved new.
-    Only(Option<PooledDb>),
+    /// comes back to be recorded once the request proved new. What it reads it may keep in the
+    /// cache (shared reads under the epoch `keep`, seen before it started).
+    Only {
+        conn: Option<PooledDb>,
+        keep: Option<i64>,
+    },
+    /// Only read, with this session and user and what the cache holds for them (shared reads as
+    /// of `epoch`); the caller checks them against the database.
+    Cached {
+        session: Session,
+        user: User,
+        epoch: Option<i64>,
+        conn: Held,
+    },
+}
+
+/// The connection a run from the cache has.
+enum Held {
+    /// None: a run that needs one ends and notes it ([`Ran::wanted_db`]).
+    Offline,
+    /// This one, idle in the pool a moment ago.
+    Idle(PooledDb),
+    /// One from the pool when it needs one.
+    Pool,
+}
+
+/// What a run gave.
+struct Ran {
+    reply: Reply,
+    /// A session whose use is due to be recorded: its token.
+    used: SessionUse,
+    /// It needed a connection it did not have: its reply is of no use.
+    wanted_db: bool,
+    /// It used a shared read (product, business date) from the cache.
+    used_shared: bool,
 }
 
 /// A session whose use is due to be recorded ([`session_use_due`]): its token.
 type SessionUse = Option<String>;
-
-fn finish(
-    outcome: Result<(Reply, SessionUse), actix_web::error::BlockingError>,
-    request_id: &str,
-) -> (Reply, SessionUse) {
-    outcome.unwrap_or_else(|e| (cancelled(request_id, &e), None))
-}
 
 fn cancelled(request_id: &str, e: &actix_web::error::BlockingError) -> Reply {
     fault(
@@ -415,7 +599,8 @@ async fn record_use(state: &std::sync::Arc<AppState>, token: String, now: i64) {
     }
 }
 
-/// Steps 7–8, on a blocking thread or (reads on SQLite) the worker's, as `plan` says.
+/// Steps 7–8, on a blocking thread or (reads on SQLite, or from the cache) the worker's, as
+/// `plan` says.
 fn process(
     state: &AppState,
     ep: &'static Endpoint,
@@ -423,14 +608,20 @@ fn process(
     request: &Request,
     now: i64,
     plan: Reads,
-) -> (Reply, SessionUse) {
-    let mut used = None;
-    let reply = match run(state, ep, map, request, now, plan, &mut used) {
+) -> Ran {
+    let mut ran = Ran {
+        reply: Reply::failure(ResponseCode::SystemBusy.into()),
+        used: None,
+        wanted_db: false,
+        used_shared: false,
+    };
+    ran.reply = match run(state, ep, map, request, now, plan, &mut ran) {
         Ok(reply) => reply,
         Err(ApiError::Reply(outcome)) => Reply::failure(outcome),
+        Err(_) if ran.wanted_db => Reply::failure(ResponseCode::SystemBusy.into()),
         Err(e) => fault(&request.request_id, &e.to_string()),
     };
-    (reply, used)
+    ran
 }
 
 fn run(
@@ -440,17 +631,50 @@ fn run(
     request: &Request,
     now: i64,
     plan: Reads,
-    used: &mut SessionUse,
+    ran: &mut Ran,
 ) -> Result<Reply, ApiError> {
     // A read-only request on SQLite reads in one transaction: one snapshot, one read lock.
     let sqlite = state.db.backend() == cashloan_persistence::Backend::Sqlite;
     let record_use = matches!(plan, Reads::AndWrites);
-    let mut conn = match plan {
-        Reads::Only(Some(c)) if sqlite => Lease::snapshot_on(&state.db, c),
-        Reads::Only(_) if sqlite => Lease::snapshot(&state.db),
-        _ => Lease::new(&state.db),
+    let (conn, cache, held) = match plan {
+        Reads::AndWrites => (Lease::new(&state.db), CacheUse::Off, None),
+        Reads::Only { conn, keep } => {
+            let lease = match conn {
+                Some(c) if sqlite => Lease::snapshot_on(&state.db, c),
+                _ if sqlite => Lease::snapshot(&state.db),
+                _ => Lease::new(&state.db),
+            };
+            (lease, CacheUse::Keep(keep), None)
+        }
+        Reads::Cached {
+            session,
+            user,
+            epoch,
+            conn,
+        } => {
+            let lease = match conn {
+                Held::Offline => Lease::offline(&state.db),
+                Held::Idle(c) if sqlite => Lease::snapshot_on(&state.db, c),
+                _ if sqlite => Lease::snapshot(&state.db),
+                _ => Lease::new(&state.db),
+            };
+            let cache = CacheUse::Read {
+                epoch,
+                used_shared: false,
+            };
+            (lease, cache, Some((session, user)))
+        }
     };
-    let (session, user) = if ep.login {
+    let mut conn = conn;
+    let (session, user) = if !ep.login {
+        (None, None)
+    } else if let Some((session, user)) = held {
+        // Its expiry and its use are judged on the session the replay writer brings.
+        if user.disabled {
+            return Err(ResponseCode::NotLoggedIn.into());
+        }
+        (Some(session), Some(user))
+    } else {
         let (session, user) = match request.token.as_deref() {
             Some(t) => live_session_user(conn.get()?, t, now)?,
             None => None,
@@ -463,13 +687,11 @@ fn run(
                     let idle_ms = state.config.session_idle_days.saturating_mul(86_400_000);
                     record_session_use(conn.get()?, token, now, idle_ms)?;
                 } else {
-                    *used = Some(token.to_owned());
+                    ran.used = Some(token.to_owned());
                 }
             }
         }
         (Some(session), Some(user))
-    } else {
-        (None, None)
     };
     if let Some(member) = control_character_member(map) {
         return Err(Outcome::malformed_field(member).into());
@@ -483,8 +705,18 @@ fn run(
         now,
         client: &request.client,
         flow: &request.flow,
+        cache,
     };
-    (ep.handler)(&mut ctx)
+    let reply = (ep.handler)(&mut ctx);
+    ran.wanted_db = ctx.conn.wanted();
+    ran.used_shared = matches!(
+        ctx.cache,
+        CacheUse::Read {
+            used_shared: true,
+            ..
+        }
+    );
+    reply
 }
 
 /// The first member whose name or value holds, anywhere inside it, a control character other

@@ -20,7 +20,7 @@ use std::thread;
 
 use tokio::sync::oneshot;
 
-use cashloan_persistence::accounts::{record_nonces, NonceRecord};
+use cashloan_persistence::accounts::{record_nonces, sessions_now, NonceRecord, Session, User};
 use cashloan_persistence::{Db, DbConnection, DbError, DbResult};
 
 /// Most nonces one transaction records; the rest wait for the next one.
@@ -31,17 +31,51 @@ struct Pending {
     nonce: String,
     timestamp: String,
     seen_at: i64,
-    answer: oneshot::Sender<DbResult<bool>>,
+    /// The key of the request's session, when it asked for the session as of its batch.
+    session: Option<String>,
+    answer: oneshot::Sender<DbResult<Recorded>>,
 }
 
-/// A nonce handed to the writer: resolves to true once it is durable and new, false when it was
-/// recorded before (a replay).
-pub struct Ticket(oneshot::Receiver<DbResult<bool>>);
+/// What the writer found for one request.
+#[derive(Debug)]
+pub struct Recorded {
+    /// The nonce is new (false: it was recorded before, a replay).
+    pub new: bool,
+    /// The request's session as the database had it after the request arrived (read in one
+    /// statement for the whole batch, after its nonces were committed).
+    pub session: SessionNow,
+}
+
+/// A session as of a moment after the request arrived.
+#[derive(Debug)]
+// One per request, moved once through a channel.
+#[allow(clippy::large_enum_variant)]
+pub enum SessionNow {
+    /// The request did not ask.
+    NotAsked,
+    /// It could not be read (the request must then read it itself).
+    Unknown,
+    /// No such session (ended, or never was).
+    Absent,
+    /// The session, its user and the read epoch.
+    Found {
+        /// The session row.
+        session: Session,
+        /// Its user.
+        user: User,
+        /// The read epoch (products, settings).
+        epoch: i64,
+    },
+}
+
+/// A nonce handed to the writer: resolves once it is durable, to whether it was new and (when
+/// asked for) the request's session as of then.
+pub struct Ticket(oneshot::Receiver<DbResult<Recorded>>);
 
 impl Future for Ticket {
-    type Output = DbResult<bool>;
+    type Output = DbResult<Recorded>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<DbResult<bool>> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<DbResult<Recorded>> {
         Pin::new(&mut self.0)
             .poll(cx)
             .map(|answer| answer.unwrap_or_else(|_| Err(stopped())))
@@ -75,13 +109,23 @@ impl ReplayGuard {
     }
 
     /// Hands `nonce` (sent with `timestamp`, seen at `now`) to the writer; the ticket resolves
-    /// when the commit holding it is durable.
-    pub fn submit(&self, nonce: &str, timestamp: &str, now: i64) -> Ticket {
+    /// when the commit holding it is durable. With `session` (a [`session_key`]), the ticket
+    /// also brings that session and its user as of after the commit.
+    ///
+    /// [`session_key`]: cashloan_persistence::accounts::session_key
+    pub fn submit(
+        &self,
+        nonce: &str,
+        timestamp: &str,
+        now: i64,
+        session: Option<String>,
+    ) -> Ticket {
         let (answer, answered) = oneshot::channel();
         let pending = Pending {
             nonce: nonce.to_owned(),
             timestamp: timestamp.to_owned(),
             seen_at: now,
+            session,
             answer,
         };
         // A send to a stopped writer drops `pending` and with it the sender: the ticket then
@@ -112,8 +156,28 @@ fn write_loop(db: &Db, waiting: &mpsc::Receiver<Pending>) {
         };
         match outcome {
             Ok(fresh) => {
+                let mut found = match conn.as_mut() {
+                    Some(c) => sessions_of(c, &batch),
+                    None => Err(stopped()),
+                };
+                if let Err(e) = &found {
+                    // The requests read their sessions themselves; nothing is lost.
+                    tracing::warn!(error = %e, "reading the batch's sessions failed");
+                }
                 for (p, new) in batch.into_iter().zip(fresh) {
-                    let _ = p.answer.send(Ok(new));
+                    let session = match (&p.session, &mut found) {
+                        (None, _) => SessionNow::NotAsked,
+                        (Some(_), Err(_)) => SessionNow::Unknown,
+                        (Some(key), Ok((rows, epoch))) => match (rows.get(key), *epoch) {
+                            (Some((s, u)), Some(epoch)) => SessionNow::Found {
+                                session: s.clone(),
+                                user: u.clone(),
+                                epoch,
+                            },
+                            _ => SessionNow::Absent,
+                        },
+                    };
+                    let _ = p.answer.send(Ok(Recorded { new, session }));
                 }
             }
             Err(e) => {
@@ -127,6 +191,28 @@ fn write_loop(db: &Db, waiting: &mpsc::Receiver<Pending>) {
             }
         }
     }
+}
+
+/// The sessions the batch asked for, by key, with the read epoch: one statement, after the
+/// batch's commit (so after every request of the batch arrived).
+#[allow(clippy::type_complexity)]
+fn sessions_of(
+    conn: &mut DbConnection,
+    batch: &[Pending],
+) -> DbResult<(
+    std::collections::HashMap<String, (Session, User)>,
+    Option<i64>,
+)> {
+    let mut keys: Vec<String> = batch.iter().filter_map(|p| p.session.clone()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let (rows, epoch) = sessions_now(conn, &keys)?;
+    Ok((
+        rows.into_iter()
+            .map(|(s, u)| (s.id.clone(), (s, u)))
+            .collect(),
+        epoch,
+    ))
 }
 
 fn write(conn: &mut DbConnection, batch: &[Pending]) -> DbResult<Vec<bool>> {

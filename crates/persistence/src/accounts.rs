@@ -46,6 +46,9 @@ pub struct User {
     pub created_at: i64,
     /// Last changed at (ms).
     pub updated_at: i64,
+    /// Moves, by the database's triggers, with every change to the user's identity,
+    /// applications and installments: what the read cache checks its entries against.
+    pub data_version: i64,
 }
 
 impl User {
@@ -79,6 +82,7 @@ pub fn create_user(
         mobile_auth: false,
         created_at: now,
         updated_at: now,
+        data_version: 0,
     };
     let written = inserted(
         diesel::insert_into(users::table)
@@ -246,6 +250,37 @@ pub fn live_session_user(
         .select((Session::as_select(), User::as_select()))
         .first(c)
         .optional()?))
+}
+
+/// Sessions with their users, and the read epoch (none when no session matched).
+pub type SessionsNow = (Vec<(Session, User)>, Option<i64>);
+
+/// The sessions stored under `keys` ([`session_key`]) with their users, live or not, and the
+/// read epoch, all as of this statement: what a batch of requests that read from the cache is
+/// checked against (one statement for the whole batch). The epoch is `None` when no session
+/// matched.
+pub fn sessions_now(
+    conn: &mut DbConnection,
+    keys: &[String],
+) -> DbResult<SessionsNow> {
+    if keys.is_empty() {
+        return Ok((Vec::new(), None));
+    }
+    let epoch = diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "(SELECT value FROM read_epoch WHERE id = 1)",
+    );
+    let rows: Vec<(Session, User, i64)> = per_backend!(conn, c => sessions::table
+        .inner_join(users::table)
+        .filter(sessions::id.eq_any(keys))
+        .select((Session::as_select(), User::as_select(), epoch))
+        .load(c)?);
+    let epoch = rows.first().map(|r| r.2);
+    Ok((rows.into_iter().map(|(s, u, _)| (s, u)).collect(), epoch))
+}
+
+/// The key a session id is stored under (its digest: the id itself is never stored).
+pub fn session_key(id: &str) -> String {
+    digest(id)
 }
 
 /// Whether a request at `now` on `session` should record its use ([`record_session_use`]).

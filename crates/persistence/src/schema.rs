@@ -21,6 +21,14 @@ diesel::table! {
         mobile_auth -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        data_version -> BigInt,
+    }
+}
+
+diesel::table! {
+    read_epoch (id) {
+        id -> Integer,
+        value -> BigInt,
     }
 }
 
@@ -463,4 +471,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     settings,
     sequences,
     job_runs,
+    read_epoch,
 );

@@ -73,15 +73,40 @@ pub fn price(
     terms: &TermsRequest<'_>,
     today: NaiveDate,
 ) -> Result<Priced, PricingError> {
-    let (row, product) = product_on_sale(conn, product_id)?;
+    let priced = price_terms(find_product(conn, product_id)?, policy, terms, today)?;
+    within_credit(&priced, user, &user_unpaid_installments(conn, &user.id)?)?;
+    Ok(priced)
+}
+
+/// [`price`] up to the credit: `row` (the product as read, if any) must be on sale, the terms
+/// within its limits and the quote within the APR cap.
+pub fn price_terms(
+    row: Option<ProductRow>,
+    policy: &LendingPolicy,
+    terms: &TermsRequest<'_>,
+    today: NaiveDate,
+) -> Result<Priced, PricingError> {
+    let row = row
+        .filter(|p| p.on_sale)
+        .ok_or(PricingError::ProductNotFound)?;
+    let product = row.to_domain()?;
     let terms = validate_terms(terms, &product)?;
     let q = quote(&product, &terms, today, policy)?;
-    let (_, available) = credit(conn, user)?;
-    check_credit(terms.amount, available)?;
     Ok(Priced {
         row,
         product,
         terms,
         quote: q,
     })
+}
+
+/// The last check of [`price`]: the amount within what `user` may still borrow, given their
+/// unpaid installments.
+pub fn within_credit(
+    priced: &Priced,
+    user: &User,
+    unpaid: &[InstallmentWithLoan],
+) -> Result<(), PricingError> {
+    let (_, available) = credit_of(user, unpaid);
+    Ok(check_credit(priced.terms.amount, available)?)
 }

@@ -6,9 +6,8 @@ use std::collections::HashMap;
 use cashloan_domain::{Money, TermUnit};
 use cashloan_persistence::loans::{
     find_user_application, list_application_installments, list_contracts, list_user_applications,
-    list_user_installments, user_disbursed_principal, user_unpaid_installments, RepayFilter,
+    list_user_installments, RepayFilter,
 };
-use cashloan_persistence::profile::find_identity;
 use cashloan_protocol::{Outcome, ResponseCode as R};
 use serde::Serialize;
 
@@ -115,20 +114,20 @@ pub fn user_centre(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     ctx.fields.formats()?;
     let user = ctx.user()?.clone();
     let today = ctx.today()?;
-    let identity = find_identity(ctx.conn.get()?, &user.id)?;
+    let real_name = ctx.real_name()?;
     // One read of the unpaid installments serves both the credit left and what is owed.
-    let unpaid = user_unpaid_installments(ctx.conn.get()?, &user.id)?;
+    let unpaid = ctx.unpaid_installments()?;
     let (total, available) = pricing::credit_of(&user, &unpaid);
     let mut need_pay = Money::ZERO;
-    for row in &unpaid {
+    for row in unpaid.iter() {
         need_pay += row.installment.amounts(row.penalty(), today)?.total();
     }
     let centre = UserCentre {
-        real_name: identity.map(|i| i.real_name).unwrap_or_default(),
+        real_name: real_name.unwrap_or_default(),
         mobile: user.mobile.clone(),
         available_credit: available.to_string(),
         total_credit: total.to_string(),
-        total_apply_amount: money(user_disbursed_principal(ctx.conn.get()?, &user.id)?),
+        total_apply_amount: money(ctx.disbursed_principal()?),
         total_need_pay_amount: need_pay.to_string(),
     };
     Reply::data(R::UserCenterFetched, &centre)

@@ -101,16 +101,12 @@ pub fn quote_terms(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     ctx.fields.formats()?;
     let user = ctx.user()?.clone();
     let today = ctx.today()?;
-    let q = pricing::price(
-        ctx.conn.get()?,
-        &ctx.state.policy,
-        &user,
-        t.product_id,
-        &t.req,
-        today,
-    )
-    .map_err(pricing_refusal)?
-    .quote;
+    let row = ctx.product(t.product_id)?;
+    let priced =
+        pricing::price_terms(row, &ctx.state.policy, &t.req, today).map_err(pricing_refusal)?;
+    let unpaid = ctx.unpaid_installments()?;
+    pricing::within_credit(&priced, &user, &unpaid).map_err(pricing_refusal)?;
+    let q = priced.quote;
     let repay_plan = q
         .plan
         .installments

@@ -1,0 +1,17 @@
+DROP TRIGGER identities_insert_version;
+DROP TRIGGER identities_update_version;
+DROP TRIGGER identities_delete_version;
+DROP TRIGGER applications_insert_version;
+DROP TRIGGER applications_update_version;
+DROP TRIGGER applications_delete_version;
+DROP TRIGGER installments_insert_version;
+DROP TRIGGER installments_update_version;
+DROP TRIGGER installments_delete_version;
+DROP TRIGGER products_insert_epoch;
+DROP TRIGGER products_update_epoch;
+DROP TRIGGER products_delete_epoch;
+DROP TRIGGER settings_insert_epoch;
+DROP TRIGGER settings_update_epoch;
+DROP TRIGGER settings_delete_epoch;
+DROP TABLE read_epoch;
+ALTER TABLE users DROP COLUMN data_version;
