@@ -398,3 +398,45 @@ fn call_signs_sends_and_checks_and_des_encrypts() {
         assert!(centre.status.success(), "{centre:?}");
     }
 }
+
+/// A writer beside the server on the same database (here a connection of the test's own, as an
+/// operator's tool or another process would be): what it changes of a borrower's identity and
+/// installments is what the server's next §27 shows, though the server held that borrower's
+/// reads in its cache.
+#[test]
+fn a_change_made_beside_the_server_is_seen_by_its_next_read() {
+    use diesel::RunQueryDsl;
+    common::on_every_backend(&[], |s| {
+        let mobile = "13709812631";
+        let (session, _, _) = common::paid_out_loan(s, mobile, 3);
+        let centre = || {
+            let r = s.call("/appCommonApi/getUserCenterInfo", json!({}), Some(&session));
+            assert_eq!(r.code(), "0000", "{}", r.text());
+            r.result()
+        };
+        let before = centre();
+        assert_eq!(centre(), before, "the second read is the cache's");
+        let db = cashloan_persistence::Db::open(&s.db_url, 1).unwrap();
+        let mut conn = db.dedicated().unwrap();
+        let user = format!("(SELECT id FROM users WHERE mobile = '{mobile}')");
+        for sql in [
+            format!("UPDATE identities SET real_name = '李四' WHERE user_id = {user}"),
+            format!(
+                "UPDATE installments SET principal_cents = principal_cents + 100 WHERE user_id = {user}"
+            ),
+        ] {
+            let n = match &mut conn {
+                cashloan_persistence::DbConnection::Sqlite(c) => diesel::sql_query(&sql).execute(c),
+                cashloan_persistence::DbConnection::Pg(c) => diesel::sql_query(&sql).execute(c),
+            };
+            assert_eq!(n.unwrap(), 1, "{sql}");
+        }
+        let after = centre();
+        assert_eq!(after["realName"], "李四", "{after}");
+        let cents = |v: &serde_json::Value| {
+            let text = v["totalNeedPayAmount"].as_str().unwrap().replace('.', "");
+            text.parse::<i64>().unwrap()
+        };
+        assert_eq!(cents(&after), cents(&before) + 100, "{before} → {after}");
+    });
+}

@@ -157,3 +157,116 @@ fn two_instances_on_one_postgresql_behave_as_one_server() {
     assert_eq!(centre(&a), "10000004");
     assert_eq!(centre(&b), "10000004");
 }
+
+/// What one instance changes, the other reads at once, though it holds what it read before in
+/// its cache: the borrower's loans and installments (§27), credit, products and the business
+/// date (§22), a disabled account.
+#[test]
+fn what_one_instance_changes_the_other_reads_at_once() {
+    let Some((a, b)) = two_instances(&[]) else {
+        return;
+    };
+    let mobile = "13709812621";
+    let (session, id) = approved_loan(&a, mobile, 7);
+    let centre = |s: &TestServer| {
+        let r = s.call("/appCommonApi/getUserCenterInfo", json!({}), Some(&session));
+        assert_eq!(r.code(), "0000", "{}", r.text());
+        r.result()
+    };
+    // Twice each, so the second is served from what the first left in the cache.
+    for s in [&b, &b, &a, &a] {
+        let c = centre(s);
+        assert_eq!(c["totalNeedPayAmount"], "0.00", "{c}");
+        assert_eq!(c["totalApplyAmount"], "0.00", "{c}");
+    }
+
+    let plan = disburse(&a, &session, &id);
+    let owed = centre(&a);
+    assert_ne!(owed["totalNeedPayAmount"], "0.00", "{owed}");
+    assert_eq!(
+        centre(&b),
+        owed,
+        "paid out through one, seen through the other"
+    );
+    assert_eq!(owed["totalApplyAmount"], "1000.00");
+
+    admin_ok(
+        &a,
+        "PUT",
+        &format!("/admin/users/{mobile}/credit"),
+        Some(json!({"totalCredit": "8000.00"})),
+    );
+    assert_eq!(centre(&b)["totalCredit"], "8000.00");
+
+    let repay_id = plan[0]["repayId"].as_str().unwrap();
+    assert_eq!(repay(&a, &session, repay_id), "0000");
+    let c = centre(&b);
+    assert_eq!(c["totalNeedPayAmount"], "0.00", "repaid through one: {c}");
+    assert_eq!(c["availableCredit"], "8000.00", "{c}");
+
+    // A product the other instance quoted, taken off sale through one.
+    let product = json!({
+        "name": "灵活贷", "amountLimitType": "0", "singleMinAmount": "1000", "singleMaxAmount": "5000",
+        "interestRateLimitType": "1", "interestRates": "0.12", "termUnit": "1",
+        "daysLimitType": "0", "singleMinDays": "7", "singleMaxDays": "30",
+        "repayType": "1", "repayTermUnit": "1", "penaltyRate": "0.18",
+    });
+    let created = admin_ok(&a, "POST", "/admin/products", Some(product.clone()));
+    let pid = created["id"].as_str().unwrap().to_owned();
+    let quote = |s: &TestServer| {
+        s.call(
+            "/appCommonApi/getLoanApplyConfirmInfo",
+            json!({
+                "productId": pid, "amount": "1000", "termCount": "14", "termUnit": "1",
+                "repayTermCount": "14", "repayTermUnit": "1", "repayType": "1", "interestRate": "0.12",
+            }),
+            Some(&session),
+        )
+    };
+    admin_ok(
+        &a,
+        "POST",
+        "/admin/business-date",
+        Some(json!({"date": "2026-03-01"})),
+    );
+    for _ in 0..2 {
+        let q = quote(&b);
+        assert_eq!(q.code(), "0000", "{}", q.text());
+        assert_eq!(q.result()["repayTime"], "2026-03-15");
+    }
+    admin_ok(
+        &a,
+        "POST",
+        "/admin/business-date",
+        Some(json!({"date": "2026-04-01"})),
+    );
+    assert_eq!(
+        quote(&b).result()["repayTime"],
+        "2026-04-15",
+        "the business date moved through the other instance"
+    );
+    let mut off = product;
+    off["onSale"] = json!(false);
+    admin_ok(&a, "PUT", &format!("/admin/products/{pid}"), Some(off));
+    let q = quote(&b);
+    assert_eq!(
+        q.message(),
+        "产品不存在",
+        "taken off sale through the other: {}",
+        q.text()
+    );
+
+    admin_ok(
+        &a,
+        "PUT",
+        &format!("/admin/users/{mobile}/status"),
+        Some(json!({"disabled": true})),
+    );
+    let r = b.call("/appCommonApi/getUserCenterInfo", json!({}), Some(&session));
+    assert_eq!(
+        r.code(),
+        "10000004",
+        "disabled through the other: {}",
+        r.text()
+    );
+}

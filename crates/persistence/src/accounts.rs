@@ -259,10 +259,7 @@ pub type SessionsNow = (Vec<(Session, User)>, Option<i64>);
 /// read epoch, all as of this statement: what a batch of requests that read from the cache is
 /// checked against (one statement for the whole batch). The epoch is `None` when no session
 /// matched.
-pub fn sessions_now(
-    conn: &mut DbConnection,
-    keys: &[String],
-) -> DbResult<SessionsNow> {
+pub fn sessions_now(conn: &mut DbConnection, keys: &[String]) -> DbResult<SessionsNow> {
     if keys.is_empty() {
         return Ok((Vec::new(), None));
     }
