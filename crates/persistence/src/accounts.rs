@@ -403,18 +403,37 @@ pub fn record_nonces(conn: &mut DbConnection, records: &[NonceRecord<'_>]) -> Db
 }
 
 /// A round trip per nonce would bound the server by the network's latency: one statement
-/// inserts them all and returns the keys it inserted.
+/// inserts them all and returns the keys it inserted. The rows come as three arrays
+/// (`unnest`), so the statement's text is the same whatever the batch's size and PostgreSQL
+/// plans it once per connection.
 fn insert_nonces_pg(
     c: &mut diesel::PgConnection,
     records: &[NonceRecord<'_>],
 ) -> DbResult<Vec<bool>> {
-    let values: Vec<_> = records.iter().map(nonce_values).collect();
-    let keys: Vec<(String, String)> = diesel::insert_into(nonces::table)
-        .values(&values)
-        .on_conflict_do_nothing()
-        .returning((nonces::request_timestamp, nonces::nonce))
-        .get_results(c)?;
-    let mut inserted: std::collections::HashSet<(String, String)> = keys.into_iter().collect();
+    use diesel::sql_types::{Array, BigInt, Text};
+    #[derive(QueryableByName)]
+    struct Key {
+        #[diesel(sql_type = Text)]
+        request_timestamp: String,
+        #[diesel(sql_type = Text)]
+        nonce: String,
+    }
+    let timestamps: Vec<&str> = records.iter().map(|r| r.timestamp).collect();
+    let nonces: Vec<&str> = records.iter().map(|r| r.nonce).collect();
+    let seen: Vec<i64> = records.iter().map(|r| r.seen_at).collect();
+    let keys: Vec<Key> = diesel::sql_query(
+        "INSERT INTO nonces (request_timestamp, nonce, seen_at) \
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) \
+         ON CONFLICT DO NOTHING RETURNING request_timestamp, nonce",
+    )
+    .bind::<Array<Text>, _>(&timestamps)
+    .bind::<Array<Text>, _>(&nonces)
+    .bind::<Array<BigInt>, _>(&seen)
+    .load(c)?;
+    let mut inserted: std::collections::HashSet<(String, String)> = keys
+        .into_iter()
+        .map(|k| (k.request_timestamp, k.nonce))
+        .collect();
     // A key inserted once is new for its first record only: a replay in the same batch is a
     // replay.
     Ok(records
