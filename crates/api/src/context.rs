@@ -525,7 +525,10 @@ impl Ctx<'_> {
         Ok(over.unwrap_or_else(|| self.state.calendar_date()))
     }
 
-    /// The logged-in user's unpaid installments with their loans, by due date.
+    /// The logged-in user's unpaid installments with their loans, by due date. From the cache,
+    /// their `overdue`, `penalty` and `penalty_date` may lag the daily job's accrual (it moves no
+    /// version, see the read-versions migration): what they owe is computed to a date
+    /// ([`amounts`](cashloan_persistence::loans::InstallmentRow::amounts)), never read from those.
     pub fn unpaid_installments(&mut self) -> Result<Arc<Vec<InstallmentWithLoan>>, ApiError> {
         let user = self.user()?.clone();
         if let Some(rows) = self

@@ -33,8 +33,15 @@ CREATE CONSTRAINT TRIGGER identities_data_version
 CREATE CONSTRAINT TRIGGER applications_data_version
     AFTER INSERT OR UPDATE OR DELETE ON applications
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION bump_user_data_version();
+-- The daily job's accrual (overdue, penalty_cents, penalty_date) moves no version: what an unpaid
+-- installment owes is computed from its terms to a date, never read from those columns, and
+-- leaving them out keeps the job from rewriting a user row per installment it accrues.
 CREATE CONSTRAINT TRIGGER installments_data_version
-    AFTER INSERT OR UPDATE OR DELETE ON installments
+    AFTER INSERT OR DELETE OR UPDATE OF
+    application_id, user_id, period, start_date, due_date, principal_cents,
+    interest_cents, fee_cents, status, charged_principal_cents, charged_interest_cents,
+    charged_fee_cents, charged_penalty_cents, settled_by, prepaid, paid_on, paid_at
+    ON installments
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION bump_user_data_version();
 
 CREATE FUNCTION bump_read_epoch() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -34,7 +34,14 @@ END;
 CREATE TRIGGER installments_insert_version AFTER INSERT ON installments BEGIN
     UPDATE users SET data_version = data_version + 1 WHERE id = NEW.user_id;
 END;
-CREATE TRIGGER installments_update_version AFTER UPDATE ON installments BEGIN
+-- The daily job's accrual (overdue, penalty_cents, penalty_date) moves no version: what an unpaid
+-- installment owes is computed from its terms to a date, never read from those columns, and
+-- leaving them out keeps the job from rewriting a user row per installment it accrues.
+CREATE TRIGGER installments_update_version AFTER UPDATE OF
+    application_id, user_id, period, start_date, due_date, principal_cents,
+    interest_cents, fee_cents, status, charged_principal_cents, charged_interest_cents,
+    charged_fee_cents, charged_penalty_cents, settled_by, prepaid, paid_on, paid_at
+    ON installments BEGIN
     UPDATE users SET data_version = data_version + 1 WHERE id IN (OLD.user_id, NEW.user_id);
 END;
 CREATE TRIGGER installments_delete_version AFTER DELETE ON installments BEGIN
