@@ -4,7 +4,8 @@
 //! client cannot create new series by asking for paths that do not exist.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 use cashloan_persistence::Db;
@@ -19,6 +20,7 @@ pub struct Metrics {
     latency: HistogramVec,
     sms: IntCounterVec,
     daily_job_runs: IntCounterVec,
+    daily_job_claimed: IntGauge,
     pool: IntGaugeVec,
     pool_waits: IntGaugeVec,
     payment_orders: IntGaugeVec,
@@ -98,6 +100,14 @@ impl Metrics {
                     &["outcome"],
                 ),
             )?,
+            daily_job_claimed: registered(
+                &r,
+                IntGauge::with_opts(Opts::new(
+                    "daily_job_last_claimed_timestamp_seconds",
+                    "When any process last claimed a business date for the daily job \
+                     (cashloan batch), from the database; 0 when none is on record",
+                )),
+            )?,
             pool: registered(
                 &r,
                 IntGaugeVec::new(
@@ -149,7 +159,24 @@ impl Metrics {
         self.daily_job_runs.with_label_values(&[outcome]).inc();
     }
 
-    /// The text exposition, with the pool and the payment orders read now.
+    fn observe_orders(&self, c: &mut cashloan_persistence::DbConnection) {
+        match cashloan_persistence::payment_orders::count_orders_by_status(c) {
+            Ok(counts) => {
+                use cashloan_persistence::payment_orders::OrderStatus as S;
+                for state in [S::Pending, S::Unknown, S::Succeeded, S::Failed].map(S::as_str) {
+                    let n = counts
+                        .iter()
+                        .find(|(s, _)| s == state)
+                        .map_or(0, |(_, n)| *n);
+                    self.payment_orders.with_label_values(&[state]).set(n);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "metrics: cannot count payment orders"),
+        }
+    }
+
+    /// The text exposition, with the pool, the payment orders and the daily job's last claim
+    /// read now.
     pub fn render(&self, db: &Db) -> String {
         let p = db.pool_stats();
         let gauge = |g: &IntGaugeVec, label: &str, v: u64| {
@@ -169,21 +196,19 @@ impl Metrics {
             "milliseconds",
             (p.wait_seconds * 1000.0) as u64,
         );
-        match db
-            .conn()
-            .and_then(|mut c| cashloan_persistence::payment_orders::count_orders_by_status(&mut c))
-        {
-            Ok(counts) => {
-                use cashloan_persistence::payment_orders::OrderStatus as S;
-                for state in [S::Pending, S::Unknown, S::Succeeded, S::Failed].map(S::as_str) {
-                    let n = counts
-                        .iter()
-                        .find(|(s, _)| s == state)
-                        .map_or(0, |(_, n)| *n);
-                    self.payment_orders.with_label_values(&[state]).set(n);
+        match db.conn() {
+            Ok(mut c) => {
+                self.observe_orders(&mut c);
+                match cashloan_persistence::site::last_job_claim(&mut c, "daily") {
+                    Ok(at) => self.daily_job_claimed.set(at.unwrap_or(0) / 1000),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "metrics: cannot read the daily job's claims")
+                    }
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "metrics: cannot count payment orders"),
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics: no connection for the database's figures")
+            }
         }
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {

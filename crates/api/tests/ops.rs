@@ -114,6 +114,38 @@ fn health_readiness_and_metrics_beside_the_app() {
             "{b}: the test servers' pool"
         );
 
+        // The daily job run by `cashloan batch`, a process of its own, shows through the
+        // database's record of its claim.
+        let claimed = |text: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("cashloan_daily_job_last_claimed_timestamp_seconds "))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        };
+        assert_eq!(claimed(&text), Some(0.0), "{b}: none on record yet");
+        let run = Command::new(env!("CARGO_BIN_EXE_cashloan"))
+            .args(["batch", "--date", "2026-03-01"])
+            .env_clear()
+            .env("CASHLOAN_DATABASE_URL", &s.db_url)
+            .env(
+                "CASHLOAN_DATA_KEY",
+                cashloan_test_support::server::TEST_DATA_KEY,
+            )
+            .env("CASHLOAN_LOG", "error")
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{b}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let text = get(&format!("{}/metrics", s.url)).1;
+        let at = claimed(&text).unwrap_or(0.0);
+        let now = now_ms() as f64 / 1000.0;
+        assert!(
+            (now - 120.0..=now + 1.0).contains(&at),
+            "{b}: claimed at {at}, now {now}"
+        );
+
         // SMS: one sent, then the per-mobile interval refuses the next.
         verify_mobile(s, "13709812611");
         let text = get(&format!("{}/metrics", s.url)).1;

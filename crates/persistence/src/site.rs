@@ -276,6 +276,15 @@ pub fn claim_job_period(
     Ok(n == 1)
 }
 
+/// When (ms) any process last claimed a period of `job`, if one is on record.
+pub fn last_job_claim(conn: &mut DbConnection, job: &str) -> DbResult<Option<i64>> {
+    use crate::schema::job_runs;
+    Ok(job_runs::table
+        .filter(job_runs::job.eq(job))
+        .select(diesel::dsl::max(job_runs::started_at))
+        .first::<Option<i64>>(conn)?)
+}
+
 /// Forgets periodic-job claims started before `before`; returns how many.
 pub fn sweep_job_periods(conn: &mut DbConnection, before: i64) -> DbResult<usize> {
     use crate::schema::job_runs;
