@@ -17,7 +17,7 @@ use cashloan_persistence::loans::{
     add_customer_messages, record_accruals, unpaid_book_page, Accrual, BookCursor, CustomerMessage,
 };
 use cashloan_persistence::verification::{sweep_captchas, sweep_rate_counters};
-use cashloan_persistence::{write_transaction, Db, DbConnection, DbError, DbResult};
+use cashloan_persistence::{write_transaction_alone, Db, DbConnection, DbError, DbResult};
 use chrono::{Days, NaiveDate};
 
 /// Installments read and written per transaction.
@@ -63,7 +63,7 @@ pub fn run_daily(db: &Db, date: NaiveDate, now: i64) -> DbResult<DailyReport> {
     cashloan_persistence::db::set_page_cache(&mut conn, JOB_PAGE_CACHE_KIB)?;
     let mut after: Option<BookCursor> = None;
     loop {
-        let page = write_transaction(&mut conn, |conn| {
+        let page = write_transaction_alone(&mut conn, |conn| {
             let rows = unpaid_book_page(conn, date, horizon, after.as_ref(), PAGE_SIZE)?;
             // The page's writes go out as a few set-based statements: its accruals, then its
             // messages.

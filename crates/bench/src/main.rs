@@ -1,7 +1,7 @@
 //! The HTTP benchmark (docs/performance.md, "The HTTP benchmark").
 //!
 //!     cargo run --release -p cashloan-bench -- [--pg URL] [--seconds N] [--connections C] [--pool P]
-//!         [--only §27] [--server PATH-TO-ANOTHER-cashloan]
+//!         [--only §27] [--server PATH-TO-ANOTHER-cashloan] [--applicants N] [--loans N]
 //!     cargo run --release -p cashloan-bench -- daily BOOK.db [YYYY-MM-DD]   (the daily job, daily.rs)
 //!
 //! One run starts the release `cashloan` server (SQLite in a temporary folder, or a fresh database
@@ -46,10 +46,12 @@ fn quote_terms() -> Value {
 
 /// The demo instalment product (分期贷): 12 monthly installments.
 const INSTALMENT: &str = "0b7f6c2e-5d1a-4c4e-9f3a-2a8e7c1d9b10";
-/// Applications measured by a §23 run (half for the maximum, half for the fixed rate): each
-/// needs a verified borrower of its own, made before the run.
+/// Applications measured by a §23 run unless `--applicants` says otherwise (half for the
+/// maximum, half for the fixed rate): each needs a verified borrower of its own, made before the
+/// run.
 const APPLICANTS: u32 = 600;
-/// Paid-out loans whose installments a §36 run repays (12 each, half the loans a run).
+/// Paid-out loans whose installments a §36 run repays unless `--loans` says otherwise (12 each,
+/// half the loans a run).
 const LOANS: u32 = 200;
 
 /// A §23 body: 3 000.00 over 12 months on the instalment product, flat (等本等息).
@@ -142,6 +144,10 @@ struct Options {
     only: Option<String>,
     /// Another build of the server to measure (an earlier commit's, for a before-and-after).
     server: Option<PathBuf>,
+    /// Borrowers made for §23 (a longer run, for a profile).
+    applicants: u32,
+    /// Loans made for §36.
+    loans: u32,
 }
 
 fn options() -> Result<Options, String> {
@@ -152,6 +158,8 @@ fn options() -> Result<Options, String> {
         pool: 16,
         only: None,
         server: None,
+        applicants: APPLICANTS,
+        loans: LOANS,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -161,6 +169,10 @@ fn options() -> Result<Options, String> {
             "--only" => o.only = Some(value()?),
             "--server" => o.server = Some(PathBuf::from(value()?)),
             "--seconds" => o.seconds = value()?.parse().map_err(|_| "--seconds: a number")?,
+            "--applicants" => {
+                o.applicants = value()?.parse().map_err(|_| "--applicants: a number")?
+            }
+            "--loans" => o.loans = value()?.parse().map_err(|_| "--loans: a number")?,
             "--pool" => o.pool = value()?.parse().map_err(|_| "--pool: a number")?,
             "--connections" => {
                 o.connections = value()?.parse().map_err(|_| "--connections: a number")?
@@ -300,7 +312,7 @@ fn main() -> ExitCode {
     };
     // The money endpoints need borrowers and loans of their own, made first (a minute or two).
     if wanted("§23 apply") {
-        let each = borrowers(&server, 1..1 + APPLICANTS)
+        let each = borrowers(&server, 1..1 + o.applicants)
             .into_iter()
             .map(|(_, session)| (application(), session))
             .collect();
@@ -312,9 +324,9 @@ fn main() -> ExitCode {
         ));
     }
     if wanted("§36 repay") {
-        let first = 1 + APPLICANTS;
-        let mut each = repayments(&server, first..first + LOANS / 2);
-        each.extend(repayments(&server, first + LOANS / 2..first + LOANS));
+        let first = 1 + o.applicants;
+        let mut each = repayments(&server, first..first + o.loans / 2);
+        each.extend(repayments(&server, first + o.loans / 2..first + o.loans));
         targets.push(Target::each(
             "§36 repay, local channel",
             &server.url,

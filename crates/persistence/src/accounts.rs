@@ -67,29 +67,31 @@ pub fn create_user(
     total_credit: Money,
     now: i64,
 ) -> DbResult<Option<User>> {
-    let user = User {
-        id: new_id(),
-        mobile: mobile.to_owned(),
-        password_hash: password_hash.to_owned(),
-        failed_logins: 0,
-        locked_until: None,
-        disabled: false,
-        is_risk: false,
-        total_credit,
-        real_name_auth: false,
-        bank_card_auth: false,
-        customer_info_auth: false,
-        mobile_auth: false,
-        created_at: now,
-        updated_at: now,
-        data_version: 0,
-    };
-    let written = inserted(
-        diesel::insert_into(users::table)
-            .values(user.clone())
-            .execute(conn),
-    )?;
-    Ok(written.then_some(user))
+    crate::db::write_statement(conn, |conn| {
+        let user = User {
+            id: new_id(),
+            mobile: mobile.to_owned(),
+            password_hash: password_hash.to_owned(),
+            failed_logins: 0,
+            locked_until: None,
+            disabled: false,
+            is_risk: false,
+            total_credit,
+            real_name_auth: false,
+            bank_card_auth: false,
+            customer_info_auth: false,
+            mobile_auth: false,
+            created_at: now,
+            updated_at: now,
+            data_version: 0,
+        };
+        let written = inserted(
+            diesel::insert_into(users::table)
+                .values(user.clone())
+                .execute(conn),
+        )?;
+        Ok(written.then_some(user))
+    })
 }
 
 /// The user registered with `mobile`.
@@ -140,13 +142,15 @@ pub fn set_total_credit(
     credit: Money,
     now: i64,
 ) -> DbResult<bool> {
-    let n = diesel::update(users::table.filter(users::mobile.eq(mobile)))
-        .set((
-            users::total_credit_cents.eq(Cents::from(credit)),
-            users::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(n == 1)
+    crate::db::write_statement(conn, |conn| {
+        let n = diesel::update(users::table.filter(users::mobile.eq(mobile)))
+            .set((
+                users::total_credit_cents.eq(Cents::from(credit)),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(n == 1)
+    })
 }
 
 /// Enables or disables an account; false when no user has that mobile.
@@ -173,18 +177,22 @@ pub fn set_disabled(
 
 /// Flags or unflags an account as a risk customer (§19 `isRisk`); false when no user has that mobile.
 pub fn set_risk(conn: &mut DbConnection, mobile: &str, risk: bool, now: i64) -> DbResult<bool> {
-    let n = diesel::update(users::table.filter(users::mobile.eq(mobile)))
-        .set((users::is_risk.eq(risk), users::updated_at.eq(now)))
-        .execute(conn)?;
-    Ok(n == 1)
+    crate::db::write_statement(conn, |conn| {
+        let n = diesel::update(users::table.filter(users::mobile.eq(mobile)))
+            .set((users::is_risk.eq(risk), users::updated_at.eq(now)))
+            .execute(conn)?;
+        Ok(n == 1)
+    })
 }
 
 /// Sets the 手机认证 (carrier) status.
 pub fn set_mobile_auth(conn: &mut DbConnection, user_id: &str, now: i64) -> DbResult<()> {
-    diesel::update(users::table.find(user_id))
-        .set((users::mobile_auth.eq(true), users::updated_at.eq(now)))
-        .execute(conn)?;
-    Ok(())
+    crate::db::write_statement(conn, |conn| {
+        diesel::update(users::table.find(user_id))
+            .set((users::mobile_auth.eq(true), users::updated_at.eq(now)))
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// A login session.
@@ -209,14 +217,16 @@ pub struct Session {
 
 /// Stores a new session.
 pub fn create_session(conn: &mut DbConnection, session: &Session) -> DbResult<()> {
-    let stored = Session {
-        id: digest(&session.id),
-        ..session.clone()
-    };
-    diesel::insert_into(sessions::table)
-        .values(&stored)
-        .execute(conn)?;
-    Ok(())
+    crate::db::write_statement(conn, |conn| {
+        let stored = Session {
+            id: digest(&session.id),
+            ..session.clone()
+        };
+        diesel::insert_into(sessions::table)
+            .values(&stored)
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// How long after a session's last recorded use the next request records it again. Writing on
@@ -293,17 +303,19 @@ pub fn record_session_use(
     now: i64,
     idle_ms: i64,
 ) -> DbResult<()> {
-    diesel::update(
-        sessions::table
-            .find(digest(id))
-            .filter(sessions::expires_at.gt(now)),
-    )
-    .set((
-        sessions::last_seen_at.eq(now),
-        sessions::expires_at.eq(now + idle_ms),
-    ))
-    .execute(conn)?;
-    Ok(())
+    crate::db::write_statement(conn, |conn| {
+        diesel::update(
+            sessions::table
+                .find(digest(id))
+                .filter(sessions::expires_at.gt(now)),
+        )
+        .set((
+            sessions::last_seen_at.eq(now),
+            sessions::expires_at.eq(now + idle_ms),
+        ))
+        .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// The live session `id` at `now`, its idle expiry pushed to `now + idle_ms`.
@@ -326,18 +338,24 @@ pub fn touch_session(
 
 /// Ends the session `id` (nothing happens if there is none).
 pub fn end_session(conn: &mut DbConnection, id: &str) -> DbResult<()> {
-    diesel::delete(sessions::table.find(digest(id))).execute(conn)?;
-    Ok(())
+    crate::db::write_statement(conn, |conn| {
+        diesel::delete(sessions::table.find(digest(id))).execute(conn)?;
+        Ok(())
+    })
 }
 
 /// Ends every session of a user; returns how many.
 pub fn end_user_sessions(conn: &mut DbConnection, user_id: &str) -> DbResult<usize> {
-    Ok(diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)?)
+    crate::db::write_statement(conn, |conn| {
+        Ok(diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)?)
+    })
 }
 
 /// Removes sessions expired before `now`; returns how many.
 pub fn sweep_sessions(conn: &mut DbConnection, now: i64) -> DbResult<usize> {
-    Ok(diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)?)
+    crate::db::write_statement(conn, |conn| {
+        Ok(diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)?)
+    })
 }
 
 /// One request's replay record.
@@ -462,5 +480,7 @@ fn nonce_values<'a>(
 
 /// Forgets nonces seen before `before` (their timestamps are outside the window by then).
 pub fn sweep_nonces(conn: &mut DbConnection, before: i64) -> DbResult<usize> {
-    Ok(diesel::delete(nonces::table.filter(nonces::seen_at.lt(before))).execute(conn)?)
+    crate::db::write_statement(conn, |conn| {
+        Ok(diesel::delete(nonces::table.filter(nonces::seen_at.lt(before))).execute(conn)?)
+    })
 }

@@ -20,6 +20,8 @@ use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use crate::group_commit;
+
 /// Migrations of each backend, embedded in the binary; both folders use the same version names.
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -204,7 +206,7 @@ impl ManageConnection for ConnectionManager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, Self::Error> {
-        establish(&self.url).map_err(|e| {
+        establish_pooled(&self.url).map_err(|e| {
             diesel::r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(
                 e.to_string(),
             ))
@@ -220,8 +222,23 @@ impl ManageConnection for ConnectionManager {
     }
 }
 
+/// Opens a connection for the pool. On a SQLite file it reads only (`query_only`): every write
+/// goes through [`write_transaction`], which runs it on the file's write group. A write
+/// outside it would take SQLite's lock behind the group's back, and the two would then meet in
+/// SQLite's busy handler, which sleeps up to 100 ms between tries; refused, such a write fails
+/// every test that reaches it instead.
+fn establish_pooled(url: &DatabaseUrl) -> DbResult<DbConnection> {
+    let mut conn = establish(url)?;
+    if let DbConnection::Sqlite(c) = &mut conn {
+        if group_commit::file_of(c)?.is_some() {
+            c.batch_execute("PRAGMA query_only = ON;")?;
+        }
+    }
+    Ok(conn)
+}
+
 /// Opens one connection, with the SQLite settings applied.
-fn establish(url: &DatabaseUrl) -> DbResult<DbConnection> {
+pub(crate) fn establish(url: &DatabaseUrl) -> DbResult<DbConnection> {
     match url.backend {
         Backend::Sqlite => {
             let mut c = SqliteConnection::establish(&url.target)
@@ -464,46 +481,16 @@ pub fn end_read(conn: &mut DbConnection) -> DbResult<()> {
     per_backend!(conn, c => AnsiTransactionManager::commit_transaction(c)).map_err(DbError::Query)
 }
 
-/// Writers of SQLite databases in this process take their turn here before `BEGIN IMMEDIATE`:
-/// SQLite has one write lock per file, and a writer that finds it taken sleeps and retries (1, 2,
-/// 5 … up to 100 ms at a time), so under concurrent payments most of the time went to sleeping
-/// after the lock was already free (a p99 of half a second for §36). A mutex hands the turn on at
-/// once. Writers in other processes still meet on the file lock and `busy_timeout`.
-static SQLITE_WRITERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-thread_local! {
-    /// Whether this thread holds [`SQLITE_WRITERS`] (a nested call must not take it again).
-    static HOLDS_SQLITE_TURN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// This thread's turn to write to SQLite, released when dropped; `None` when it already has it.
-struct SqliteTurn(Option<std::sync::MutexGuard<'static, ()>>);
-
-impl SqliteTurn {
-    fn take() -> SqliteTurn {
-        if HOLDS_SQLITE_TURN.with(std::cell::Cell::get) {
-            return SqliteTurn(None);
-        }
-        let guard = SQLITE_WRITERS
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        HOLDS_SQLITE_TURN.with(|h| h.set(true));
-        SqliteTurn(Some(guard))
-    }
-}
-
-impl Drop for SqliteTurn {
-    fn drop(&mut self) {
-        if self.0.take().is_some() {
-            HOLDS_SQLITE_TURN.with(|h| h.set(false));
-        }
-    }
-}
-
-/// Runs `f` in a transaction that takes the write lock at its start: `BEGIN IMMEDIATE` on
-/// SQLite (so two writers queue on `busy_timeout` instead of failing when one upgrades a read
-/// lock), a plain `BEGIN` on PostgreSQL (whose row locks serialise guarded updates). Commits when
-/// `f` returns `Ok`, rolls back when it returns `Err`.
+/// Runs `f` in a transaction that takes the write lock at its start, and commits it when `f`
+/// returns `Ok` (returning only once the commit is durable), or rolls it back when `f` returns
+/// `Err`.
+///
+/// On PostgreSQL a plain `BEGIN` on `conn` (row locks serialise guarded updates). On a SQLite
+/// file, `f` runs on that file's write group (`group_commit.rs`): in a savepoint of a
+/// transaction that the writers queued at the same moment share, so that one flush of the disk
+/// commits several of them; `f` is given the group's connection, not `conn`. A SQLite database
+/// without a file, a `conn` already in a transaction (which fails, as a write inside a read
+/// must) and a write inside another write take the plain path: `BEGIN IMMEDIATE` on `conn`.
 pub fn write_transaction<T, E>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -511,10 +498,117 @@ pub fn write_transaction<T, E>(
 where
     E: From<DbError>,
 {
-    let _turn = match conn {
-        DbConnection::Sqlite(_) => Some(SqliteTurn::take()),
+    let group = match conn {
         DbConnection::Pg(_) => None,
+        DbConnection::Sqlite(c) => {
+            if group_commit::holds_turn() {
+                return if at_rest(c) {
+                    plain_transaction(conn, f)
+                } else {
+                    // A write helper called inside a write: a savepoint of it.
+                    savepoint(conn, f)
+                };
+            }
+            if !at_rest(c) {
+                return plain_transaction(conn, f);
+            }
+            group_commit::group_of(c).map_err(E::from)?
+        }
     };
+    match (group, &*conn) {
+        (Some(group), _) => group.write(f),
+        (None, DbConnection::Sqlite(_)) => {
+            let _turn = group_commit::unfiled_turn();
+            plain_transaction(conn, f)
+        }
+        (None, DbConnection::Pg(_)) => plain_transaction(conn, f),
+    }
+}
+
+/// A write that needs no transaction of its own on PostgreSQL (one statement, or several
+/// whose order is all that matters): run as is there, and through [`write_transaction`] on
+/// SQLite, where every write of the process goes through the file's write group. Inside a
+/// write it is a savepoint of that write.
+pub fn write_statement<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> DbResult<T>,
+) -> DbResult<T> {
+    match conn {
+        DbConnection::Pg(_) => f(conn),
+        DbConnection::Sqlite(_) => write_transaction(conn, f),
+    }
+}
+
+/// `f` in a savepoint of the transaction `conn` is in.
+fn savepoint<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<DbError>,
+{
+    per_backend!(conn, c => AnsiTransactionManager::begin_transaction(c))
+        .map_err(|e| E::from(DbError::Query(e)))?;
+    let outcome = f(conn);
+    let end = match &outcome {
+        Ok(_) => per_backend!(conn, c => AnsiTransactionManager::commit_transaction(c)),
+        Err(_) => per_backend!(conn, c => AnsiTransactionManager::rollback_transaction(c)),
+    };
+    match (outcome, end) {
+        (Ok(v), Ok(())) => Ok(v),
+        (Ok(_), Err(e)) => Err(E::from(DbError::Query(e))),
+        (Err(e), _) => Err(e),
+    }
+}
+
+/// [`write_transaction`] on `conn` itself, never on a write group: for bulk work on a
+/// connection with settings of its own (the daily job's page cache). On a SQLite file it waits
+/// for the file's turn and commits the open group first, so it never waits on SQLite's lock.
+pub fn write_transaction_alone<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<DbError>,
+{
+    let group = match conn {
+        DbConnection::Pg(_) => None,
+        DbConnection::Sqlite(c) => {
+            if group_commit::holds_turn() || !at_rest(c) {
+                return plain_transaction(conn, f);
+            }
+            group_commit::group_of(c).map_err(E::from)?
+        }
+    };
+    match (group, &*conn) {
+        (Some(group), _) => group
+            .write_alone(|| plain_transaction(conn, f))
+            .map_err(E::from)?,
+        (None, DbConnection::Sqlite(_)) => {
+            let _turn = group_commit::unfiled_turn();
+            plain_transaction(conn, f)
+        }
+        (None, DbConnection::Pg(_)) => plain_transaction(conn, f),
+    }
+}
+
+/// Whether a SQLite connection is outside any transaction.
+fn at_rest(c: &mut SqliteConnection) -> bool {
+    matches!(
+        AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth(),
+        Ok(None)
+    )
+}
+
+/// `BEGIN IMMEDIATE` (SQLite, so two writers queue for the lock instead of one failing when it
+/// upgrades a read lock) or `BEGIN` (PostgreSQL) on `conn`, `f`, then commit or roll back.
+fn plain_transaction<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<DbError>,
+{
     let begun = match conn {
         DbConnection::Sqlite(c) => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")

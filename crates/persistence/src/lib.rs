@@ -20,6 +20,7 @@ mod columns;
 pub mod db;
 pub mod demo;
 pub mod digest;
+mod group_commit;
 pub mod loans;
 pub mod login_guard;
 pub mod payment_orders;
@@ -30,4 +31,7 @@ pub mod sealed;
 pub mod site;
 pub mod verification;
 
-pub use db::{migrate, write_transaction, Backend, Db, DbConnection, DbError, DbResult, PooledDb};
+pub use db::{
+    migrate, write_transaction, write_transaction_alone, Backend, Db, DbConnection, DbError,
+    DbResult, PooledDb,
+};

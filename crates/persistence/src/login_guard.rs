@@ -42,17 +42,19 @@ pub enum Attempt {
 }
 
 fn ensure_row(conn: &mut DbConnection, user_id: &str, client: &str, now: i64) -> DbResult<()> {
-    inserted(
-        diesel::insert_into(login_guards::table)
-            .values((
-                login_guards::user_id.eq(user_id),
-                login_guards::client.eq(client),
-                login_guards::failures.eq(0),
-                login_guards::window_start.eq(now),
-            ))
-            .execute(conn),
-    )?;
-    Ok(())
+    crate::db::write_statement(conn, |conn| {
+        inserted(
+            diesel::insert_into(login_guards::table)
+                .values((
+                    login_guards::user_id.eq(user_id),
+                    login_guards::client.eq(client),
+                    login_guards::failures.eq(0),
+                    login_guards::window_start.eq(now),
+                ))
+                .execute(conn),
+        )?;
+        Ok(())
+    })
 }
 
 /// Reserves one password check of `user_id` from `client` at `now`.
@@ -164,8 +166,11 @@ pub fn succeeded(conn: &mut DbConnection, user_id: &str, client: &str) -> DbResu
 
 /// A new password (reset or change): every guard of the account starts again.
 pub fn clear(conn: &mut DbConnection, user_id: &str) -> DbResult<()> {
-    diesel::delete(login_guards::table.filter(login_guards::user_id.eq(user_id))).execute(conn)?;
-    Ok(())
+    crate::db::write_statement(conn, |conn| {
+        diesel::delete(login_guards::table.filter(login_guards::user_id.eq(user_id)))
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// Whether `client` is locked out of `user_id`, or the account locked for everyone, at `now`.

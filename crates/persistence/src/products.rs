@@ -315,18 +315,22 @@ pub fn format_list_amount(m: Money) -> String {
 
 /// Stores a new product.
 pub fn insert_product(conn: &mut DbConnection, row: &ProductRow) -> DbResult<()> {
-    diesel::insert_into(products::table)
-        .values(row.clone())
-        .execute(conn)?;
-    Ok(())
+    crate::db::write_statement(conn, |conn| {
+        diesel::insert_into(products::table)
+            .values(row.clone())
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// Replaces a product; false when there is none with that id.
 pub fn update_product(conn: &mut DbConnection, row: &ProductRow) -> DbResult<bool> {
-    let n = diesel::update(products::table.find(&row.id))
-        .set(row.clone())
-        .execute(conn)?;
-    Ok(n == 1)
+    crate::db::write_statement(conn, |conn| {
+        let n = diesel::update(products::table.find(&row.id))
+            .set(row.clone())
+            .execute(conn)?;
+        Ok(n == 1)
+    })
 }
 
 /// The product `id`, on sale or not.

@@ -162,67 +162,69 @@ fn sealed_by_current(stored: &str) -> bool {
 /// Seals what is stored in clear (rows written before sealing) and re-seals what the previous
 /// key sealed, recomputing blind indexes; returns how many values changed. Idempotent.
 pub fn seal_existing(conn: &mut DbConnection) -> DbResult<usize> {
-    let mut changed = 0;
-    let rows: Vec<(String, String, Option<String>)> = identities::table
-        .select((
-            identities::user_id,
-            identities::id_card_no,
-            identities::id_card_sealed,
-        ))
-        .load(conn)?;
-    for (user, stored_index, sealed) in rows {
-        if sealed.as_deref().is_some_and(sealed_by_current) {
-            continue;
-        }
-        let plain = match &sealed {
-            Some(s) => open(s, "identities", "id_card_sealed")?,
-            None => stored_index,
-        };
-        diesel::update(identities::table.find(&user))
-            .set((
-                identities::id_card_no.eq(index(&plain)?),
-                identities::id_card_sealed.eq(seal(&plain)?),
+    crate::db::write_statement(conn, |conn| {
+        let mut changed = 0;
+        let rows: Vec<(String, String, Option<String>)> = identities::table
+            .select((
+                identities::user_id,
+                identities::id_card_no,
+                identities::id_card_sealed,
             ))
-            .execute(conn)?;
-        changed += 1;
-    }
-    let rows: Vec<(String, String, Option<String>)> = bank_cards::table
-        .select((
-            bank_cards::user_id,
-            bank_cards::card_no,
-            bank_cards::card_sealed,
-        ))
-        .load(conn)?;
-    for (user, stored_index, sealed) in rows {
-        if sealed.as_deref().is_some_and(sealed_by_current) {
-            continue;
+            .load(conn)?;
+        for (user, stored_index, sealed) in rows {
+            if sealed.as_deref().is_some_and(sealed_by_current) {
+                continue;
+            }
+            let plain = match &sealed {
+                Some(s) => open(s, "identities", "id_card_sealed")?,
+                None => stored_index,
+            };
+            diesel::update(identities::table.find(&user))
+                .set((
+                    identities::id_card_no.eq(index(&plain)?),
+                    identities::id_card_sealed.eq(seal(&plain)?),
+                ))
+                .execute(conn)?;
+            changed += 1;
         }
-        let plain = match &sealed {
-            Some(s) => open(s, "bank_cards", "card_sealed")?,
-            None => stored_index,
-        };
-        diesel::update(bank_cards::table.find(&user))
-            .set((
-                bank_cards::card_no.eq(index(&plain)?),
-                bank_cards::card_sealed.eq(seal(&plain)?),
+        let rows: Vec<(String, String, Option<String>)> = bank_cards::table
+            .select((
+                bank_cards::user_id,
+                bank_cards::card_no,
+                bank_cards::card_sealed,
             ))
-            .execute(conn)?;
-        changed += 1;
-    }
-    let rows: Vec<(String, String)> = applications::table
-        .select((applications::id, applications::phonebook))
-        .load(conn)?;
-    for (id, stored) in rows {
-        if sealed_by_current(&stored) {
-            continue;
+            .load(conn)?;
+        for (user, stored_index, sealed) in rows {
+            if sealed.as_deref().is_some_and(sealed_by_current) {
+                continue;
+            }
+            let plain = match &sealed {
+                Some(s) => open(s, "bank_cards", "card_sealed")?,
+                None => stored_index,
+            };
+            diesel::update(bank_cards::table.find(&user))
+                .set((
+                    bank_cards::card_no.eq(index(&plain)?),
+                    bank_cards::card_sealed.eq(seal(&plain)?),
+                ))
+                .execute(conn)?;
+            changed += 1;
         }
-        let plain = open(&stored, "applications", "phonebook")?;
-        diesel::update(applications::table.find(&id))
-            .set(applications::phonebook.eq(seal(&plain)?))
-            .execute(conn)?;
-        changed += 1;
-    }
-    Ok(changed)
+        let rows: Vec<(String, String)> = applications::table
+            .select((applications::id, applications::phonebook))
+            .load(conn)?;
+        for (id, stored) in rows {
+            if sealed_by_current(&stored) {
+                continue;
+            }
+            let plain = open(&stored, "applications", "phonebook")?;
+            diesel::update(applications::table.find(&id))
+                .set(applications::phonebook.eq(seal(&plain)?))
+                .execute(conn)?;
+            changed += 1;
+        }
+        Ok(changed)
+    })
 }
 
 #[cfg(test)]

@@ -32,10 +32,12 @@ pub struct SystemMessage {
 
 /// Publishes a system message.
 pub fn add_system_message(conn: &mut DbConnection, m: &SystemMessage) -> DbResult<()> {
-    diesel::insert_into(system_messages::table)
-        .values(m)
-        .execute(conn)?;
-    Ok(())
+    crate::db::write_statement(conn, |conn| {
+        diesel::insert_into(system_messages::table)
+            .values(m)
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// System messages sent by `now`, newest first, and how many there are.
@@ -82,11 +84,13 @@ pub struct AppVersion {
 
 /// Publishes a release; false when that build of that app type already exists.
 pub fn add_app_version(conn: &mut DbConnection, v: &AppVersion) -> DbResult<bool> {
-    inserted(
-        diesel::insert_into(app_versions::table)
-            .values(v)
-            .execute(conn),
-    )
+    crate::db::write_statement(conn, |conn| {
+        inserted(
+            diesel::insert_into(app_versions::table)
+                .values(v)
+                .execute(conn),
+        )
+    })
 }
 
 /// The latest release (highest build) of an app type.
@@ -109,18 +113,20 @@ pub fn add_feedback(
     business_date: NaiveDate,
     now: i64,
 ) -> DbResult<()> {
-    diesel::insert_into(feedback::table)
-        .values((
-            feedback::id.eq(new_id()),
-            feedback::user_id.eq(user_id),
-            feedback::mobile.eq(mobile),
-            feedback::source.eq(source),
-            feedback::suggestion.eq(suggestion),
-            feedback::business_date.eq(format_day(business_date)),
-            feedback::created_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
+    crate::db::write_statement(conn, |conn| {
+        diesel::insert_into(feedback::table)
+            .values((
+                feedback::id.eq(new_id()),
+                feedback::user_id.eq(user_id),
+                feedback::mobile.eq(mobile),
+                feedback::source.eq(source),
+                feedback::suggestion.eq(suggestion),
+                feedback::business_date.eq(format_day(business_date)),
+                feedback::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// Stores a piece of feedback unless `mobile` already sent `limit` on `business_date`; true when
@@ -205,7 +211,9 @@ pub fn add_to_blacklist(
 
 /// Takes `mobile` off the blacklist; false when it was not on it.
 pub fn remove_from_blacklist(conn: &mut DbConnection, mobile: &str) -> DbResult<bool> {
-    Ok(diesel::delete(blacklist::table.find(mobile)).execute(conn)? == 1)
+    crate::db::write_statement(conn, |conn| {
+        Ok(diesel::delete(blacklist::table.find(mobile)).execute(conn)? == 1)
+    })
 }
 
 /// Name of the setting holding the operator's business date.
@@ -237,8 +245,10 @@ pub fn set_setting(conn: &mut DbConnection, name: &str, value: &str, now: i64) -
 
 /// Removes a setting.
 pub fn clear_setting(conn: &mut DbConnection, name: &str) -> DbResult<()> {
-    diesel::delete(settings::table.find(name)).execute(conn)?;
-    Ok(())
+    crate::db::write_statement(conn, |conn| {
+        diesel::delete(settings::table.find(name)).execute(conn)?;
+        Ok(())
+    })
 }
 
 /// The business date an operator set, if any.
@@ -259,21 +269,23 @@ pub fn claim_job_period(
     instance: &str,
     now: i64,
 ) -> DbResult<bool> {
-    use crate::schema::job_runs;
-    let insert = diesel::insert_into(job_runs::table)
-        .values((
-            job_runs::job.eq(job),
-            job_runs::period.eq(period),
-            job_runs::instance.eq(instance),
-            job_runs::started_at.eq(now),
-        ))
-        .on_conflict_do_nothing();
-    // The MultiConnection has no upsert: each backend runs it itself.
-    let n = match conn {
-        DbConnection::Sqlite(c) => insert.execute(c)?,
-        DbConnection::Pg(c) => insert.execute(c)?,
-    };
-    Ok(n == 1)
+    crate::db::write_statement(conn, |conn| {
+        use crate::schema::job_runs;
+        let insert = diesel::insert_into(job_runs::table)
+            .values((
+                job_runs::job.eq(job),
+                job_runs::period.eq(period),
+                job_runs::instance.eq(instance),
+                job_runs::started_at.eq(now),
+            ))
+            .on_conflict_do_nothing();
+        // The MultiConnection has no upsert: each backend runs it itself.
+        let n = match conn {
+            DbConnection::Sqlite(c) => insert.execute(c)?,
+            DbConnection::Pg(c) => insert.execute(c)?,
+        };
+        Ok(n == 1)
+    })
 }
 
 /// When (ms) any process last claimed a period of `job`, if one is on record.
@@ -287,6 +299,11 @@ pub fn last_job_claim(conn: &mut DbConnection, job: &str) -> DbResult<Option<i64
 
 /// Forgets periodic-job claims started before `before`; returns how many.
 pub fn sweep_job_periods(conn: &mut DbConnection, before: i64) -> DbResult<usize> {
-    use crate::schema::job_runs;
-    Ok(diesel::delete(job_runs::table.filter(job_runs::started_at.lt(before))).execute(conn)?)
+    crate::db::write_statement(conn, |conn| {
+        use crate::schema::job_runs;
+        Ok(
+            diesel::delete(job_runs::table.filter(job_runs::started_at.lt(before)))
+                .execute(conn)?,
+        )
+    })
 }

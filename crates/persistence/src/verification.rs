@@ -11,15 +11,17 @@ use crate::schema::{captchas, grants, sms_codes, sms_sends};
 
 /// Stores a graphic code issued to `client`.
 pub fn issue_captcha(conn: &mut DbConnection, code: &str, client: &str, now: i64) -> DbResult<()> {
-    diesel::insert_into(captchas::table)
-        .values((
-            captchas::id.eq(new_id()),
-            captchas::code.eq(digest(&code.to_ascii_lowercase())),
-            captchas::client.eq(client),
-            captchas::created_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
+    crate::db::write_statement(conn, |conn| {
+        diesel::insert_into(captchas::table)
+            .values((
+                captchas::id.eq(new_id()),
+                captchas::code.eq(digest(&code.to_ascii_lowercase())),
+                captchas::client.eq(client),
+                captchas::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// What presenting a graphic code found.
@@ -72,7 +74,12 @@ pub fn consume_captcha(
 
 /// Forgets graphic codes created before `before`.
 pub fn sweep_captchas(conn: &mut DbConnection, before: i64) -> DbResult<usize> {
-    Ok(diesel::delete(captchas::table.filter(captchas::created_at.lt(before))).execute(conn)?)
+    crate::db::write_statement(conn, |conn| {
+        Ok(
+            diesel::delete(captchas::table.filter(captchas::created_at.lt(before)))
+                .execute(conn)?,
+        )
+    })
 }
 
 /// Why an SMS code was sent.
@@ -204,8 +211,10 @@ pub fn reserve_sms_slot(
 /// The gateway refused: the reserved send did not happen and counts toward no limit of the
 /// mobile (the client's and the day's counts keep it: asking is what they limit).
 pub fn release_sms_slot(conn: &mut DbConnection, id: &str) -> DbResult<()> {
-    diesel::delete(sms_sends::table.find(id)).execute(conn)?;
-    Ok(())
+    crate::db::write_statement(conn, |conn| {
+        diesel::delete(sms_sends::table.find(id)).execute(conn)?;
+        Ok(())
+    })
 }
 
 /// Makes `code` the live code of `(mobile, purpose)`, replacing any earlier one, after the
@@ -493,27 +502,31 @@ struct Hits {
 /// Counts one hit on `bucket` in the window starting at `window_start` and returns the window's
 /// count including this hit. One upsert, atomic on both backends.
 pub fn hit_rate_counter(conn: &mut DbConnection, bucket: &str, window_start: i64) -> DbResult<i64> {
-    // Both backends accept this upsert; diesel's query builder has no upsert for MultiConnection.
-    let rows: Vec<Hits> = diesel::sql_query(
-        "INSERT INTO rate_counters (bucket, window_start, hits) VALUES ($1, $2, 1) \
-         ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_counters.hits + 1 \
-         RETURNING CAST(hits AS BIGINT) AS hits",
-    )
-    .bind::<Text, _>(bucket)
-    .bind::<BigInt, _>(window_start)
-    .load(conn)?;
-    rows.first().map(|r| r.hits).ok_or(DbError::Corrupt {
-        table: "rate_counters",
-        column: "hits",
-        value: "no row returned".into(),
+    crate::db::write_statement(conn, |conn| {
+        // Both backends accept this upsert; diesel's query builder has no upsert for MultiConnection.
+        let rows: Vec<Hits> = diesel::sql_query(
+            "INSERT INTO rate_counters (bucket, window_start, hits) VALUES ($1, $2, 1) \
+             ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_counters.hits + 1 \
+             RETURNING CAST(hits AS BIGINT) AS hits",
+        )
+        .bind::<Text, _>(bucket)
+        .bind::<BigInt, _>(window_start)
+        .load(conn)?;
+        rows.first().map(|r| r.hits).ok_or(DbError::Corrupt {
+            table: "rate_counters",
+            column: "hits",
+            value: "no row returned".into(),
+        })
     })
 }
 
 /// Forgets rate-limit windows that started before `before`.
 pub fn sweep_rate_counters(conn: &mut DbConnection, before: i64) -> DbResult<usize> {
-    Ok(diesel::delete(
-        crate::schema::rate_counters::table
-            .filter(crate::schema::rate_counters::window_start.lt(before)),
-    )
-    .execute(conn)?)
+    crate::db::write_statement(conn, |conn| {
+        Ok(diesel::delete(
+            crate::schema::rate_counters::table
+                .filter(crate::schema::rate_counters::window_start.lt(before)),
+        )
+        .execute(conn)?)
+    })
 }

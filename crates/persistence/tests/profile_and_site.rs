@@ -344,7 +344,7 @@ fn migrations_revert_and_reapply() {
     const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
     const POSTGRES: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
     each_backend(|db, backend| {
-        let mut c = db.conn().unwrap();
+        let mut c = db.dedicated().unwrap();
         let harness = |c: &mut DbConnection| -> Result<(), String> {
             match c {
                 DbConnection::Sqlite(s) => {

@@ -15,7 +15,7 @@ use diesel::prelude::*;
 #[test]
 fn rows_stored_in_clear_are_sealed_once() {
     common::each_backend(|db, backend| {
-        let mut c = db.conn().unwrap();
+        let mut c = db.dedicated().unwrap();
         let u = create_user(&mut c, "13709812611", "hash", Money::ZERO, 1)
             .unwrap()
             .unwrap();
@@ -27,7 +27,7 @@ fn rows_stored_in_clear_are_sealed_once() {
                 identities::id_card_no.eq("110101199003070011"),
                 identities::verified_at.eq(1_i64),
             ))
-            .execute(&mut *c)
+            .execute(&mut c)
             .unwrap();
         diesel::insert_into(bank_cards::table)
             .values((
@@ -36,13 +36,13 @@ fn rows_stored_in_clear_are_sealed_once() {
                 bank_cards::reserved_mobile.eq("13709812611"),
                 bank_cards::verified_at.eq(1_i64),
             ))
-            .execute(&mut *c)
+            .execute(&mut c)
             .unwrap();
         assert_eq!(seal_existing(&mut c).unwrap(), 2, "{backend}");
         assert_eq!(seal_existing(&mut c).unwrap(), 0, "{backend}: once");
         let stored: String = identities::table
             .select(identities::id_card_no)
-            .first(&mut *c)
+            .first(&mut c)
             .unwrap();
         assert_ne!(stored, "110101199003070011");
         assert_eq!(

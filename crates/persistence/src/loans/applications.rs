@@ -256,18 +256,20 @@ struct SequenceValue {
 
 /// The next value of a per-day sequence (1, 2, …), atomic on both backends.
 pub fn next_in_sequence(conn: &mut DbConnection, scope: &str, day: &str) -> DbResult<i64> {
-    let rows: Vec<SequenceValue> = diesel::sql_query(
-        "INSERT INTO sequences (scope, day, last_value) VALUES ($1, $2, 1) \
-         ON CONFLICT (scope, day) DO UPDATE SET last_value = sequences.last_value + 1 \
-         RETURNING last_value",
-    )
-    .bind::<Text, _>(scope)
-    .bind::<Text, _>(day)
-    .load(conn)?;
-    rows.first().map(|r| r.last_value).ok_or(DbError::Corrupt {
-        table: "sequences",
-        column: "last_value",
-        value: "no row returned".into(),
+    crate::db::write_statement(conn, |conn| {
+        let rows: Vec<SequenceValue> = diesel::sql_query(
+            "INSERT INTO sequences (scope, day, last_value) VALUES ($1, $2, 1) \
+             ON CONFLICT (scope, day) DO UPDATE SET last_value = sequences.last_value + 1 \
+             RETURNING last_value",
+        )
+        .bind::<Text, _>(scope)
+        .bind::<Text, _>(day)
+        .load(conn)?;
+        rows.first().map(|r| r.last_value).ok_or(DbError::Corrupt {
+            table: "sequences",
+            column: "last_value",
+            value: "no row returned".into(),
+        })
     })
 }
 
@@ -420,16 +422,18 @@ pub fn add_contract(
     path: &str,
     now: i64,
 ) -> DbResult<()> {
-    diesel::insert_into(contracts::table)
-        .values((
-            contracts::id.eq(new_id()),
-            contracts::application_id.eq(application_id),
-            contracts::name.eq(name),
-            contracts::path.eq(path),
-            contracts::created_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
+    crate::db::write_statement(conn, |conn| {
+        diesel::insert_into(contracts::table)
+            .values((
+                contracts::id.eq(new_id()),
+                contracts::application_id.eq(application_id),
+                contracts::name.eq(name),
+                contracts::path.eq(path),
+                contracts::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// Sum of the principal of the user's disbursed loans (status 4 and 5).

@@ -116,18 +116,20 @@ pub fn record_accrual(
     penalty: Money,
     on: NaiveDate,
 ) -> DbResult<bool> {
-    let n = diesel::update(
-        installments::table
-            .find(id)
-            .filter(installments::status.eq(UNPAID)),
-    )
-    .set((
-        installments::overdue.eq(overdue),
-        installments::penalty_cents.eq(Cents::from(penalty)),
-        installments::penalty_date.eq(ToText::from(on)),
-    ))
-    .execute(conn)?;
-    Ok(n == 1)
+    crate::db::write_statement(conn, |conn| {
+        let n = diesel::update(
+            installments::table
+                .find(id)
+                .filter(installments::status.eq(UNPAID)),
+        )
+        .set((
+            installments::overdue.eq(overdue),
+            installments::penalty_cents.eq(Cents::from(penalty)),
+            installments::penalty_date.eq(ToText::from(on)),
+        ))
+        .execute(conn)?;
+        Ok(n == 1)
+    })
 }
 
 /// The daily job's view of one unpaid installment: overdue or not, and the penalty accrued.
@@ -159,48 +161,50 @@ pub fn record_accruals(
     accruals: &[Accrual<'_>],
     on: NaiveDate,
 ) -> DbResult<std::collections::HashSet<String>> {
-    let day = format_day(on);
-    let mut written = std::collections::HashSet::with_capacity(accruals.len());
-    if let DbConnection::Sqlite(c) = conn {
-        // In the process a prepared statement per row is as fast, and SQLite's planner may
-        // scan the whole book for an `UPDATE … FROM` a list of values.
-        for a in accruals {
-            let n = diesel::update(
-                installments::table
-                    .find(a.id)
-                    .filter(installments::status.eq(UNPAID)),
-            )
-            .set((
-                installments::overdue.eq(a.overdue),
-                installments::penalty_cents.eq(Cents::from(a.penalty)),
-                installments::penalty_date.eq(&day),
-            ))
-            .execute(c)?;
-            if n == 1 {
-                written.insert(a.id.to_owned());
+    crate::db::write_statement(conn, |conn| {
+        let day = format_day(on);
+        let mut written = std::collections::HashSet::with_capacity(accruals.len());
+        if let DbConnection::Sqlite(c) = conn {
+            // In the process a prepared statement per row is as fast, and SQLite's planner may
+            // scan the whole book for an `UPDATE … FROM` a list of values.
+            for a in accruals {
+                let n = diesel::update(
+                    installments::table
+                        .find(a.id)
+                        .filter(installments::status.eq(UNPAID)),
+                )
+                .set((
+                    installments::overdue.eq(a.overdue),
+                    installments::penalty_cents.eq(Cents::from(a.penalty)),
+                    installments::penalty_date.eq(&day),
+                ))
+                .execute(c)?;
+                if n == 1 {
+                    written.insert(a.id.to_owned());
+                }
             }
+            return Ok(written);
         }
-        return Ok(written);
-    }
-    for chunk in accruals.chunks(ACCRUALS_PER_STATEMENT) {
-        let values = crate::db::values_placeholders(conn, chunk.len(), 4);
-        // The literal `status = 0` is UNPAID.
-        let sql = format!(
-            "WITH v (id, overdue, penalty_cents, penalty_date) AS (VALUES {values}) \
-             UPDATE installments SET overdue = v.overdue, penalty_cents = v.penalty_cents, \
-             penalty_date = v.penalty_date FROM v \
-             WHERE installments.id = v.id AND installments.status = 0 RETURNING installments.id"
-        );
-        let mut q = diesel::sql_query(sql).into_boxed();
-        for a in chunk {
-            q = q
-                .bind::<diesel::sql_types::Text, _>(a.id)
-                .bind::<diesel::sql_types::Bool, _>(a.overdue)
-                .bind::<diesel::sql_types::BigInt, _>(Cents::from(a.penalty))
-                .bind::<diesel::sql_types::Text, _>(day.clone());
+        for chunk in accruals.chunks(ACCRUALS_PER_STATEMENT) {
+            let values = crate::db::values_placeholders(conn, chunk.len(), 4);
+            // The literal `status = 0` is UNPAID.
+            let sql = format!(
+                "WITH v (id, overdue, penalty_cents, penalty_date) AS (VALUES {values}) \
+                 UPDATE installments SET overdue = v.overdue, penalty_cents = v.penalty_cents, \
+                 penalty_date = v.penalty_date FROM v \
+                 WHERE installments.id = v.id AND installments.status = 0 RETURNING installments.id"
+            );
+            let mut q = diesel::sql_query(sql).into_boxed();
+            for a in chunk {
+                q = q
+                    .bind::<diesel::sql_types::Text, _>(a.id)
+                    .bind::<diesel::sql_types::Bool, _>(a.overdue)
+                    .bind::<diesel::sql_types::BigInt, _>(Cents::from(a.penalty))
+                    .bind::<diesel::sql_types::Text, _>(day.clone());
+            }
+            let rows: Vec<WrittenId> = q.load(conn)?;
+            written.extend(rows.into_iter().map(|r| r.id));
         }
-        let rows: Vec<WrittenId> = q.load(conn)?;
-        written.extend(rows.into_iter().map(|r| r.id));
-    }
-    Ok(written)
+        Ok(written)
+    })
 }

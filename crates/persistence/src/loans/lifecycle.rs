@@ -74,18 +74,20 @@ pub(crate) fn enters(action: LoanAction) -> ApplyStatusColumn {
 
 /// 0 → 1: an operator starts the review.
 pub fn start_review(conn: &mut DbConnection, id: &str, now: i64) -> DbResult<Transition> {
-    transition(conn, id, now, None, |conn| {
-        diesel::update(
-            applications::table
-                .find(id)
-                .filter(applications::status.eq(leaves(LoanAction::Review))),
-        )
-        .set((
-            applications::status.eq(enters(LoanAction::Review)),
-            applications::reviewed_at.eq(now),
-            applications::updated_at.eq(now),
-        ))
-        .execute(conn)
+    crate::db::write_statement(conn, |conn| {
+        transition(conn, id, now, None, |conn| {
+            diesel::update(
+                applications::table
+                    .find(id)
+                    .filter(applications::status.eq(leaves(LoanAction::Review))),
+            )
+            .set((
+                applications::status.eq(enters(LoanAction::Review)),
+                applications::reviewed_at.eq(now),
+                applications::updated_at.eq(now),
+            ))
+            .execute(conn)
+        })
     })
 }
 
@@ -98,54 +100,58 @@ pub fn approve(
     auth_term_unit: TermUnit,
     now: i64,
 ) -> DbResult<Transition> {
-    transition(
-        conn,
-        id,
-        now,
-        Some((MessageType::Approved, &|app| {
-            text::approved(&app.loan_code, reply_amount)
-        })),
-        |conn| {
-            diesel::update(
-                applications::table
-                    .find(id)
-                    .filter(applications::status.eq(leaves(LoanAction::Approve))),
-            )
-            .set((
-                applications::status.eq(enters(LoanAction::Approve)),
-                applications::reply_amount_cents.eq(Cents::from(reply_amount)),
-                applications::auth_term_count.eq(auth_term_count),
-                applications::auth_term_unit.eq(ToText::from(auth_term_unit)),
-                applications::decided_at.eq(now),
-                applications::updated_at.eq(now),
-            ))
-            .execute(conn)
-        },
-    )
+    crate::db::write_statement(conn, |conn| {
+        transition(
+            conn,
+            id,
+            now,
+            Some((MessageType::Approved, &|app| {
+                text::approved(&app.loan_code, reply_amount)
+            })),
+            |conn| {
+                diesel::update(
+                    applications::table
+                        .find(id)
+                        .filter(applications::status.eq(leaves(LoanAction::Approve))),
+                )
+                .set((
+                    applications::status.eq(enters(LoanAction::Approve)),
+                    applications::reply_amount_cents.eq(Cents::from(reply_amount)),
+                    applications::auth_term_count.eq(auth_term_count),
+                    applications::auth_term_unit.eq(ToText::from(auth_term_unit)),
+                    applications::decided_at.eq(now),
+                    applications::updated_at.eq(now),
+                ))
+                .execute(conn)
+            },
+        )
+    })
 }
 
 /// 1 → 3: rejected with a reason; message 13.
 pub fn reject(conn: &mut DbConnection, id: &str, reason: &str, now: i64) -> DbResult<Transition> {
-    transition(
-        conn,
-        id,
-        now,
-        Some((MessageType::Rejected, &|app| {
-            text::rejected(&app.loan_code, reason)
-        })),
-        |conn| {
-            diesel::update(
-                applications::table
-                    .find(id)
-                    .filter(applications::status.eq(leaves(LoanAction::Reject))),
-            )
-            .set((
-                applications::status.eq(enters(LoanAction::Reject)),
-                applications::reject_reason.eq(reason),
-                applications::decided_at.eq(now),
-                applications::updated_at.eq(now),
-            ))
-            .execute(conn)
-        },
-    )
+    crate::db::write_statement(conn, |conn| {
+        transition(
+            conn,
+            id,
+            now,
+            Some((MessageType::Rejected, &|app| {
+                text::rejected(&app.loan_code, reason)
+            })),
+            |conn| {
+                diesel::update(
+                    applications::table
+                        .find(id)
+                        .filter(applications::status.eq(leaves(LoanAction::Reject))),
+                )
+                .set((
+                    applications::status.eq(enters(LoanAction::Reject)),
+                    applications::reject_reason.eq(reason),
+                    applications::decided_at.eq(now),
+                    applications::updated_at.eq(now),
+                ))
+                .execute(conn)
+            },
+        )
+    })
 }

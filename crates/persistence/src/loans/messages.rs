@@ -53,21 +53,23 @@ impl CustomerMessage {
 /// Writes a customer message once: a message whose `event_key` was already written is skipped
 /// (returns false). Safe inside a transaction on both backends.
 pub fn add_customer_message(conn: &mut DbConnection, m: &CustomerMessage) -> DbResult<bool> {
-    // `ON CONFLICT DO NOTHING` is spelled alike by both backends; diesel's builder offers no upsert
-    // for MultiConnection, and a failed insert would abort a PostgreSQL transaction.
-    let n = diesel::sql_query(
-        "INSERT INTO customer_messages (id, user_id, message_type, title, content, event_key, sent_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-    )
-    .bind::<Text, _>(&m.id)
-    .bind::<Text, _>(&m.user_id)
-    .bind::<Text, _>(&m.message_type)
-    .bind::<Text, _>(&m.title)
-    .bind::<Text, _>(&m.content)
-    .bind::<Nullable<Text>, _>(m.event_key.as_deref())
-    .bind::<BigInt, _>(m.sent_at)
-    .execute(conn)?;
-    Ok(n == 1)
+    crate::db::write_statement(conn, |conn| {
+        // `ON CONFLICT DO NOTHING` is spelled alike by both backends; diesel's builder offers no upsert
+        // for MultiConnection, and a failed insert would abort a PostgreSQL transaction.
+        let n = diesel::sql_query(
+            "INSERT INTO customer_messages (id, user_id, message_type, title, content, event_key, sent_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        )
+        .bind::<Text, _>(&m.id)
+        .bind::<Text, _>(&m.user_id)
+        .bind::<Text, _>(&m.message_type)
+        .bind::<Text, _>(&m.title)
+        .bind::<Text, _>(&m.content)
+        .bind::<Nullable<Text>, _>(m.event_key.as_deref())
+        .bind::<BigInt, _>(m.sent_at)
+        .execute(conn)?;
+        Ok(n == 1)
+    })
 }
 
 /// Messages one statement writes: seven parameters each.
@@ -86,29 +88,31 @@ pub fn add_customer_messages(
     conn: &mut DbConnection,
     messages: &[CustomerMessage],
 ) -> DbResult<Vec<String>> {
-    let mut written = Vec::with_capacity(messages.len());
-    for chunk in messages.chunks(MESSAGES_PER_STATEMENT) {
-        let values = crate::db::values_placeholders(conn, chunk.len(), 7);
-        let sql = format!(
-            "INSERT INTO customer_messages \
-             (id, user_id, message_type, title, content, event_key, sent_at) VALUES {values} \
-             ON CONFLICT DO NOTHING RETURNING message_type"
-        );
-        let mut q = diesel::sql_query(sql).into_boxed();
-        for m in chunk {
-            q = q
-                .bind::<Text, _>(&m.id)
-                .bind::<Text, _>(&m.user_id)
-                .bind::<Text, _>(&m.message_type)
-                .bind::<Text, _>(&m.title)
-                .bind::<Text, _>(&m.content)
-                .bind::<Nullable<Text>, _>(m.event_key.as_deref())
-                .bind::<BigInt, _>(m.sent_at);
+    crate::db::write_statement(conn, |conn| {
+        let mut written = Vec::with_capacity(messages.len());
+        for chunk in messages.chunks(MESSAGES_PER_STATEMENT) {
+            let values = crate::db::values_placeholders(conn, chunk.len(), 7);
+            let sql = format!(
+                "INSERT INTO customer_messages \
+                 (id, user_id, message_type, title, content, event_key, sent_at) VALUES {values} \
+                 ON CONFLICT DO NOTHING RETURNING message_type"
+            );
+            let mut q = diesel::sql_query(sql).into_boxed();
+            for m in chunk {
+                q = q
+                    .bind::<Text, _>(&m.id)
+                    .bind::<Text, _>(&m.user_id)
+                    .bind::<Text, _>(&m.message_type)
+                    .bind::<Text, _>(&m.title)
+                    .bind::<Text, _>(&m.content)
+                    .bind::<Nullable<Text>, _>(m.event_key.as_deref())
+                    .bind::<BigInt, _>(m.sent_at);
+            }
+            let rows: Vec<WrittenType> = q.load(conn)?;
+            written.extend(rows.into_iter().map(|r| r.message_type));
         }
-        let rows: Vec<WrittenType> = q.load(conn)?;
-        written.extend(rows.into_iter().map(|r| r.message_type));
-    }
-    Ok(written)
+        Ok(written)
+    })
 }
 
 /// Writes message `kind` to the borrower of `app` for the event `event` (an application,

@@ -117,14 +117,16 @@ pub fn stale_open_orders(
 /// Marks an open order as asked about just now, so a reconciler pass that could not settle it
 /// moves on to others before asking again.
 pub fn touch_order(conn: &mut DbConnection, id: &str, now: i64) -> DbResult<()> {
-    diesel::update(
-        payment_orders::table
-            .find(id)
-            .filter(payment_orders::status.eq_any(OPEN)),
-    )
-    .set(payment_orders::updated_at.eq(now))
-    .execute(conn)?;
-    Ok(())
+    crate::db::write_statement(conn, |conn| {
+        diesel::update(
+            payment_orders::table
+                .find(id)
+                .filter(payment_orders::status.eq_any(OPEN)),
+        )
+        .set(payment_orders::updated_at.eq(now))
+        .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// Orders, newest first, optionally of one status and one application; and how many match.

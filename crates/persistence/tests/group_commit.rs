@@ -1,0 +1,271 @@
+//! Write transactions of concurrent writers: each writer's outcome is its own, a writer is
+//! answered `Ok` only once its writes are committed, and a commit that fails fails every writer
+//! whose writes it carried (on SQLite, where one commit carries several writers).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::Duration;
+
+use cashloan_persistence::db::{begin_read, end_read, sqlite_synchronous};
+use cashloan_persistence::{write_transaction, write_transaction_alone, Db, DbConnection, DbError};
+use diesel::connection::SimpleConnection;
+use diesel::sql_types::{BigInt, Text};
+use diesel::{QueryableByName, RunQueryDsl};
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn make_tables(db: &Db) {
+    // On a connection of its own: the pool's read only on SQLite, every write goes through
+    // write_transaction.
+    db.dedicated()
+        .unwrap()
+        .batch_execute(
+            "CREATE TABLE gc_parent (id TEXT PRIMARY KEY);
+             CREATE TABLE gc_probe (id TEXT PRIMARY KEY, parent TEXT
+                 REFERENCES gc_parent (id) DEFERRABLE INITIALLY DEFERRED);",
+        )
+        .unwrap();
+}
+
+fn insert(conn: &mut DbConnection, id: &str, parent: Option<&str>) -> Result<(), DbError> {
+    let sql = match conn {
+        DbConnection::Sqlite(_) => "INSERT INTO gc_probe (id, parent) VALUES (?, ?)",
+        DbConnection::Pg(_) => "INSERT INTO gc_probe (id, parent) VALUES ($1, $2)",
+    };
+    diesel::sql_query(sql)
+        .bind::<Text, _>(id)
+        .bind::<diesel::sql_types::Nullable<Text>, _>(parent)
+        .execute(conn)?;
+    Ok(())
+}
+
+fn stored(db: &Db) -> HashSet<String> {
+    diesel::sql_query("SELECT id FROM gc_probe")
+        .load::<Id>(&mut *db.conn().unwrap())
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
+#[derive(Debug)]
+enum Failed {
+    Db(DbError),
+    Refused,
+}
+
+impl From<DbError> for Failed {
+    fn from(e: DbError) -> Self {
+        Failed::Db(e)
+    }
+}
+
+#[test]
+fn concurrent_writers_get_their_own_outcomes_and_only_committed_writes_are_answered_ok() {
+    common::each_backend(|db, backend| {
+        make_tables(db);
+        let threads = 12;
+        let each = 30;
+        let start = Arc::new(Barrier::new(threads));
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let db = db.clone();
+                let start = Arc::clone(&start);
+                thread::spawn(move || {
+                    start.wait();
+                    let mut outcomes = Vec::new();
+                    for i in 0..each {
+                        let id = format!("{t}-{i}");
+                        let mut conn = db.conn().unwrap();
+                        // Every seventh writer writes, then refuses: its row must go.
+                        let refuse = (t * each + i) % 7 == 3;
+                        let outcome = write_transaction(&mut conn, |c| {
+                            insert(c, &id, None)?;
+                            if refuse {
+                                return Err(Failed::Refused);
+                            }
+                            Ok(())
+                        });
+                        outcomes.push((id, refuse, outcome));
+                    }
+                    outcomes
+                })
+            })
+            .collect();
+        let outcomes: Vec<_> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
+        let rows = stored(db);
+        let mut answered_ok = 0;
+        for (id, refuse, outcome) in &outcomes {
+            match outcome {
+                Ok(()) => {
+                    assert!(!refuse, "{backend}: {id} refused but answered Ok");
+                    assert!(rows.contains(id), "{backend}: {id} answered Ok, not stored");
+                    answered_ok += 1;
+                }
+                Err(Failed::Refused) => {
+                    assert!(refuse, "{backend}: {id}");
+                    assert!(!rows.contains(id), "{backend}: {id} refused, yet stored");
+                }
+                Err(Failed::Db(e)) => panic!("{backend}: {id}: {e}"),
+            }
+        }
+        assert_eq!(rows.len(), answered_ok, "{backend}");
+        let refused = (0..threads * each).filter(|k| k % 7 == 3).count();
+        assert_eq!(answered_ok, threads * each - refused, "{backend}");
+    });
+}
+
+#[test]
+fn a_commit_that_fails_fails_every_writer_whose_writes_it_carried() {
+    common::each_backend(|db, backend| {
+        make_tables(db);
+        // The first writer holds the turn while two more queue behind it: on SQLite the three
+        // share one transaction, and the second's orphan row (a deferred foreign key, checked
+        // at commit) makes its commit fail.
+        let first = {
+            let db = db.clone();
+            thread::spawn(move || {
+                let mut conn = db.conn().unwrap();
+                write_transaction(&mut conn, |c| {
+                    insert(c, "first", None)?;
+                    thread::sleep(Duration::from_millis(300));
+                    Ok::<_, DbError>(())
+                })
+            })
+        };
+        thread::sleep(Duration::from_millis(100));
+        let later: Vec<_> = [("orphan", Some("nobody")), ("third", None)]
+            .into_iter()
+            .map(|(id, parent)| {
+                let db = db.clone();
+                thread::spawn(move || {
+                    let mut conn = db.conn().unwrap();
+                    write_transaction(&mut conn, |c| insert(c, id, parent))
+                })
+            })
+            .collect();
+        let first = first.join().unwrap();
+        let later: Vec<_> = later.into_iter().map(|h| h.join().unwrap()).collect();
+        let rows = stored(db);
+        assert!(
+            later[0].is_err(),
+            "{backend}: the orphan's commit must fail"
+        );
+        assert!(!rows.contains("orphan"), "{backend}");
+        for (id, outcome) in [("first", &first), ("third", &later[1])] {
+            assert_eq!(
+                outcome.is_ok(),
+                rows.contains(id),
+                "{backend}: {id} answered {outcome:?}"
+            );
+        }
+        if backend == "sqlite" {
+            assert!(
+                first.is_err() && later[1].is_err() && rows.is_empty(),
+                "sqlite: one commit carried all three: {first:?} {later:?} {rows:?}"
+            );
+        }
+        // The writers after it are not affected.
+        let mut conn = db.conn().unwrap();
+        write_transaction(&mut conn, |c| insert(c, "after", None)).unwrap();
+        assert!(stored(db).contains("after"), "{backend}");
+    });
+}
+
+#[test]
+fn a_writer_that_panics_leaves_nothing_and_the_next_writes() {
+    common::each_backend(|db, backend| {
+        make_tables(db);
+        let panicked = {
+            let db = db.clone();
+            thread::spawn(move || {
+                let mut conn = db.conn().unwrap();
+                let _ = write_transaction(&mut conn, |c| {
+                    insert(c, "panicked", None)?;
+                    if c.batch_execute("SELECT 1").is_ok() {
+                        panic!("a bug in a writer");
+                    }
+                    Ok::<_, DbError>(())
+                });
+            })
+            .join()
+        };
+        assert!(panicked.is_err(), "{backend}: the panic reaches the caller");
+        let mut conn = db.conn().unwrap();
+        write_transaction(&mut conn, |c| insert(c, "next", None)).unwrap();
+        let rows = stored(db);
+        assert!(
+            !rows.contains("panicked") && rows.contains("next"),
+            "{backend}: {rows:?}"
+        );
+    });
+}
+
+#[test]
+fn a_write_inside_a_read_still_fails_and_the_writers_connection_commits_durably() {
+    common::each_backend(|db, backend| {
+        make_tables(db);
+        let mut conn = db.conn().unwrap();
+        begin_read(&mut conn).unwrap();
+        let inside = write_transaction(&mut conn, |c| insert(c, "inside", None));
+        assert!(inside.is_err(), "{backend}");
+        end_read(&mut conn).unwrap();
+        // The connection the body is given (the write group's, on SQLite) is durable at commit.
+        let synchronous = write_transaction(&mut conn, |c| sqlite_synchronous(c)).unwrap();
+        if backend == "sqlite" {
+            assert_eq!(synchronous, Some(2), "synchronous = FULL");
+        }
+        assert!(stored(db).is_empty(), "{backend}");
+    });
+}
+
+#[test]
+fn a_writer_alone_and_grouped_writers_interleave_without_losing_a_write() {
+    common::each_backend(|db, backend| {
+        make_tables(db);
+        let grouped: Vec<_> = (0..4)
+            .map(|t| {
+                let db = db.clone();
+                thread::spawn(move || {
+                    for i in 0..40 {
+                        let mut conn = db.conn().unwrap();
+                        write_transaction(&mut conn, |c| insert(c, &format!("g{t}-{i}"), None))
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        let mut own = db.dedicated().unwrap();
+        for i in 0..20 {
+            write_transaction_alone(&mut own, |c| {
+                insert(c, &format!("alone-{i}"), None)?;
+                insert(c, &format!("alone-{i}-b"), None)
+            })
+            .unwrap();
+        }
+        for h in grouped {
+            h.join().unwrap();
+        }
+        let n: Count = diesel::sql_query("SELECT COUNT(*) AS n FROM gc_probe")
+            .get_result(&mut *db.conn().unwrap())
+            .unwrap();
+        assert_eq!(n.n, 4 * 40 + 2 * 20, "{backend}");
+    });
+}
