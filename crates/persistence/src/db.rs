@@ -471,7 +471,8 @@ pub fn set_page_cache(conn: &mut DbConnection, kib: u32) -> DbResult<()> {
 }
 
 /// Begins a read transaction: every statement until [`end_read`] sees one snapshot. A write
-/// inside it fails ([`write_transaction`] refuses to begin inside another transaction).
+/// inside it fails on SQLite ([`write_transaction`] refuses to begin inside another transaction there);
+/// on PostgreSQL it is a savepoint of the read.
 pub fn begin_read(conn: &mut DbConnection) -> DbResult<()> {
     per_backend!(conn, c => AnsiTransactionManager::begin_transaction(c)).map_err(DbError::Query)
 }

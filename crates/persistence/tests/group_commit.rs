@@ -219,16 +219,20 @@ fn a_writer_that_panics_leaves_nothing_and_the_next_writes() {
 }
 
 #[test]
-fn a_write_inside_a_read_still_fails_and_the_writers_connection_commits_durably() {
+fn a_write_inside_a_read_still_fails_on_sqlite_and_the_writers_connection_commits_durably() {
     common::each_backend(|db, backend| {
         make_tables(db);
         let mut conn = db.conn().unwrap();
-        begin_read(&mut conn).unwrap();
-        let inside = write_transaction(&mut conn, |c| insert(c, "inside", None));
-        assert!(inside.is_err(), "{backend}");
-        end_read(&mut conn).unwrap();
+        if backend == "sqlite" {
+            // Its snapshot would be older than the group's transaction: refused, as before.
+            // (On PostgreSQL a write inside a read is a savepoint of it.)
+            begin_read(&mut conn).unwrap();
+            let inside = write_transaction(&mut conn, |c| insert(c, "inside", None));
+            assert!(inside.is_err(), "{backend}");
+            end_read(&mut conn).unwrap();
+        }
         // The connection the body is given (the write group's, on SQLite) is durable at commit.
-        let synchronous = write_transaction(&mut conn, |c| sqlite_synchronous(c)).unwrap();
+        let synchronous = write_transaction(&mut conn, sqlite_synchronous).unwrap();
         if backend == "sqlite" {
             assert_eq!(synchronous, Some(2), "synchronous = FULL");
         }
