@@ -139,26 +139,27 @@ fn a_commit_that_fails_fails_every_writer_whose_writes_it_carried() {
         // The first writer holds the turn while two more queue behind it: on SQLite the three
         // share one transaction, and the second's orphan row (a deferred foreign key, checked
         // at commit) makes its commit fail.
-        let first = {
-            let db = db.clone();
-            thread::spawn(move || {
-                let mut conn = db.conn().unwrap();
-                write_transaction(&mut conn, |c| {
-                    insert(c, "first", None)?;
-                    thread::sleep(Duration::from_millis(300));
-                    Ok::<_, DbError>(())
-                })
+        // Everything the writers need before they queue is ready first (connections open, the
+        // file's group made), so that on a slow machine the later two are queued well before
+        // the first is done.
+        let mut conns: Vec<_> = (0..3).map(|_| db.conn().unwrap()).collect();
+        for c in &mut conns {
+            write_transaction(c, |c| sqlite_synchronous(c)).unwrap();
+        }
+        let mut first_conn = conns.pop().unwrap();
+        let first = thread::spawn(move || {
+            write_transaction(&mut first_conn, |c| {
+                insert(c, "first", None)?;
+                thread::sleep(Duration::from_millis(800));
+                Ok::<_, DbError>(())
             })
-        };
+        });
         thread::sleep(Duration::from_millis(100));
         let later: Vec<_> = [("orphan", Some("nobody")), ("third", None)]
             .into_iter()
-            .map(|(id, parent)| {
-                let db = db.clone();
-                thread::spawn(move || {
-                    let mut conn = db.conn().unwrap();
-                    write_transaction(&mut conn, |c| insert(c, id, parent))
-                })
+            .zip(conns)
+            .map(|((id, parent), mut conn)| {
+                thread::spawn(move || write_transaction(&mut conn, |c| insert(c, id, parent)))
             })
             .collect();
         let first = first.join().unwrap();
@@ -272,4 +273,34 @@ fn a_writer_alone_and_grouped_writers_interleave_without_losing_a_write() {
             .unwrap();
         assert_eq!(n.n, 4 * 40 + 2 * 20, "{backend}");
     });
+}
+
+#[test]
+fn the_checkpointer_copies_the_write_ahead_log_into_the_database_without_a_commit_doing_it() {
+    common::install_test_key();
+    let fresh = cashloan_test_support::fresh_sqlite();
+    let path = fresh.url.trim_start_matches("sqlite://").to_owned();
+    let db = Db::open(&fresh.url, 4).unwrap();
+    make_tables(&db);
+    let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let before = size();
+    let mut conn = db.conn().unwrap();
+    write_transaction(&mut conn, |c| {
+        for i in 0..400 {
+            insert(c, &format!("{i:04}{}", "x".repeat(1000)), None)?;
+        }
+        Ok::<_, DbError>(())
+    })
+    .unwrap();
+    // No commit copies the log (`wal_autocheckpoint = 0`); the checkpointer does, within its
+    // period. Wait generously for a loaded machine.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while size() < before + 300_000 && std::time::Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        size() >= before + 300_000,
+        "the database file grew from {before} to {} bytes only",
+        size()
+    );
 }
