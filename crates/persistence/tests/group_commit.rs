@@ -144,7 +144,7 @@ fn a_commit_that_fails_fails_every_writer_whose_writes_it_carried() {
         // the first is done.
         let mut conns: Vec<_> = (0..3).map(|_| db.conn().unwrap()).collect();
         for c in &mut conns {
-            write_transaction(c, |c| sqlite_synchronous(c)).unwrap();
+            write_transaction(c, sqlite_synchronous).unwrap();
         }
         let mut first_conn = conns.pop().unwrap();
         let first = thread::spawn(move || {
