@@ -242,12 +242,7 @@ impl Group {
         }
         let ran: Ran<T, E> = catch_unwind(AssertUnwindSafe(|| f(&mut conn)));
         let kept = matches!(ran, Ok(Ok(_)));
-        let ended = match (&mut conn, kept) {
-            (DbConnection::Sqlite(c), true) => AnsiTransactionManager::commit_transaction(c),
-            (DbConnection::Sqlite(c), false) => AnsiTransactionManager::rollback_transaction(c),
-            (DbConnection::Pg(c), true) => AnsiTransactionManager::commit_transaction(c),
-            (DbConnection::Pg(c), false) => AnsiTransactionManager::rollback_transaction(c),
-        };
+        let ended = end_savepoint(&mut conn, kept);
         if let Err(e) = ended {
             // The savepoint is gone, and the transaction may be: nothing in it can be trusted.
             let why = e.to_string();
@@ -348,7 +343,26 @@ impl Group {
         };
         let done = match turn.conn.as_mut() {
             Some(DbConnection::Sqlite(c)) => {
-                let done = AnsiTransactionManager::commit_transaction(c);
+                let at_top = matches!(
+                    AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth(),
+                    Ok(Some(d)) if d.get() == 1
+                );
+                let done = if at_top {
+                    AnsiTransactionManager::commit_transaction(c)
+                } else {
+                    // Never a RELEASE taken for a COMMIT: whatever left the depth wrong, the
+                    // transaction is not committed and its writers are told so.
+                    while matches!(
+                        AnsiTransactionManager::transaction_manager_status_mut(c)
+                            .transaction_depth(),
+                        Ok(Some(_))
+                    ) {
+                        if AnsiTransactionManager::rollback_transaction(c).is_err() {
+                            break;
+                        }
+                    }
+                    Err(diesel::result::Error::NotInTransaction)
+                };
                 if done.is_err() && !at_rest(c) {
                     turn.conn = None;
                 }
@@ -387,6 +401,30 @@ impl Group {
             g.outcome.set(Err(why.to_owned()));
         }
     }
+}
+
+/// Ends the writer's savepoint: released when `kept`, else rolled back, with any savepoint of
+/// its own that a panic left open. Afterwards only the group's transaction is open, or it fails.
+fn end_savepoint(conn: &mut DbConnection, kept: bool) -> diesel::QueryResult<()> {
+    let DbConnection::Sqlite(c) = conn else {
+        return Err(diesel::result::Error::NotInTransaction);
+    };
+    let depth = |c: &mut SqliteConnection| {
+        AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()
+            .map(|d| d.map_or(0, std::num::NonZeroU32::get))
+    };
+    if kept {
+        if depth(c)? != 2 {
+            // A body that returned Ok with a savepoint of its own still open: not ours to judge.
+            return Err(diesel::result::Error::AlreadyInTransaction);
+        }
+        return AnsiTransactionManager::commit_transaction(c);
+    }
+    while depth(c)? > 1 {
+        AnsiTransactionManager::rollback_transaction(c)?;
+    }
+    Ok(())
 }
 
 /// Whether the connection is outside any transaction and fit for use.

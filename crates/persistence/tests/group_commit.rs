@@ -304,3 +304,43 @@ fn the_checkpointer_copies_the_write_ahead_log_into_the_database_without_a_commi
         size()
     );
 }
+
+#[test]
+fn a_writer_that_panics_inside_a_write_of_its_own_leaves_nothing_and_the_next_commits() {
+    common::each_backend(|db, backend| {
+        make_tables(db);
+        let panicked = {
+            let db = db.clone();
+            thread::spawn(move || {
+                let mut conn = db.conn().unwrap();
+                let _ = write_transaction(&mut conn, |c| {
+                    insert(c, "outer", None)?;
+                    cashloan_persistence::db::write_statement(c, |c| {
+                        insert(c, "inner", None)?;
+                        if c.batch_execute("SELECT 1").is_ok() {
+                            panic!("a bug in a nested write");
+                        }
+                        Ok(())
+                    })
+                });
+            })
+            .join()
+        };
+        assert!(panicked.is_err(), "{backend}: the panic reaches the caller");
+        let mut conn = db.conn().unwrap();
+        write_transaction(&mut conn, |c| insert(c, "next", None)).unwrap();
+        drop(conn);
+        // Read on a connection of its own: what is on the disk, not in an open transaction.
+        let rows: HashSet<String> = diesel::sql_query("SELECT id FROM gc_probe")
+            .load::<Id>(&mut db.dedicated().unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(
+            rows,
+            HashSet::from(["next".to_owned()]),
+            "{backend}: only the write after the panic"
+        );
+    });
+}
