@@ -36,10 +36,7 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 /// committed payment order, settlement or ledger row survives a power cut. (NORMAL survives a
 /// crash of the process but may lose the last commits to a power cut: money could then have
 /// moved for an order the database forgot.)
-/// `wal_autocheckpoint = 0`: no commit copies the write-ahead log into the database (each open
-/// [`Db`] has a checkpointer thread for that; a connection that closes last still checkpoints).
-const SQLITE_PER_CONNECTION: &str =
-    "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0;";
+const SQLITE_PER_CONNECTION: &str = "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;";
 
 /// A connection to either backend.
 #[derive(diesel::MultiConnection)]
@@ -270,28 +267,45 @@ pub struct Db {
     backend: Backend,
     url: DatabaseUrl,
     waits: Arc<PoolWaits>,
-    /// SQLite's checkpointer for this file, stopped when the last clone goes.
+    /// The SQLite file's write group, held while the `Db` is (dropped after the pool).
+    _group: Option<Arc<group_commit::Group>>,
+    /// SQLite's checkpointer for this file, stopped when the last clone goes (dropped last).
     _checkpointer: Option<Arc<Checkpointer>>,
 }
 
 /// How often the write-ahead log of a SQLite file is copied into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 
-/// Copies a SQLite file's write-ahead log into the database on a thread of its own. SQLite's
-/// default does it inside the commit that takes the log past 1 000 pages, with the file's write
-/// turn held: a checkpoint of a busy log took 124 ms there, every writer of the process waiting
+/// Copies a SQLite file's write-ahead log into the database on a thread of its own, for the
+/// commits of the file's write group, which has `wal_autocheckpoint = 0`. SQLite's default does
+/// it inside the commit that takes the log past 1 000 pages, with the file's write turn held: a checkpoint of a busy log took 124 ms there, every writer of the process waiting
 /// behind it. A passive checkpoint here takes no lock writers need; the next writer after a
-/// complete one starts the log again from its beginning, so it stays small.
+/// complete one starts the log again from its beginning, so it stays small. A connection that
+/// writes on its own (the daily job's) keeps SQLite's default: its back-to-back transactions
+/// leave a passive checkpoint no moment to complete, and its log grew to 690 MB.
 struct Checkpointer {
     /// Dropped with the `Db`: the thread sees its channel close and ends.
-    _stop: std::sync::mpsc::Sender<()>,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    /// Joined on drop, so that its connection is closed when the `Db` is gone: the connection
+    /// that closes last checkpoints the log and removes it (the next process to open the file
+    /// then has no log to read back first).
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Checkpointer {
     fn start(url: &DatabaseUrl) -> DbResult<Arc<Checkpointer>> {
         let mut conn = establish(url)?;
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || {
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
@@ -303,7 +317,10 @@ impl Checkpointer {
                 }
             })
             .map_err(|e| DbError::Connect(format!("cannot start the checkpointer: {e}")))?;
-        Ok(Arc::new(Checkpointer { _stop: stop }))
+        Ok(Arc::new(Checkpointer {
+            stop: Some(stop),
+            thread: Some(thread),
+        }))
     }
 }
 
@@ -380,15 +397,23 @@ impl Db {
                 url: parsed.clone(),
             })
             .map_err(|e| DbError::Connect(redact(&e.to_string())))?;
-        let checkpointer = match backend {
-            Backend::Sqlite => Some(Checkpointer::start(&parsed)?),
-            Backend::Postgres => None,
+        let (group, checkpointer) = match backend {
+            Backend::Sqlite => {
+                let mut conn = establish(&parsed)?;
+                let group = match &mut conn {
+                    DbConnection::Sqlite(c) => group_commit::group_of(c)?,
+                    DbConnection::Pg(_) => None,
+                };
+                (group, Some(Checkpointer::start(&parsed)?))
+            }
+            Backend::Postgres => (None, None),
         };
         Ok(Db {
             pool,
             backend,
             url: parsed,
             waits: Arc::default(),
+            _group: group,
             _checkpointer: checkpointer,
         })
     }

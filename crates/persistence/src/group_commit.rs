@@ -16,7 +16,7 @@
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
@@ -31,10 +31,6 @@ const MOST_WRITERS: usize = 64;
 /// Longest the first writer of a transaction waits, from the end of its body, for the writers
 /// after it before one of them commits, for the same reason.
 const LONGEST_OPEN: Duration = Duration::from_millis(4);
-
-/// Groups of files nobody is writing to now that are kept open (a test run opens hundreds of
-/// databases in one process; a server one).
-const IDLE_GROUPS_KEPT: usize = 4;
 
 /// The writers of one database file in this process.
 pub(crate) struct Group {
@@ -140,8 +136,10 @@ pub(crate) fn unfiled_turn() -> Option<(MutexGuard<'static, ()>, Holding)> {
     Some((guard, Holding::new()))
 }
 
-/// The groups of this process.
-static GROUPS: Mutex<Vec<Arc<Group>>> = Mutex::new(Vec::new());
+/// The groups of this process. Each open `Db` of a file holds its group; the last to go closes
+/// the group's connection (so the connection that closes last can checkpoint the log and remove
+/// it, as SQLite does).
+static GROUPS: Mutex<Vec<Weak<Group>>> = Mutex::new(Vec::new());
 
 /// The group of the file `conn` writes to; `None` for a database without a file (`:memory:`,
 /// a temporary database).
@@ -151,29 +149,21 @@ pub(crate) fn group_of(conn: &mut SqliteConnection) -> Result<Option<Arc<Group>>
     };
     let identity = file_identity(&path);
     let mut groups = lock(&GROUPS);
+    groups.retain(|g| g.strong_count() > 0);
     if let Some(g) = groups
         .iter()
+        .filter_map(Weak::upgrade)
         .find(|g| g.path == path && g.identity == identity)
     {
-        return Ok(Some(Arc::clone(g)));
+        return Ok(Some(g));
     }
-    // Close the groups of files nobody writes to now. Only this list holds them, so no
-    // transaction is open on their connections: a writer holds its group until its commit.
-    let mut idle = 0;
-    groups.retain(|g| {
-        if Arc::strong_count(g) > 1 {
-            return true;
-        }
-        idle += 1;
-        idle <= IDLE_GROUPS_KEPT && g.path != path
-    });
     let group = Arc::new(Group {
         path,
         identity,
         turn: Mutex::new(Turn::default()),
         queued: AtomicUsize::new(0),
     });
-    groups.push(Arc::clone(&group));
+    groups.push(Arc::downgrade(&group));
     Ok(Some(group))
 }
 
@@ -306,10 +296,19 @@ impl Group {
         }
         let mut conn = match turn.conn.take() {
             Some(c) => c,
-            None => crate::db::establish(&DatabaseUrl {
-                backend: Backend::Sqlite,
-                target: self.path.clone(),
-            })?,
+            None => {
+                let mut conn = crate::db::establish(&DatabaseUrl {
+                    backend: Backend::Sqlite,
+                    target: self.path.clone(),
+                })?;
+                // No commit of the group copies the log into the database, with the turn held:
+                // the `Db`'s checkpointer does, beside it.
+                diesel::connection::SimpleConnection::batch_execute(
+                    &mut conn,
+                    "PRAGMA wal_autocheckpoint = 0;",
+                )?;
+                conn
+            }
         };
         if let Some(g) = &turn.open {
             return Ok((conn, Arc::clone(&g.outcome)));
