@@ -302,8 +302,15 @@ impl Drop for Checkpointer {
 }
 
 impl Checkpointer {
-    fn start(url: &DatabaseUrl) -> DbResult<Arc<Checkpointer>> {
+    fn start(
+        url: &DatabaseUrl,
+        group: Option<std::sync::Weak<group_commit::Group>>,
+    ) -> DbResult<Arc<Checkpointer>> {
         let mut conn = establish(url)?;
+        // Only after the group's commits: a process whose writes all go through a connection of
+        // their own (`cashloan batch`) checkpoints as SQLite does, and a checkpoint beside it only
+        // competed for the disk (its first run took 18.2 s instead of 15.0).
+        let mut seen = 0;
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
@@ -311,6 +318,14 @@ impl Checkpointer {
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                     stopped.recv_timeout(CHECKPOINT_EVERY)
                 {
+                    let Some(commits) = group.as_ref().and_then(|g| g.upgrade()).map(|g| g.commits())
+                    else {
+                        continue;
+                    };
+                    if commits == seen {
+                        continue;
+                    }
+                    seen = commits;
                     if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
                         tracing::warn!(error = %e, "checkpointing the SQLite write-ahead log failed");
                     }
@@ -404,7 +419,8 @@ impl Db {
                     DbConnection::Sqlite(c) => group_commit::group_of(c)?,
                     DbConnection::Pg(_) => None,
                 };
-                (group, Some(Checkpointer::start(&parsed)?))
+                let weak = group.as_ref().map(Arc::downgrade);
+                (group, Some(Checkpointer::start(&parsed, weak)?))
             }
             Backend::Postgres => (None, None),
         };

@@ -43,6 +43,8 @@ pub(crate) struct Group {
     turn: Mutex<Turn>,
     /// Writers waiting for the turn now: the holder commits when there are none.
     queued: AtomicUsize,
+    /// Commits so far (the checkpointer works only when there were some since its last look).
+    commits: AtomicUsize,
 }
 
 /// What the holder of the turn owns.
@@ -162,6 +164,7 @@ pub(crate) fn group_of(conn: &mut SqliteConnection) -> Result<Option<Arc<Group>>
         identity,
         turn: Mutex::new(Turn::default()),
         queued: AtomicUsize::new(0),
+        commits: AtomicUsize::new(0),
     });
     groups.push(Arc::downgrade(&group));
     Ok(Some(group))
@@ -200,6 +203,11 @@ fn file_identity(_path: &str) -> Option<(u64, u64)> {
 type Ran<T, E> = Result<Result<T, E>, Box<dyn std::any::Any + Send>>;
 
 impl Group {
+    /// Commits so far.
+    pub(crate) fn commits(&self) -> usize {
+        self.commits.load(Ordering::Relaxed)
+    }
+
     /// Waits for the turn.
     fn take_turn(&self) -> (MutexGuard<'_, Turn>, Holding) {
         self.queued.fetch_add(1, Ordering::SeqCst);
@@ -340,6 +348,7 @@ impl Group {
         let Some(g) = turn.open.take() else {
             return;
         };
+        self.commits.fetch_add(1, Ordering::Relaxed);
         let done = match turn.conn.as_mut() {
             Some(DbConnection::Sqlite(c)) => {
                 let at_top = matches!(
