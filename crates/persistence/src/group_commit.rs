@@ -205,7 +205,7 @@ type Ran<T, E> = Result<Result<T, E>, Box<dyn std::any::Any + Send>>;
 impl Group {
     /// Commits so far.
     pub(crate) fn commits(&self) -> usize {
-        self.commits.load(Ordering::Relaxed)
+        self.commits.load(Ordering::Acquire)
     }
 
     /// Waits for the turn.
@@ -348,7 +348,6 @@ impl Group {
         let Some(g) = turn.open.take() else {
             return;
         };
-        self.commits.fetch_add(1, Ordering::Relaxed);
         let done = match turn.conn.as_mut() {
             Some(DbConnection::Sqlite(c)) => {
                 let at_top = matches!(
@@ -378,6 +377,9 @@ impl Group {
             }
             _ => Err("the write group's connection is gone".to_owned()),
         };
+        // Counted once done, so that the checkpointer never takes the count for a commit whose
+        // pages are not in the log yet.
+        self.commits.fetch_add(1, Ordering::Release);
         if let Err(why) = &done {
             tracing::error!(error = %why, writers = g.writers, "a group commit to SQLite failed; each of its writers gets the error");
         }
