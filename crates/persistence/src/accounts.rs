@@ -1,5 +1,6 @@
 //! Users, sessions and replay nonces.
 
+use crate::cached::cached;
 use crate::columns::typed::Cents;
 use cashloan_domain::Money;
 use diesel::prelude::*;
@@ -121,14 +122,13 @@ pub fn set_password(
     now: i64,
 ) -> DbResult<()> {
     write_transaction(conn, |conn| {
-        diesel::update(users::table.find(user_id))
-            .set((
-                users::password_hash.eq(password_hash),
-                users::failed_logins.eq(0),
-                users::locked_until.eq(None::<i64>),
-                users::updated_at.eq(now),
-            ))
-            .execute(conn)?;
+        cached(diesel::update(users::table.find(user_id)).set((
+            users::password_hash.eq(password_hash),
+            users::failed_logins.eq(0),
+            users::locked_until.eq(None::<i64>),
+            users::updated_at.eq(now),
+        )))
+        .execute(conn)?;
         diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)?;
         crate::login_guard::clear(conn, user_id)?;
         Ok::<_, DbError>(())
@@ -143,12 +143,13 @@ pub fn set_total_credit(
     now: i64,
 ) -> DbResult<bool> {
     crate::db::write_statement(conn, |conn| {
-        let n = diesel::update(users::table.filter(users::mobile.eq(mobile)))
-            .set((
+        let n = cached(
+            diesel::update(users::table.filter(users::mobile.eq(mobile))).set((
                 users::total_credit_cents.eq(Cents::from(credit)),
                 users::updated_at.eq(now),
-            ))
-            .execute(conn)?;
+            )),
+        )
+        .execute(conn)?;
         Ok(n == 1)
     })
 }
@@ -161,9 +162,11 @@ pub fn set_disabled(
     now: i64,
 ) -> DbResult<bool> {
     write_transaction(conn, |conn| {
-        let n = diesel::update(users::table.filter(users::mobile.eq(mobile)))
-            .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
-            .execute(conn)?;
+        let n = cached(
+            diesel::update(users::table.filter(users::mobile.eq(mobile)))
+                .set((users::disabled.eq(disabled), users::updated_at.eq(now))),
+        )
+        .execute(conn)?;
         if disabled && n == 1 {
             // A disabled account acts no more: its sessions end with it.
             let ids = users::table
@@ -178,9 +181,11 @@ pub fn set_disabled(
 /// Flags or unflags an account as a risk customer (§19 `isRisk`); false when no user has that mobile.
 pub fn set_risk(conn: &mut DbConnection, mobile: &str, risk: bool, now: i64) -> DbResult<bool> {
     crate::db::write_statement(conn, |conn| {
-        let n = diesel::update(users::table.filter(users::mobile.eq(mobile)))
-            .set((users::is_risk.eq(risk), users::updated_at.eq(now)))
-            .execute(conn)?;
+        let n = cached(
+            diesel::update(users::table.filter(users::mobile.eq(mobile)))
+                .set((users::is_risk.eq(risk), users::updated_at.eq(now))),
+        )
+        .execute(conn)?;
         Ok(n == 1)
     })
 }
@@ -188,9 +193,11 @@ pub fn set_risk(conn: &mut DbConnection, mobile: &str, risk: bool, now: i64) -> 
 /// Sets the 手机认证 (carrier) status.
 pub fn set_mobile_auth(conn: &mut DbConnection, user_id: &str, now: i64) -> DbResult<()> {
     crate::db::write_statement(conn, |conn| {
-        diesel::update(users::table.find(user_id))
-            .set((users::mobile_auth.eq(true), users::updated_at.eq(now)))
-            .execute(conn)?;
+        cached(
+            diesel::update(users::table.find(user_id))
+                .set((users::mobile_auth.eq(true), users::updated_at.eq(now))),
+        )
+        .execute(conn)?;
         Ok(())
     })
 }
@@ -304,15 +311,17 @@ pub fn record_session_use(
     idle_ms: i64,
 ) -> DbResult<()> {
     crate::db::write_statement(conn, |conn| {
-        diesel::update(
-            sessions::table
-                .find(digest(id))
-                .filter(sessions::expires_at.gt(now)),
+        cached(
+            diesel::update(
+                sessions::table
+                    .find(digest(id))
+                    .filter(sessions::expires_at.gt(now)),
+            )
+            .set((
+                sessions::last_seen_at.eq(now),
+                sessions::expires_at.eq(now + idle_ms),
+            )),
         )
-        .set((
-            sessions::last_seen_at.eq(now),
-            sessions::expires_at.eq(now + idle_ms),
-        ))
         .execute(conn)?;
         Ok(())
     })
@@ -439,14 +448,16 @@ fn insert_nonces_pg(
     let timestamps: Vec<&str> = records.iter().map(|r| r.timestamp).collect();
     let nonces: Vec<&str> = records.iter().map(|r| r.nonce).collect();
     let seen: Vec<i64> = records.iter().map(|r| r.seen_at).collect();
-    let keys: Vec<Key> = diesel::sql_query(
-        "INSERT INTO nonces (request_timestamp, nonce, seen_at) \
+    let keys: Vec<Key> = cached(
+        diesel::sql_query(
+            "INSERT INTO nonces (request_timestamp, nonce, seen_at) \
          SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) \
          ON CONFLICT DO NOTHING RETURNING request_timestamp, nonce",
+        )
+        .bind::<Array<Text>, _>(&timestamps)
+        .bind::<Array<Text>, _>(&nonces)
+        .bind::<Array<BigInt>, _>(&seen),
     )
-    .bind::<Array<Text>, _>(&timestamps)
-    .bind::<Array<Text>, _>(&nonces)
-    .bind::<Array<BigInt>, _>(&seen)
     .load(c)?;
     let mut inserted: std::collections::HashSet<(String, String)> = keys
         .into_iter()

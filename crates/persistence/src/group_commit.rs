@@ -177,8 +177,11 @@ pub(crate) fn file_of(conn: &mut SqliteConnection) -> Result<Option<String>, DbE
         #[diesel(sql_type = diesel::sql_types::Text)]
         file: String,
     }
+    // Asked at every write: kept prepared.
     let rows: Vec<File> = diesel::RunQueryDsl::load(
-        diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'"),
+        crate::cached::cached(diesel::sql_query(
+            "SELECT file FROM pragma_database_list WHERE name = 'main'",
+        )),
         conn,
     )?;
     Ok(rows

@@ -16,6 +16,7 @@ macro_rules! per_backend {
 }
 
 pub mod accounts;
+mod cached;
 mod columns;
 pub mod db;
 pub mod demo;

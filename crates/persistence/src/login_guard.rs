@@ -9,6 +9,7 @@
 
 use diesel::prelude::*;
 
+use crate::cached::cached;
 use crate::db::{inserted, write_transaction, DbConnection, DbError, DbResult};
 use crate::schema::login_guards;
 
@@ -76,62 +77,74 @@ pub fn reserve(
                 .filter(login_guards::client.eq(c.to_owned()))
         };
         // Locks that have run out, and an account window that has, start again.
-        diesel::update(row(client).filter(login_guards::locked_until.le(now)))
-            .set((
+        cached(
+            diesel::update(row(client).filter(login_guards::locked_until.le(now))).set((
                 login_guards::failures.eq(0),
                 login_guards::locked_until.eq(None::<i64>),
-            ))
-            .execute(conn)?;
-        diesel::update(
-            row(EVERY_CLIENT).filter(
-                login_guards::locked_until
-                    .le(now)
-                    .or(login_guards::locked_until
-                        .is_null()
-                        .and(login_guards::window_start.le(now - HOUR_MS))),
-            ),
+            )),
         )
-        .set((
-            login_guards::failures.eq(0),
-            login_guards::window_start.eq(now),
-            login_guards::locked_until.eq(None::<i64>),
-        ))
+        .execute(conn)?;
+        cached(
+            diesel::update(
+                row(EVERY_CLIENT).filter(
+                    login_guards::locked_until
+                        .le(now)
+                        .or(login_guards::locked_until
+                            .is_null()
+                            .and(login_guards::window_start.le(now - HOUR_MS))),
+                ),
+            )
+            .set((
+                login_guards::failures.eq(0),
+                login_guards::window_start.eq(now),
+                login_guards::locked_until.eq(None::<i64>),
+            )),
+        )
         .execute(conn)?;
         // The account-wide slot, then the address's: each one guarded statement.
-        let account = diesel::update(
-            row(EVERY_CLIENT)
-                .filter(login_guards::locked_until.is_null())
-                .filter(login_guards::failures.lt(limits.ceiling_per_hour)),
+        let account = cached(
+            diesel::update(
+                row(EVERY_CLIENT)
+                    .filter(login_guards::locked_until.is_null())
+                    .filter(login_guards::failures.lt(limits.ceiling_per_hour)),
+            )
+            .set(login_guards::failures.eq(login_guards::failures + 1)),
         )
-        .set(login_guards::failures.eq(login_guards::failures + 1))
         .execute(conn)?;
         if account == 0 {
             return Ok(Attempt::Locked);
         }
-        let address = diesel::update(
-            row(client)
-                .filter(login_guards::locked_until.is_null())
-                .filter(login_guards::failures.lt(limits.max_failures)),
+        let address = cached(
+            diesel::update(
+                row(client)
+                    .filter(login_guards::locked_until.is_null())
+                    .filter(login_guards::failures.lt(limits.max_failures)),
+            )
+            .set(login_guards::failures.eq(login_guards::failures + 1)),
         )
-        .set(login_guards::failures.eq(login_guards::failures + 1))
         .execute(conn)?;
         if address == 0 {
             // Give the account-wide slot back: this address is locked, nothing was checked.
-            diesel::update(row(EVERY_CLIENT))
-                .set(login_guards::failures.eq(login_guards::failures - 1))
-                .execute(conn)?;
+            cached(
+                diesel::update(row(EVERY_CLIENT))
+                    .set(login_guards::failures.eq(login_guards::failures - 1)),
+            )
+            .execute(conn)?;
             return Ok(Attempt::Locked);
         }
         // A count that reached its limit locks, from now: the check in flight is the last.
         let until = now + limits.lock_ms;
-        let locked_address =
+        let locked_address = cached(
             diesel::update(row(client).filter(login_guards::failures.ge(limits.max_failures)))
-                .set(login_guards::locked_until.eq(until))
-                .execute(conn)?;
-        diesel::update(
-            row(EVERY_CLIENT).filter(login_guards::failures.ge(limits.ceiling_per_hour)),
+                .set(login_guards::locked_until.eq(until)),
         )
-        .set(login_guards::locked_until.eq(until))
+        .execute(conn)?;
+        cached(
+            diesel::update(
+                row(EVERY_CLIENT).filter(login_guards::failures.ge(limits.ceiling_per_hour)),
+            )
+            .set(login_guards::locked_until.eq(until)),
+        )
         .execute(conn)?;
         Ok::<_, DbError>(Attempt::Reserved {
             last: locked_address == 1,
@@ -142,23 +155,27 @@ pub fn reserve(
 /// The password was right: the address starts again and the attempt is not a failure.
 pub fn succeeded(conn: &mut DbConnection, user_id: &str, client: &str) -> DbResult<()> {
     write_transaction(conn, |conn| {
-        diesel::update(
-            login_guards::table
-                .filter(login_guards::user_id.eq(user_id))
-                .filter(login_guards::client.eq(client)),
+        cached(
+            diesel::update(
+                login_guards::table
+                    .filter(login_guards::user_id.eq(user_id))
+                    .filter(login_guards::client.eq(client)),
+            )
+            .set((
+                login_guards::failures.eq(0),
+                login_guards::locked_until.eq(None::<i64>),
+            )),
         )
-        .set((
-            login_guards::failures.eq(0),
-            login_guards::locked_until.eq(None::<i64>),
-        ))
         .execute(conn)?;
-        diesel::update(
-            login_guards::table
-                .filter(login_guards::user_id.eq(user_id))
-                .filter(login_guards::client.eq(EVERY_CLIENT))
-                .filter(login_guards::failures.gt(0)),
+        cached(
+            diesel::update(
+                login_guards::table
+                    .filter(login_guards::user_id.eq(user_id))
+                    .filter(login_guards::client.eq(EVERY_CLIENT))
+                    .filter(login_guards::failures.gt(0)),
+            )
+            .set(login_guards::failures.eq(login_guards::failures - 1)),
         )
-        .set(login_guards::failures.eq(login_guards::failures - 1))
         .execute(conn)?;
         Ok::<_, DbError>(())
     })
@@ -175,11 +192,13 @@ pub fn clear(conn: &mut DbConnection, user_id: &str) -> DbResult<()> {
 
 /// Whether `client` is locked out of `user_id`, or the account locked for everyone, at `now`.
 pub fn is_locked(conn: &mut DbConnection, user_id: &str, client: &str, now: i64) -> DbResult<bool> {
-    let n: i64 = login_guards::table
-        .filter(login_guards::user_id.eq(user_id))
-        .filter(login_guards::client.eq_any([client, EVERY_CLIENT]))
-        .filter(login_guards::locked_until.gt(now))
-        .count()
-        .get_result(conn)?;
+    let n: i64 = cached(
+        login_guards::table
+            .filter(login_guards::user_id.eq(user_id))
+            .filter(login_guards::client.eq_any([client, EVERY_CLIENT]))
+            .filter(login_guards::locked_until.gt(now))
+            .count(),
+    )
+    .get_result(conn)?;
     Ok(n > 0)
 }

@@ -1,6 +1,7 @@
 //! Loan products (§20, §21): stored as operators configure them, read back as the domain's
 //! [`LoanProduct`] for validation and pricing.
 
+use crate::cached::cached;
 use crate::columns::typed::{FromText, MaybeCents, MaybeFromText, MaybeToText, ToText};
 use cashloan_domain::{Limit, LoanProduct, Money, Rate, RepayType, TermUnit};
 use diesel::prelude::*;
@@ -326,9 +327,8 @@ pub fn insert_product(conn: &mut DbConnection, row: &ProductRow) -> DbResult<()>
 /// Replaces a product; false when there is none with that id.
 pub fn update_product(conn: &mut DbConnection, row: &ProductRow) -> DbResult<bool> {
     crate::db::write_statement(conn, |conn| {
-        let n = diesel::update(products::table.find(&row.id))
-            .set(row.clone())
-            .execute(conn)?;
+        let n =
+            cached(diesel::update(products::table.find(&row.id)).set(row.clone())).execute(conn)?;
         Ok(n == 1)
     })
 }

@@ -1,6 +1,7 @@
 //! What a borrower proves and tells about themselves: identity (§32), bank card (§30), personal
 //! information (§34) and contacts (§35), with the authentication statuses they set (§19).
 
+use crate::cached::cached;
 use crate::columns::typed::Cents;
 use cashloan_domain::Money;
 use diesel::prelude::*;
@@ -82,12 +83,11 @@ pub fn save_identity(conn: &mut DbConnection, identity: &Identity) -> DbResult<S
                 identities::verified_at.eq(identity.verified_at),
             ))
             .execute(conn)?;
-        diesel::update(users::table.find(&identity.user_id))
-            .set((
-                users::real_name_auth.eq(true),
-                users::updated_at.eq(identity.verified_at),
-            ))
-            .execute(conn)?;
+        cached(diesel::update(users::table.find(&identity.user_id)).set((
+            users::real_name_auth.eq(true),
+            users::updated_at.eq(identity.verified_at),
+        )))
+        .execute(conn)?;
         Ok::<_, DbError>(())
     });
     match saved {
@@ -166,12 +166,11 @@ pub fn save_bank_card(conn: &mut DbConnection, card: &BankCard) -> DbResult<bool
                 bank_cards::verified_at.eq(card.verified_at),
             ))
             .execute(conn)?;
-        diesel::update(users::table.find(&card.user_id))
-            .set((
-                users::bank_card_auth.eq(true),
-                users::updated_at.eq(card.verified_at),
-            ))
-            .execute(conn)?;
+        cached(diesel::update(users::table.find(&card.user_id)).set((
+            users::bank_card_auth.eq(true),
+            users::updated_at.eq(card.verified_at),
+        )))
+        .execute(conn)?;
         Ok::<_, DbError>(())
     });
     match saved {
@@ -254,8 +253,7 @@ pub fn save_personal_info(conn: &mut DbConnection, info: &PersonalInfo) -> DbRes
             info.payroll_day = existing.as_ref().and_then(|e| e.payroll_day);
         }
         if existing.is_some() {
-            diesel::update(personal_infos::table.find(&info.user_id))
-                .set(info.clone())
+            cached(diesel::update(personal_infos::table.find(&info.user_id)).set(info.clone()))
                 .execute(conn)?;
         } else {
             diesel::insert_into(personal_infos::table)
@@ -369,17 +367,19 @@ pub fn update_contact(
         if existing.iter().any(|c| c.phone == phone && c.id != id) {
             return Ok(SaveContact::DuplicatePhone);
         }
-        diesel::update(
-            contacts::table
-                .find(id)
-                .filter(contacts::user_id.eq(user_id)),
+        cached(
+            diesel::update(
+                contacts::table
+                    .find(id)
+                    .filter(contacts::user_id.eq(user_id)),
+            )
+            .set((
+                contacts::rel_type.eq(rel_type),
+                contacts::real_name.eq(real_name),
+                contacts::phone.eq(phone),
+                contacts::updated_at.eq(now),
+            )),
         )
-        .set((
-            contacts::rel_type.eq(rel_type),
-            contacts::real_name.eq(real_name),
-            contacts::phone.eq(phone),
-            contacts::updated_at.eq(now),
-        ))
         .execute(conn)?;
         Ok::<_, DbError>(SaveContact::Saved(id.to_owned()))
     });
@@ -399,11 +399,10 @@ fn refresh_customer_info_status(conn: &mut DbConnection, user_id: &str, now: i64
         .filter(contacts::user_id.eq(user_id))
         .count()
         .get_result(conn)?;
-    diesel::update(users::table.find(user_id))
-        .set((
-            users::customer_info_auth.eq(has_info > 0 && has_contact > 0),
-            users::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+    cached(diesel::update(users::table.find(user_id)).set((
+        users::customer_info_auth.eq(has_info > 0 && has_contact > 0),
+        users::updated_at.eq(now),
+    )))
+    .execute(conn)?;
     Ok(())
 }

@@ -17,6 +17,7 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::cached::cached;
 use crate::db::{DbConnection, DbError, DbResult};
 use crate::schema::{applications, bank_cards, identities};
 
@@ -179,12 +180,11 @@ pub fn seal_existing(conn: &mut DbConnection) -> DbResult<usize> {
                 Some(s) => open(s, "identities", "id_card_sealed")?,
                 None => stored_index,
             };
-            diesel::update(identities::table.find(&user))
-                .set((
-                    identities::id_card_no.eq(index(&plain)?),
-                    identities::id_card_sealed.eq(seal(&plain)?),
-                ))
-                .execute(conn)?;
+            cached(diesel::update(identities::table.find(&user)).set((
+                identities::id_card_no.eq(index(&plain)?),
+                identities::id_card_sealed.eq(seal(&plain)?),
+            )))
+            .execute(conn)?;
             changed += 1;
         }
         let rows: Vec<(String, String, Option<String>)> = bank_cards::table
@@ -202,12 +202,11 @@ pub fn seal_existing(conn: &mut DbConnection) -> DbResult<usize> {
                 Some(s) => open(s, "bank_cards", "card_sealed")?,
                 None => stored_index,
             };
-            diesel::update(bank_cards::table.find(&user))
-                .set((
-                    bank_cards::card_no.eq(index(&plain)?),
-                    bank_cards::card_sealed.eq(seal(&plain)?),
-                ))
-                .execute(conn)?;
+            cached(diesel::update(bank_cards::table.find(&user)).set((
+                bank_cards::card_no.eq(index(&plain)?),
+                bank_cards::card_sealed.eq(seal(&plain)?),
+            )))
+            .execute(conn)?;
             changed += 1;
         }
         let rows: Vec<(String, String)> = applications::table
@@ -218,9 +217,11 @@ pub fn seal_existing(conn: &mut DbConnection) -> DbResult<usize> {
                 continue;
             }
             let plain = open(&stored, "applications", "phonebook")?;
-            diesel::update(applications::table.find(&id))
-                .set(applications::phonebook.eq(seal(&plain)?))
-                .execute(conn)?;
+            cached(
+                diesel::update(applications::table.find(&id))
+                    .set(applications::phonebook.eq(seal(&plain)?)),
+            )
+            .execute(conn)?;
             changed += 1;
         }
         Ok(changed)

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use crate::accounts::new_id;
+use crate::cached::cached;
 use crate::db::{inserted, write_transaction, DbConnection, DbError, DbResult};
 use crate::loans::PageRequest;
 use crate::schema::{app_versions, blacklist, feedback, settings, system_messages};
@@ -146,9 +147,10 @@ pub fn add_feedback_within(
     use crate::schema::users;
     write_transaction(conn, |conn| {
         // A no-op update: portable, and on PostgreSQL the row lock the count is read under.
-        diesel::update(users::table.find(user_id))
-            .set(users::updated_at.eq(users::updated_at))
-            .execute(conn)?;
+        cached(
+            diesel::update(users::table.find(user_id)).set(users::updated_at.eq(users::updated_at)),
+        )
+        .execute(conn)?;
         if count_feedback(conn, mobile, business_date)? >= limit {
             return Ok(false);
         }

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use crate::accounts::new_id;
+use crate::cached::cached;
 use crate::db::{write_transaction, Abort, DbConnection, DbError, DbResult};
 use crate::digest::digest;
 use crate::schema::{captchas, grants, sms_codes, sms_sends};
@@ -55,12 +56,14 @@ pub fn consume_captcha(
         let Some((id, created_at)) = found else {
             return Ok(CaptchaCheck::Wrong);
         };
-        let n = diesel::update(
-            captchas::table
-                .find(&id)
-                .filter(captchas::consumed_at.is_null()),
+        let n = cached(
+            diesel::update(
+                captchas::table
+                    .find(&id)
+                    .filter(captchas::consumed_at.is_null()),
+            )
+            .set(captchas::consumed_at.eq(now)),
         )
-        .set(captchas::consumed_at.eq(now))
         .execute(conn)?;
         Ok::<_, DbError>(if n == 0 {
             CaptchaCheck::Wrong
@@ -324,9 +327,11 @@ pub fn check_sms_code(
         // The attempt is reserved before the code is compared, in one guarded statement (which
         // also takes the row lock on PostgreSQL): however many guesses arrive at once, at most
         // `max_attempts` are ever compared.
-        let reserved = diesel::update(target.filter(sms_codes::attempts.lt(max_attempts)))
-            .set(sms_codes::attempts.eq(sms_codes::attempts + 1))
-            .execute(conn)?;
+        let reserved = cached(
+            diesel::update(target.filter(sms_codes::attempts.lt(max_attempts)))
+                .set(sms_codes::attempts.eq(sms_codes::attempts + 1)),
+        )
+        .execute(conn)?;
         if reserved == 0 {
             return Ok(SmsCheck::NoCode);
         }
@@ -341,9 +346,7 @@ pub fn check_sms_code(
             return Ok(SmsCheck::Expired);
         }
         if live == digest(code) {
-            diesel::update(target)
-                .set(sms_codes::consumed_at.eq(now))
-                .execute(conn)?;
+            cached(diesel::update(target).set(sms_codes::consumed_at.eq(now))).execute(conn)?;
             return Ok(SmsCheck::Correct);
         }
         Ok::<_, DbError>(if attempts >= max_attempts {
@@ -394,11 +397,12 @@ pub fn give_grant(
             ],
             other => vec![other.as_str()],
         };
-        diesel::delete(
+        // One or two kinds: two statements to keep.
+        cached(diesel::delete(
             grants::table
                 .filter(grants::mobile.eq(mobile))
                 .filter(grants::kind.eq_any(replaced)),
-        )
+        ))
         .execute(conn)?;
         diesel::insert_into(grants::table)
             .values((
@@ -481,8 +485,7 @@ pub fn fail_grant(
             .filter(grants::mobile.eq(mobile))
             .filter(grants::kind.eq(kind.as_str()))
             .filter(grants::flow.eq(flow));
-        diesel::update(target)
-            .set(grants::failures.eq(grants::failures + 1))
+        cached(diesel::update(target).set(grants::failures.eq(grants::failures + 1)))
             .execute(conn)?;
         let failures: Option<i32> = target.select(grants::failures).first(conn).optional()?;
         let dead = failures.is_some_and(|f| f >= max);
@@ -504,13 +507,15 @@ struct Hits {
 pub fn hit_rate_counter(conn: &mut DbConnection, bucket: &str, window_start: i64) -> DbResult<i64> {
     crate::db::write_statement(conn, |conn| {
         // Both backends accept this upsert; diesel's query builder has no upsert for MultiConnection.
-        let rows: Vec<Hits> = diesel::sql_query(
-            "INSERT INTO rate_counters (bucket, window_start, hits) VALUES ($1, $2, 1) \
+        let rows: Vec<Hits> = cached(
+            diesel::sql_query(
+                "INSERT INTO rate_counters (bucket, window_start, hits) VALUES ($1, $2, 1) \
              ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_counters.hits + 1 \
              RETURNING CAST(hits AS BIGINT) AS hits",
+            )
+            .bind::<Text, _>(bucket)
+            .bind::<BigInt, _>(window_start),
         )
-        .bind::<Text, _>(bucket)
-        .bind::<BigInt, _>(window_start)
         .load(conn)?;
         rows.first().map(|r| r.hits).ok_or(DbError::Corrupt {
             table: "rate_counters",

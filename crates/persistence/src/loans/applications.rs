@@ -1,5 +1,6 @@
 //! Applications (借款申请): what was asked and priced, their codes, storing one, and reading them.
 
+use crate::cached::cached;
 use crate::columns::typed::{Cents, MaybeCents};
 use cashloan_domain::message::text;
 use cashloan_domain::{
@@ -257,13 +258,15 @@ struct SequenceValue {
 /// The next value of a per-day sequence (1, 2, …), atomic on both backends.
 pub fn next_in_sequence(conn: &mut DbConnection, scope: &str, day: &str) -> DbResult<i64> {
     crate::db::write_statement(conn, |conn| {
-        let rows: Vec<SequenceValue> = diesel::sql_query(
-            "INSERT INTO sequences (scope, day, last_value) VALUES ($1, $2, 1) \
+        let rows: Vec<SequenceValue> = cached(
+            diesel::sql_query(
+                "INSERT INTO sequences (scope, day, last_value) VALUES ($1, $2, 1) \
              ON CONFLICT (scope, day) DO UPDATE SET last_value = sequences.last_value + 1 \
              RETURNING last_value",
+            )
+            .bind::<Text, _>(scope)
+            .bind::<Text, _>(day),
         )
-        .bind::<Text, _>(scope)
-        .bind::<Text, _>(day)
         .load(conn)?;
         rows.first().map(|r| r.last_value).ok_or(DbError::Corrupt {
             table: "sequences",
@@ -297,11 +300,13 @@ pub fn submit_application(
 ) -> DbResult<Submitted> {
     let day = format_day(business_date);
     let stored = write_transaction(conn, |conn| {
-        let open: i64 = applications::table
-            .filter(applications::user_id.eq(&app.user_id))
-            .filter(applications::status.eq_any(statuses_are(&ApplyStatus::OPEN)))
-            .count()
-            .get_result(conn)?;
+        let open: i64 = cached(
+            applications::table
+                .filter(applications::user_id.eq(&app.user_id))
+                .filter(applications::status.eq_any(statuses_are(&ApplyStatus::OPEN)))
+                .count(),
+        )
+        .get_result(conn)?;
         if open > 0 {
             return Ok(None);
         }

@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::*;
+use crate::cached::cached;
 use crate::columns::typed::{Cents, MaybeFromText, ToText};
 use crate::db::{DbConnection, DbResult};
 use crate::schema::{applications, installments};
@@ -117,16 +118,18 @@ pub fn record_accrual(
     on: NaiveDate,
 ) -> DbResult<bool> {
     crate::db::write_statement(conn, |conn| {
-        let n = diesel::update(
-            installments::table
-                .find(id)
-                .filter(installments::status.eq(UNPAID)),
+        let n = cached(
+            diesel::update(
+                installments::table
+                    .find(id)
+                    .filter(installments::status.eq(UNPAID)),
+            )
+            .set((
+                installments::overdue.eq(overdue),
+                installments::penalty_cents.eq(Cents::from(penalty)),
+                installments::penalty_date.eq(ToText::from(on)),
+            )),
         )
-        .set((
-            installments::overdue.eq(overdue),
-            installments::penalty_cents.eq(Cents::from(penalty)),
-            installments::penalty_date.eq(ToText::from(on)),
-        ))
         .execute(conn)?;
         Ok(n == 1)
     })
@@ -168,16 +171,18 @@ pub fn record_accruals(
             // In the process a prepared statement per row is as fast, and SQLite's planner may
             // scan the whole book for an `UPDATE … FROM` a list of values.
             for a in accruals {
-                let n = diesel::update(
-                    installments::table
-                        .find(a.id)
-                        .filter(installments::status.eq(UNPAID)),
+                let n = cached(
+                    diesel::update(
+                        installments::table
+                            .find(a.id)
+                            .filter(installments::status.eq(UNPAID)),
+                    )
+                    .set((
+                        installments::overdue.eq(a.overdue),
+                        installments::penalty_cents.eq(Cents::from(a.penalty)),
+                        installments::penalty_date.eq(&day),
+                    )),
                 )
-                .set((
-                    installments::overdue.eq(a.overdue),
-                    installments::penalty_cents.eq(Cents::from(a.penalty)),
-                    installments::penalty_date.eq(&day),
-                ))
                 .execute(c)?;
                 if n == 1 {
                     written.insert(a.id.to_owned());

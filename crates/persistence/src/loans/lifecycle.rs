@@ -6,6 +6,7 @@ use cashloan_domain::{ApplyStatus, LoanAction, MessageType, Money, TermUnit};
 use diesel::prelude::*;
 
 use super::*;
+use crate::cached::cached;
 use crate::columns::typed::{ApplyStatusColumn, Cents, ToText};
 use crate::db::{write_transaction, Abort, DbConnection, DbResult};
 use crate::schema::applications;
@@ -76,16 +77,18 @@ pub(crate) fn enters(action: LoanAction) -> ApplyStatusColumn {
 pub fn start_review(conn: &mut DbConnection, id: &str, now: i64) -> DbResult<Transition> {
     crate::db::write_statement(conn, |conn| {
         transition(conn, id, now, None, |conn| {
-            diesel::update(
-                applications::table
-                    .find(id)
-                    .filter(applications::status.eq(leaves(LoanAction::Review))),
+            cached(
+                diesel::update(
+                    applications::table
+                        .find(id)
+                        .filter(applications::status.eq(leaves(LoanAction::Review))),
+                )
+                .set((
+                    applications::status.eq(enters(LoanAction::Review)),
+                    applications::reviewed_at.eq(now),
+                    applications::updated_at.eq(now),
+                )),
             )
-            .set((
-                applications::status.eq(enters(LoanAction::Review)),
-                applications::reviewed_at.eq(now),
-                applications::updated_at.eq(now),
-            ))
             .execute(conn)
         })
     })
@@ -109,19 +112,21 @@ pub fn approve(
                 text::approved(&app.loan_code, reply_amount)
             })),
             |conn| {
-                diesel::update(
-                    applications::table
-                        .find(id)
-                        .filter(applications::status.eq(leaves(LoanAction::Approve))),
+                cached(
+                    diesel::update(
+                        applications::table
+                            .find(id)
+                            .filter(applications::status.eq(leaves(LoanAction::Approve))),
+                    )
+                    .set((
+                        applications::status.eq(enters(LoanAction::Approve)),
+                        applications::reply_amount_cents.eq(Cents::from(reply_amount)),
+                        applications::auth_term_count.eq(auth_term_count),
+                        applications::auth_term_unit.eq(ToText::from(auth_term_unit)),
+                        applications::decided_at.eq(now),
+                        applications::updated_at.eq(now),
+                    )),
                 )
-                .set((
-                    applications::status.eq(enters(LoanAction::Approve)),
-                    applications::reply_amount_cents.eq(Cents::from(reply_amount)),
-                    applications::auth_term_count.eq(auth_term_count),
-                    applications::auth_term_unit.eq(ToText::from(auth_term_unit)),
-                    applications::decided_at.eq(now),
-                    applications::updated_at.eq(now),
-                ))
                 .execute(conn)
             },
         )
@@ -139,17 +144,19 @@ pub fn reject(conn: &mut DbConnection, id: &str, reason: &str, now: i64) -> DbRe
                 text::rejected(&app.loan_code, reason)
             })),
             |conn| {
-                diesel::update(
-                    applications::table
-                        .find(id)
-                        .filter(applications::status.eq(leaves(LoanAction::Reject))),
+                cached(
+                    diesel::update(
+                        applications::table
+                            .find(id)
+                            .filter(applications::status.eq(leaves(LoanAction::Reject))),
+                    )
+                    .set((
+                        applications::status.eq(enters(LoanAction::Reject)),
+                        applications::reject_reason.eq(reason),
+                        applications::decided_at.eq(now),
+                        applications::updated_at.eq(now),
+                    )),
                 )
-                .set((
-                    applications::status.eq(enters(LoanAction::Reject)),
-                    applications::reject_reason.eq(reason),
-                    applications::decided_at.eq(now),
-                    applications::updated_at.eq(now),
-                ))
                 .execute(conn)
             },
         )

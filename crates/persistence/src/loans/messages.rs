@@ -6,6 +6,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::*;
 use crate::accounts::new_id;
+use crate::cached::cached;
 use crate::db::{DbConnection, DbResult};
 use crate::schema::customer_messages;
 
@@ -56,7 +57,7 @@ pub fn add_customer_message(conn: &mut DbConnection, m: &CustomerMessage) -> DbR
     crate::db::write_statement(conn, |conn| {
         // `ON CONFLICT DO NOTHING` is spelled alike by both backends; diesel's builder offers no upsert
         // for MultiConnection, and a failed insert would abort a PostgreSQL transaction.
-        let n = diesel::sql_query(
+        let n = cached(diesel::sql_query(
             "INSERT INTO customer_messages (id, user_id, message_type, title, content, event_key, sent_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
         )
@@ -66,7 +67,7 @@ pub fn add_customer_message(conn: &mut DbConnection, m: &CustomerMessage) -> DbR
         .bind::<Text, _>(&m.title)
         .bind::<Text, _>(&m.content)
         .bind::<Nullable<Text>, _>(m.event_key.as_deref())
-        .bind::<BigInt, _>(m.sent_at)
+        .bind::<BigInt, _>(m.sent_at))
         .execute(conn)?;
         Ok(n == 1)
     })

@@ -4,6 +4,7 @@
 use cashloan_domain::ApplyStatus;
 use diesel::prelude::*;
 
+use crate::cached::cached;
 use crate::db::{DbConnection, DbResult};
 use crate::loans::{statuses_are, Application, InstallmentRow, UNPAID};
 use crate::schema::{applications, installments, payment_order_lines, payment_orders};
@@ -32,13 +33,16 @@ pub(super) fn open_charge_of(
     conn: &mut DbConnection,
     application_id: &str,
 ) -> DbResult<Option<PaymentOrder>> {
-    Ok(payment_orders::table
-        .filter(payment_orders::application_id.eq(application_id))
-        .filter(payment_orders::kind.ne(OrderKind::Payout.as_str()))
-        .filter(payment_orders::status.eq_any(OPEN))
-        .select(PaymentOrder::as_select())
-        .first(conn)
-        .optional()?)
+    Ok(cached(
+        payment_orders::table
+            .filter(payment_orders::application_id.eq(application_id))
+            .filter(payment_orders::kind.ne(OrderKind::Payout.as_str()))
+            .filter(payment_orders::status.eq_any(OPEN))
+            .select(PaymentOrder::as_select())
+            .limit(1),
+    )
+    .get_result(conn)
+    .optional()?)
 }
 
 /// The payout order of a loan that has not failed, if any.
@@ -63,15 +67,16 @@ pub(super) fn card_of(conn: &mut DbConnection, user_id: &str) -> DbResult<Option
 /// PostgreSQL). Opening a charge and settling one both take it first, so a charge is never
 /// opened on the strength of a read that a settlement is about to make stale. On SQLite every
 /// write transaction holds the file's write lock from its start (and its writers take turns), so
-/// there is nothing to take; the update would only cost a statement parsed anew each time (diesel
-/// caches no UPDATE) with the applications' version trigger compiled into it.
+/// there is nothing to take, and the update would only run the applications' version trigger.
 pub(super) fn lock_loan(conn: &mut DbConnection, application_id: &str) -> DbResult<()> {
     if matches!(conn, DbConnection::Sqlite(_)) {
         return Ok(());
     }
-    diesel::update(applications::table.find(application_id))
-        .set(applications::updated_at.eq(applications::updated_at))
-        .execute(conn)?;
+    cached(
+        diesel::update(applications::table.find(application_id))
+            .set(applications::updated_at.eq(applications::updated_at)),
+    )
+    .execute(conn)?;
     Ok(())
 }
 
@@ -81,14 +86,17 @@ pub(super) fn find_payable(
     user_id: &str,
     id: &str,
 ) -> DbResult<Option<(InstallmentRow, Application)>> {
-    Ok(installments::table
-        .inner_join(applications::table)
-        .filter(installments::id.eq(id))
-        .filter(installments::user_id.eq(user_id))
-        .filter(applications::status.eq_any(statuses_are(&ApplyStatus::PAID_OUT)))
-        .select((InstallmentRow::as_select(), Application::as_select()))
-        .first(conn)
-        .optional()?)
+    Ok(cached(
+        installments::table
+            .inner_join(applications::table)
+            .filter(installments::id.eq(id))
+            .filter(installments::user_id.eq(user_id))
+            .filter(applications::status.eq_any(statuses_are(&ApplyStatus::PAID_OUT)))
+            .select((InstallmentRow::as_select(), Application::as_select()))
+            .limit(1),
+    )
+    .get_result(conn)
+    .optional()?)
 }
 
 pub(super) fn unpaid_of(
@@ -110,25 +118,29 @@ pub fn stale_open_orders(
     before: i64,
     limit: i64,
 ) -> DbResult<Vec<PaymentOrder>> {
-    Ok(payment_orders::table
-        .filter(payment_orders::status.eq_any(OPEN))
-        .filter(payment_orders::updated_at.lt(before))
-        .order((payment_orders::updated_at.asc(), payment_orders::id.asc()))
-        .limit(limit)
-        .select(PaymentOrder::as_select())
-        .load(conn)?)
+    Ok(cached(
+        payment_orders::table
+            .filter(payment_orders::status.eq_any(OPEN))
+            .filter(payment_orders::updated_at.lt(before))
+            .order((payment_orders::updated_at.asc(), payment_orders::id.asc()))
+            .limit(limit)
+            .select(PaymentOrder::as_select()),
+    )
+    .load(conn)?)
 }
 
 /// Marks an open order as asked about just now, so a reconciler pass that could not settle it
 /// moves on to others before asking again.
 pub fn touch_order(conn: &mut DbConnection, id: &str, now: i64) -> DbResult<()> {
     crate::db::write_statement(conn, |conn| {
-        diesel::update(
-            payment_orders::table
-                .find(id)
-                .filter(payment_orders::status.eq_any(OPEN)),
+        cached(
+            diesel::update(
+                payment_orders::table
+                    .find(id)
+                    .filter(payment_orders::status.eq_any(OPEN)),
+            )
+            .set(payment_orders::updated_at.eq(now)),
         )
-        .set(payment_orders::updated_at.eq(now))
         .execute(conn)?;
         Ok(())
     })

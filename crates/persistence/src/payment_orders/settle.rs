@@ -5,6 +5,7 @@ use cashloan_domain::message::text;
 use cashloan_domain::{Charge, LoanAction, MessageType};
 use diesel::prelude::*;
 
+use crate::cached::cached;
 use crate::columns::typed::ToText;
 use crate::db::{write_transaction, Abort, DbConnection, DbResult};
 use crate::loans::{
@@ -157,20 +158,22 @@ pub(super) fn close(
     now: i64,
 ) -> Result<(), SettleAbort> {
     let settled = status != OrderStatus::Unknown;
-    let n = diesel::update(
-        payment_orders::table
-            .find(id)
-            .filter(payment_orders::status.eq_any(OPEN)),
+    let n = cached(
+        diesel::update(
+            payment_orders::table
+                .find(id)
+                .filter(payment_orders::status.eq_any(OPEN)),
+        )
+        .set((
+            payment_orders::status.eq(status.as_str()),
+            payment_orders::channel_ref.eq(channel_ref),
+            payment_orders::message.eq(message),
+            payment_orders::flag.eq(flag),
+            payment_orders::settled_by.eq(by.map(SettledBy::as_str)),
+            payment_orders::settled_at.eq(settled.then_some(now)),
+            payment_orders::updated_at.eq(now),
+        )),
     )
-    .set((
-        payment_orders::status.eq(status.as_str()),
-        payment_orders::channel_ref.eq(channel_ref),
-        payment_orders::message.eq(message),
-        payment_orders::flag.eq(flag),
-        payment_orders::settled_by.eq(by.map(SettledBy::as_str)),
-        payment_orders::settled_at.eq(settled.then_some(now)),
-        payment_orders::updated_at.eq(now),
-    ))
     .execute(conn)?;
     if n == 1 {
         Ok(())
@@ -181,12 +184,11 @@ pub(super) fn close(
 }
 
 pub(super) fn flag(conn: &mut DbConnection, id: &str, why: &str, now: i64) -> DbResult<()> {
-    diesel::update(payment_orders::table.find(id))
-        .set((
-            payment_orders::flag.eq(why),
-            payment_orders::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+    cached(diesel::update(payment_orders::table.find(id)).set((
+        payment_orders::flag.eq(why),
+        payment_orders::updated_at.eq(now),
+    )))
+    .execute(conn)?;
     Ok(())
 }
 
@@ -199,17 +201,19 @@ pub(super) fn apply_payout(
 ) -> Result<Settlement, SettleAbort> {
     let release_date = order.business_date;
     let release = cashloan_domain::format_day(release_date);
-    let n = diesel::update(
-        applications::table
-            .find(&order.application_id)
-            .filter(applications::status.eq(leaves(LoanAction::Disburse))),
+    let n = cached(
+        diesel::update(
+            applications::table
+                .find(&order.application_id)
+                .filter(applications::status.eq(leaves(LoanAction::Disburse))),
+        )
+        .set((
+            applications::status.eq(enters(LoanAction::Disburse)),
+            applications::disbursed_at.eq(now),
+            applications::release_date.eq(ToText::from(release_date)),
+            applications::updated_at.eq(now),
+        )),
     )
-    .set((
-        applications::status.eq(enters(LoanAction::Disburse)),
-        applications::disbursed_at.eq(now),
-        applications::release_date.eq(ToText::from(release_date)),
-        applications::updated_at.eq(now),
-    ))
     .execute(conn)?;
     let app = find_application(conn, &order.application_id)?
         .ok_or(Abort::Answer(Settlement::NotFound))?;
@@ -283,24 +287,26 @@ pub(super) fn apply_charge(
     };
     for l in &lines {
         let c = l.charge();
-        let n = diesel::update(
-            installments::table
-                .find(&l.installment_id)
-                .filter(installments::status.eq(UNPAID)),
+        let n = cached(
+            diesel::update(
+                installments::table
+                    .find(&l.installment_id)
+                    .filter(installments::status.eq(UNPAID)),
+            )
+            .set((
+                installments::status.eq(PAID),
+                installments::penalty_cents.eq(Cents::from(c.penalty)),
+                installments::penalty_date.eq(ToText::from(paid_on_date)),
+                installments::charged_principal_cents.eq(Cents::from(c.principal)),
+                installments::charged_interest_cents.eq(Cents::from(c.interest)),
+                installments::charged_fee_cents.eq(Cents::from(c.fee)),
+                installments::charged_penalty_cents.eq(Cents::from(c.penalty)),
+                installments::settled_by.eq(settled_by),
+                installments::prepaid.eq(l.prepaid),
+                installments::paid_on.eq(ToText::from(paid_on_date)),
+                installments::paid_at.eq(now),
+            )),
         )
-        .set((
-            installments::status.eq(PAID),
-            installments::penalty_cents.eq(Cents::from(c.penalty)),
-            installments::penalty_date.eq(ToText::from(paid_on_date)),
-            installments::charged_principal_cents.eq(Cents::from(c.principal)),
-            installments::charged_interest_cents.eq(Cents::from(c.interest)),
-            installments::charged_fee_cents.eq(Cents::from(c.fee)),
-            installments::charged_penalty_cents.eq(Cents::from(c.penalty)),
-            installments::settled_by.eq(settled_by),
-            installments::prepaid.eq(l.prepaid),
-            installments::paid_on.eq(ToText::from(paid_on_date)),
-            installments::paid_at.eq(now),
-        ))
         .execute(conn)?;
         if n != 1 {
             // Only one charge of a loan is ever open, so this is an operator's hand (or a bug):
@@ -341,16 +347,18 @@ pub(super) fn apply_charge(
         .get_result(conn)?;
     let loan_settled = left == 0;
     if loan_settled {
-        diesel::update(
-            applications::table
-                .find(&app.id)
-                .filter(applications::status.eq(leaves(LoanAction::Settle))),
+        cached(
+            diesel::update(
+                applications::table
+                    .find(&app.id)
+                    .filter(applications::status.eq(leaves(LoanAction::Settle))),
+            )
+            .set((
+                applications::status.eq(enters(LoanAction::Settle)),
+                applications::settled_at.eq(now),
+                applications::updated_at.eq(now),
+            )),
         )
-        .set((
-            applications::status.eq(enters(LoanAction::Settle)),
-            applications::settled_at.eq(now),
-            applications::updated_at.eq(now),
-        ))
         .execute(conn)?;
     }
     notify(
@@ -374,19 +382,21 @@ pub(super) fn settle_flagged(
     by: SettledBy,
     now: i64,
 ) -> DbResult<bool> {
-    let n = diesel::update(
-        payment_orders::table
-            .find(id)
-            .filter(payment_orders::status.eq_any(OPEN)),
+    let n = cached(
+        diesel::update(
+            payment_orders::table
+                .find(id)
+                .filter(payment_orders::status.eq_any(OPEN)),
+        )
+        .set((
+            payment_orders::status.eq(OrderStatus::Succeeded.as_str()),
+            payment_orders::channel_ref.eq(channel_ref),
+            payment_orders::flag.eq(why),
+            payment_orders::settled_by.eq(by.as_str()),
+            payment_orders::settled_at.eq(now),
+            payment_orders::updated_at.eq(now),
+        )),
     )
-    .set((
-        payment_orders::status.eq(OrderStatus::Succeeded.as_str()),
-        payment_orders::channel_ref.eq(channel_ref),
-        payment_orders::flag.eq(why),
-        payment_orders::settled_by.eq(by.as_str()),
-        payment_orders::settled_at.eq(now),
-        payment_orders::updated_at.eq(now),
-    ))
     .execute(conn)?;
     Ok(n == 1)
 }
