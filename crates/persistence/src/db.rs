@@ -624,6 +624,25 @@ pub fn write_statement<T>(
     }
 }
 
+/// [`write_statement`] for `f` of exactly one statement: inside a write it runs as it is, with
+/// no savepoint around it (a statement that fails changes nothing by itself, and its error goes
+/// to the write, which then rolls back or carries on as it decides). Each savepoint costs two
+/// more statements parsed with the write turn held.
+pub fn write_one_statement<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> DbResult<T>,
+) -> DbResult<T> {
+    let inside_a_write = match conn {
+        DbConnection::Sqlite(c) => group_commit::holds_turn() && !at_rest(c),
+        DbConnection::Pg(_) => false,
+    };
+    if inside_a_write {
+        f(conn)
+    } else {
+        write_statement(conn, f)
+    }
+}
+
 /// `f` in a savepoint of the transaction `conn` is in.
 fn savepoint<T, E>(
     conn: &mut DbConnection,

@@ -505,7 +505,7 @@ struct Hits {
 /// Counts one hit on `bucket` in the window starting at `window_start` and returns the window's
 /// count including this hit. One upsert, atomic on both backends.
 pub fn hit_rate_counter(conn: &mut DbConnection, bucket: &str, window_start: i64) -> DbResult<i64> {
-    crate::db::write_statement(conn, |conn| {
+    crate::db::write_one_statement(conn, |conn| {
         // Both backends accept this upsert; diesel's query builder has no upsert for MultiConnection.
         let rows: Vec<Hits> = cached(
             diesel::sql_query(

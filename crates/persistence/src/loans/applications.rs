@@ -257,7 +257,7 @@ struct SequenceValue {
 
 /// The next value of a per-day sequence (1, 2, …), atomic on both backends.
 pub fn next_in_sequence(conn: &mut DbConnection, scope: &str, day: &str) -> DbResult<i64> {
-    crate::db::write_statement(conn, |conn| {
+    crate::db::write_one_statement(conn, |conn| {
         let rows: Vec<SequenceValue> = cached(
             diesel::sql_query(
                 "INSERT INTO sequences (scope, day, last_value) VALUES ($1, $2, 1) \

@@ -54,7 +54,7 @@ impl CustomerMessage {
 /// Writes a customer message once: a message whose `event_key` was already written is skipped
 /// (returns false). Safe inside a transaction on both backends.
 pub fn add_customer_message(conn: &mut DbConnection, m: &CustomerMessage) -> DbResult<bool> {
-    crate::db::write_statement(conn, |conn| {
+    crate::db::write_one_statement(conn, |conn| {
         // `ON CONFLICT DO NOTHING` is spelled alike by both backends; diesel's builder offers no upsert
         // for MultiConnection, and a failed insert would abort a PostgreSQL transaction.
         let n = cached(diesel::sql_query(

@@ -123,13 +123,17 @@ pub fn open_charge(
 ) -> DbResult<OpenCharge> {
     let mut application_id = String::new();
     let outcome = write_transaction(conn, |conn| -> Result<OpenCharge, Abort<Raced>> {
-        let Some((_, loan)) = find_payable(conn, user_id, id)? else {
+        let Some((inst, loan)) = find_payable(conn, user_id, id)? else {
             return Ok(OpenCharge::NotFound);
         };
-        lock_loan(conn, &loan.id)?;
         // Read again under the lock: what we decide on is what the last settlement left.
-        let Some((inst, app)) = find_payable(conn, user_id, id)? else {
-            return Ok(OpenCharge::NotFound);
+        let (inst, app) = if lock_loan(conn, &loan.id)? {
+            let Some(again) = find_payable(conn, user_id, id)? else {
+                return Ok(OpenCharge::NotFound);
+            };
+            again
+        } else {
+            (inst, loan)
         };
         let (kind, lines): (OrderKind, Vec<(String, Charge, bool)>) = if payoff_loan {
             let unpaid = unpaid_of(conn, &app.id)?;
@@ -207,14 +211,15 @@ pub fn open_auto_debit(
         else {
             return Ok(None);
         };
-        lock_loan(conn, &app.id)?;
-        let still_unpaid: i64 = installments::table
-            .filter(installments::id.eq(&inst.id))
-            .filter(installments::status.eq(UNPAID))
-            .count()
-            .get_result(conn)?;
-        if still_unpaid == 0 {
-            return Ok(None);
+        if lock_loan(conn, &app.id)? {
+            let still_unpaid: i64 = installments::table
+                .filter(installments::id.eq(&inst.id))
+                .filter(installments::status.eq(UNPAID))
+                .count()
+                .get_result(conn)?;
+            if still_unpaid == 0 {
+                return Ok(None);
+            }
         }
         if !in_order(conn, &app.id, inst.period)? || open_charge_of(conn, &app.id)?.is_some() {
             return Ok(None);

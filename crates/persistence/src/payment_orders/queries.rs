@@ -68,16 +68,20 @@ pub(super) fn card_of(conn: &mut DbConnection, user_id: &str) -> DbResult<Option
 /// opened on the strength of a read that a settlement is about to make stale. On SQLite every
 /// write transaction holds the file's write lock from its start (and its writers take turns), so
 /// there is nothing to take, and the update would only run the applications' version trigger.
-pub(super) fn lock_loan(conn: &mut DbConnection, application_id: &str) -> DbResult<()> {
+///
+/// Returns whether it took a lock now, that is whether what the transaction read before may
+/// have changed since and must be read again (on SQLite nothing else has written since the
+/// transaction began).
+pub(super) fn lock_loan(conn: &mut DbConnection, application_id: &str) -> DbResult<bool> {
     if matches!(conn, DbConnection::Sqlite(_)) {
-        return Ok(());
+        return Ok(false);
     }
     cached(
         diesel::update(applications::table.find(application_id))
             .set(applications::updated_at.eq(applications::updated_at)),
     )
     .execute(conn)?;
-    Ok(())
+    Ok(true)
 }
 
 /// The installment `id` of `user_id` with its loan, if the loan is paid out (4) or settled (5).

@@ -34,9 +34,12 @@ pub fn settle(
         if !order.status.is_open() {
             return Ok(Settlement::AlreadySettled(order.status));
         }
-        lock_loan(conn, &order.application_id)?;
         // Under the lock, the order as the last settlement left it.
-        let order = find_order(conn, id)?.ok_or(Abort::Answer(Settlement::NotFound))?;
+        let order = if lock_loan(conn, &order.application_id)? {
+            find_order(conn, id)?.ok_or(Abort::Answer(Settlement::NotFound))?
+        } else {
+            order
+        };
         let was = order.status;
         if !was.is_open() {
             return Ok(Settlement::AlreadySettled(was));
