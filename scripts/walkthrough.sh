@@ -124,10 +124,20 @@ A=$(call /appCommonApi/loanProductApply "$S" "${TERMS[@]}" '"latitude":"39.98"' 
 echo "$A"; expect 20005000 "$A"
 APP=$(printf '%s' "$A" | field resultSet)
 
-step "operator: review, approve, disburse (admin API)"
+step "operator: review, approve, propose the payout (admin API, as the operator system)"
 admin POST "/admin/applications/$APP/review"; echo
 admin POST "/admin/applications/$APP/approve"; echo
-admin POST "/admin/applications/$APP/disburse"; echo
+A=$(admin POST "/admin/applications/$APP/disburse")
+echo "$A"
+PROPOSAL=$(printf '%s' "$A" | field id)
+
+step "a second operator (finance) signs in and confirms the payout (maker-checker)"
+CHECKER="finance-$MOBILE"
+admin POST /admin/operators "{\"name\":\"$CHECKER\",\"role\":\"finance\",\"password\":\"walkthrough-$MOBILE\"}"; echo
+A=$(curl -sS "$BASE/admin/login" -H 'Content-Type: application/json' \
+    -d "{\"username\":\"$CHECKER\",\"password\":\"walkthrough-$MOBILE\"}")
+OPERATOR=$(printf '%s' "$A" | field token)
+curl -sS -X POST "$BASE/admin/proposals/$PROPOSAL/confirm" -H "Authorization: Bearer $OPERATOR"; echo
 
 step "§28 my loans, §29 the plan"
 call /appCommonApi/getLoanApplyInfoList "$S" '"pageNum":1'; echo

@@ -291,8 +291,8 @@ impl Provider for Environment {
             };
             let name = name.to_ascii_lowercase();
             // Variables of other tools that share the prefix (the test suite's PostgreSQL URL,
-            // the config file's path) are not settings.
-            if name == "config" || name.starts_with("test_") {
+            // the config file's path, `cashloan operator`'s new password) are not settings.
+            if name == "config" || name == "operator_password" || name.starts_with("test_") {
                 continue;
             }
             dict.insert(name, Value::from(value.clone()));

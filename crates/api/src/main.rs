@@ -88,6 +88,41 @@ enum Command {
         /// The JSON body, if any.
         body: Option<String>,
     },
+    /// Operators' accounts: `cashloan operator add li.na --role reviewer` (the password is read
+    /// from CASHLOAN_OPERATOR_PASSWORD, or else the first line of standard input).
+    Operator {
+        #[command(subcommand)]
+        action: OperatorCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Add an operator.
+    Add {
+        /// Sign-in name.
+        name: String,
+        /// admin, reviewer, finance, collector or viewer.
+        #[arg(long, value_parser = ["admin", "reviewer", "finance", "collector", "viewer"])]
+        role: String,
+    },
+    /// List the operators.
+    List,
+    /// Disable an operator: they cannot sign in, and their sessions end.
+    Disable {
+        /// Sign-in name.
+        name: String,
+    },
+    /// Enable a disabled operator again.
+    Enable {
+        /// Sign-in name.
+        name: String,
+    },
+    /// Set an operator's password (read as for `add`); their sessions end.
+    Passwd {
+        /// Sign-in name.
+        name: String,
+    },
 }
 
 fn init_logs(config: &Config) {
@@ -146,6 +181,7 @@ fn main() -> ExitCode {
         } => call(&config, &url, &path, body.as_deref(), session.as_deref()),
         Command::Des { op, text } => des(&config, &op, &text),
         Command::Admin { method, path, body } => admin(config, &method, &path, body),
+        Command::Operator { action } => operator(config, action),
         Command::Openapi => {
             print!("{}", cashloan_api::openapi::document_json());
             ExitCode::SUCCESS
@@ -366,6 +402,76 @@ fn batch(config: &Config, from: chrono::NaiveDate, to: chrono::NaiveDate, again:
         date = next;
     }
     ExitCode::SUCCESS
+}
+
+/// The new password of `cashloan operator add` and `passwd`: CASHLOAN_OPERATOR_PASSWORD, or the
+/// first line of standard input.
+fn new_password() -> Result<String, String> {
+    if let Ok(p) = std::env::var("CASHLOAN_OPERATOR_PASSWORD") {
+        return Ok(p);
+    }
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        eprint!("password: ");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        return Err(
+            "no password: set CASHLOAN_OPERATOR_PASSWORD or write it on standard input".into(),
+        );
+    }
+    Ok(password)
+}
+
+/// `cashloan operator …`: through the admin API's operator routes, as `system` (audited).
+fn operator(config: Config, action: OperatorCommand) -> ExitCode {
+    let password = || match new_password() {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("cashloan operator: {e}");
+            None
+        }
+    };
+    let (method, path, body) = match action {
+        OperatorCommand::Add { name, role } => {
+            let Some(password) = password() else {
+                return ExitCode::FAILURE;
+            };
+            let body = serde_json::json!({"name": name, "role": role, "password": password});
+            (
+                "POST",
+                "/admin/operators".to_owned(),
+                Some(body.to_string()),
+            )
+        }
+        OperatorCommand::List => ("GET", "/admin/operators".to_owned(), None),
+        OperatorCommand::Disable { name } => (
+            "PUT",
+            format!("/admin/operators/{name}/status"),
+            Some(r#"{"disabled":true}"#.to_owned()),
+        ),
+        OperatorCommand::Enable { name } => (
+            "PUT",
+            format!("/admin/operators/{name}/status"),
+            Some(r#"{"disabled":false}"#.to_owned()),
+        ),
+        OperatorCommand::Passwd { name } => {
+            let Some(password) = password() else {
+                return ExitCode::FAILURE;
+            };
+            let body = serde_json::json!({ "password": password });
+            (
+                "PUT",
+                format!("/admin/operators/{name}/password"),
+                Some(body.to_string()),
+            )
+        }
+    };
+    admin(config, method, &path, body)
 }
 
 #[actix_web::main]

@@ -435,7 +435,7 @@ fn admin_operation(route: &admin::AdminRoute) -> Value {
     );
     if matches!(
         route.path,
-        "/products" | "/system-messages" | "/app-versions"
+        "/system-messages" | "/app-versions" | "/operators"
     ) && route.method == "POST"
     {
         responses.insert(
@@ -443,14 +443,17 @@ fn admin_operation(route: &admin::AdminRoute) -> Value {
             json!({"description": "Created.", "content": {"application/json": {"schema": answer}}}),
         );
     }
-    if route.path.ends_with("/disburse") {
+    if route.answer == Some("ProposalAnswer") {
+        responses.remove("200");
         responses.insert(
             "202".into(),
-            json!({"description": "The payment channel has not said yet: the payment order.", "content": {"application/json": {"schema": {"type": "object", "properties": {"payment": reference("OrderView")}}}}}),
+            json!({"description": "Proposed: done when another operator confirms it (POST /admin/proposals/{id}/confirm).", "content": {"application/json": {"schema": answer}}}),
         );
+    }
+    if route.path == "/proposals/{id}/confirm" {
         responses.insert(
             "502".into(),
-            error_response("The payment channel refused; the application stays approved."),
+            error_response("Confirmed, but the payment channel refused the payout; the application stays approved."),
         );
     }
     for (status, what) in [
@@ -458,11 +461,15 @@ fn admin_operation(route: &admin::AdminRoute) -> Value {
             "400",
             "The body or query is malformed (the message names the member).",
         ),
-        ("401", "Missing or wrong admin token."),
         (
-            "404",
-            "No such thing (every path answers 404 while no admin token is configured).",
+            "401",
+            "No operator signed in (or the session ended), and no admin token.",
         ),
+        (
+            "403",
+            "The caller's role may not do this (or the proposer tries to confirm).",
+        ),
+        ("404", "No such thing."),
         ("409", "Not in a state that allows it."),
         ("422", "Well-formed, but against a rule."),
     ] {

@@ -59,10 +59,12 @@ fn admin_with(s: &TestServer, auth: Option<&str>) -> u16 {
 
 #[test]
 fn the_admin_api_needs_a_long_token_and_the_header() {
-    // A blank token, from the environment or the file, is no token: the admin API is off.
+    // A blank token, from the environment or the file, is no token: only operators' sessions
+    // open the admin API.
     on_every_backend(&[("CASHLOAN_ADMIN_TOKEN", "  ")], |s| {
-        assert_eq!(admin_with(s, None), 404, "{}", s.backend);
-        assert_eq!(admin_with(s, Some("Bearer ")), 404);
+        assert_eq!(admin_with(s, None), 401, "{}", s.backend);
+        assert_eq!(admin_with(s, Some("Bearer ")), 401);
+        assert_eq!(admin_with(s, Some("Bearer   ")), 401);
     });
     // A short token stops the server at start, saying why.
     let (code, err) = start_alone(&[
@@ -267,7 +269,7 @@ fn a_disabled_account_stops_and_a_blacklisted_one_is_not_paid_out() {
             &format!("/admin/users/{M}/blacklist"),
             Some(json!({"reason": "fraud"})),
         );
-        let r = s.admin("POST", &format!("/admin/applications/{id}/disburse"), None);
+        let r = s.admin_confirmed("POST", &format!("/admin/applications/{id}/disburse"), None);
         assert_eq!(r.status, 409, "{}: {}", s.backend, r.text());
         assert!(r.text().contains("blacklisted"), "{}", r.text());
         assert_eq!(
@@ -774,7 +776,7 @@ fn one_borrower_never_reaches_anothers_loan_or_contacts() {
         );
         let id = r.result().as_str().unwrap().to_owned();
         for step in ["review", "approve", "disburse"] {
-            s.admin("POST", &format!("/admin/applications/{id}/{step}"), None);
+            s.admin_confirmed("POST", &format!("/admin/applications/{id}/{step}"), None);
         }
         let plan = s.call(
             "/appCommonApi/getLoanApplyRepayList",

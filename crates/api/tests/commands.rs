@@ -35,7 +35,7 @@ fn migrate_batch_and_admin_work_on_an_empty_database() {
         let first = cashloan(&db.url, &["migrate"]);
         assert!(first.status.success(), "{}: {first:?}", db.backend);
         assert!(
-            stdout(&first).starts_with("applied 10 migration(s)"),
+            stdout(&first).starts_with("applied 11 migration(s)"),
             "{}",
             stdout(&first)
         );

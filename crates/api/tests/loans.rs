@@ -13,7 +13,7 @@ const NEW_CASH_LOAN: &str = "c4493fbe-23f7-4904-bac1-ff0266b36e2e";
 const INSTALMENT: &str = "0b7f6c2e-5d1a-4c4e-9f3a-2a8e7c1d9b10";
 
 fn admin_ok(s: &TestServer, method: &str, path: &str, body: Option<Value>) -> Value {
-    let r = s.admin(method, path, body);
+    let r = s.admin_confirmed(method, path, body);
     assert!(
         (200..300).contains(&r.status),
         "{method} {path}: {} {}",
@@ -581,7 +581,7 @@ fn applying_needs_every_authentication_and_one_open_application_at_a_time() {
             "one application, one shape"
         );
         assert_eq!(
-            s.admin("POST", &format!("/admin/applications/{id}/disburse"), None)
+            s.admin_confirmed("POST", &format!("/admin/applications/{id}/disburse"), None)
                 .status,
             409
         );
@@ -943,7 +943,7 @@ fn a_refusing_payment_channel_changes_nothing() {
             &format!("/admin/applications/{id}/approve"),
             None,
         );
-        let r = s.admin("POST", &format!("/admin/applications/{id}/disburse"), None);
+        let r = s.admin_confirmed("POST", &format!("/admin/applications/{id}/disburse"), None);
         assert_eq!(r.status, 502, "{}", r.text());
         assert_eq!(
             loan_status(s, &session, &id),
@@ -1025,9 +1025,10 @@ fn the_admin_api_needs_its_token_and_is_off_without_one() {
             (Some("23"), Some("1"))
         );
     });
+    // Without a token, only operators' sessions open it.
     on_every_backend(&[("CASHLOAN_ADMIN_TOKEN", "")], |s| {
         let r = s.admin("GET", "/admin/applications", None);
-        assert_eq!(r.status, 404);
+        assert_eq!(r.status, 401);
     });
     on_every_backend(&[("CASHLOAN_ALLOW_BUSINESS_DATE_OVERRIDE", "false")], |s| {
         assert_eq!(

@@ -203,11 +203,23 @@ fn a_server_killed_mid_payment_settles_everything_after_restart() {
         channel.set_delay(Duration::from_secs(5));
         let pid = s.pid();
         let calls_before = channel.calls();
+        let proposed = s.admin(
+            "POST",
+            &format!("/admin/applications/{to_pay_out}/disburse"),
+            None,
+        );
+        assert_eq!(proposed.status, 202, "{}", proposed.text());
+        let proposal = proposed.json()["proposal"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let checker = s.operator("checker", "finance");
         std::thread::scope(|scope| {
             let payout = scope.spawn(|| {
-                s.try_admin(
+                s.try_admin_as(
+                    &checker,
                     "POST",
-                    &format!("/admin/applications/{to_pay_out}/disburse"),
+                    &format!("/admin/proposals/{proposal}/confirm"),
                     None,
                 )
             });
@@ -455,11 +467,11 @@ fn an_operator_resolves_a_stuck_payout_by_hand() {
         channel.set_delay(Duration::ZERO);
         let (_, id) = approved_loan(&s, "13709812611", 1);
         channel.set_delay(Duration::from_secs(2));
-        let r = s.admin("POST", &format!("/admin/applications/{id}/disburse"), None);
+        let r = s.admin_confirmed("POST", &format!("/admin/applications/{id}/disburse"), None);
         assert_eq!(r.status, 202, "{}: {}", s.backend, r.text());
         assert_eq!(r.json()["payment"]["status"], "unknown");
         // A second disbursement never opens a second payout.
-        let again = s.admin("POST", &format!("/admin/applications/{id}/disburse"), None);
+        let again = s.admin_confirmed("POST", &format!("/admin/applications/{id}/disburse"), None);
         assert_eq!(again.status, 409, "{}", again.text());
         channel.set_delay(Duration::ZERO);
         let order = r.json()["payment"]["id"].as_str().unwrap().to_owned();

@@ -90,7 +90,7 @@ fn borrowers(server: &TestServer, seqs: std::ops::Range<u32>) -> Vec<(u32, Strin
 /// the loans interleaved so that no two requests for one loan are in flight together.
 fn repayments(server: &TestServer, seqs: std::ops::Range<u32>) -> Vec<(Value, String)> {
     let admin = |path: String| {
-        let r = server.admin("POST", &path, None);
+        let r = server.admin_confirmed("POST", &path, None);
         assert!(r.status < 300, "{path}: {}", r.text());
     };
     let mut plans = Vec::new();

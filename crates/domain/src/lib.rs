@@ -10,6 +10,7 @@ pub mod day;
 pub mod eligibility;
 pub mod identity;
 pub mod lifecycle;
+pub mod mask;
 pub mod message;
 pub mod money;
 pub mod payoff;

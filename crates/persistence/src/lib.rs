@@ -16,6 +16,7 @@ macro_rules! per_backend {
 }
 
 pub mod accounts;
+pub mod back_office;
 mod cached;
 mod columns;
 pub mod db;

@@ -427,6 +427,83 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    operators (id) {
+        id -> Text,
+        name -> Text,
+        role -> Text,
+        password_hash -> Text,
+        disabled -> Bool,
+        failed_logins -> Integer,
+        locked_until -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    operator_sessions (token_digest) {
+        token_digest -> Text,
+        operator_id -> Text,
+        csrf_token -> Text,
+        address -> Text,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_events (seq) {
+        seq -> BigInt,
+        at -> BigInt,
+        operator -> Text,
+        role -> Text,
+        address -> Text,
+        action -> Text,
+        entity -> Text,
+        entity_id -> Nullable<Text>,
+        outcome -> Integer,
+        before_state -> Nullable<Text>,
+        after_state -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    proposals (id) {
+        id -> Text,
+        kind -> Text,
+        entity_id -> Text,
+        payload -> Text,
+        status -> Text,
+        proposed_by -> Text,
+        proposed_at -> BigInt,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<BigInt>,
+        result -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    collection_assignments (application_id) {
+        application_id -> Text,
+        collector_id -> Text,
+        assigned_by -> Text,
+        assigned_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    collection_notes (id) {
+        id -> Text,
+        application_id -> Text,
+        operator -> Text,
+        method -> Text,
+        result -> Text,
+        promise_date -> Nullable<Text>,
+        promise_amount_cents -> Nullable<BigInt>,
+        at -> BigInt,
+    }
+}
+
 diesel::joinable!(identities -> users (user_id));
 diesel::joinable!(bank_cards -> users (user_id));
 diesel::joinable!(personal_infos -> users (user_id));
@@ -441,8 +518,18 @@ diesel::joinable!(payment_orders -> applications (application_id));
 diesel::joinable!(payment_order_lines -> payment_orders (order_id));
 diesel::joinable!(payment_order_lines -> installments (installment_id));
 diesel::joinable!(customer_messages -> users (user_id));
+diesel::joinable!(operator_sessions -> operators (operator_id));
+diesel::joinable!(collection_assignments -> operators (collector_id));
+diesel::joinable!(collection_assignments -> applications (application_id));
+diesel::joinable!(collection_notes -> applications (application_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    operators,
+    operator_sessions,
+    audit_events,
+    proposals,
+    collection_assignments,
+    collection_notes,
     login_guards,
     payment_orders,
     payment_order_lines,

@@ -55,7 +55,7 @@ pub fn login(s: &TestServer, mobile: &str, password: &str) -> String {
 
 /// A birth date for borrower `seq`: ID numbers have a serial of three digits, so each thousand
 /// borrowers is born a year earlier (1990 for the first thousand).
-fn birth_of(seq: u32) -> String {
+pub fn birth_of(seq: u32) -> String {
     format!("{}0307", 1990 - (seq / 1000) % 60)
 }
 

@@ -37,8 +37,17 @@ pub struct TestServer {
     bin: String,
     env: Vec<(String, String)>,
     dir: tempfile::TempDir,
+    /// Operators signed in by [`Self::operator`]: name → session token.
+    operators: std::sync::Mutex<std::collections::HashMap<String, String>>,
     _db: FreshDb,
 }
+
+/// The password of every operator [`TestServer::operator`] adds: `name` and this.
+pub const OPERATOR_PASSWORD_SUFFIX: &str = "-pass-0123456789";
+
+/// The operator that confirms what the bootstrap token (`system`) proposes, in
+/// [`TestServer::admin_confirmed`].
+pub const CHECKER: &str = "checker";
 
 impl Drop for TestServer {
     fn drop(&mut self) {
@@ -149,6 +158,7 @@ impl TestServer {
             bin: bin.to_owned(),
             env,
             dir,
+            operators: Default::default(),
             _db: db,
         }
     }
@@ -335,6 +345,91 @@ impl TestServer {
         )
     }
 
+    /// Calls the admin API with an operator's session token.
+    pub fn admin_as(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> Answer {
+        self.try_admin_as(token, method, path, body)
+            .unwrap_or_else(|e| panic!("request to {path} failed: {e}"))
+    }
+
+    /// Like [`Self::admin_as`], but a failed connection is an `Err`.
+    pub fn try_admin_as(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Answer, String> {
+        let auth = format!("Bearer {token}");
+        let text = body.map(|b| b.to_string()).unwrap_or_default();
+        self.try_raw(
+            method,
+            path,
+            text.as_bytes(),
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", &auth),
+            ],
+        )
+    }
+
+    /// The session token of operator `name` with `role`: added (by `system`) and signed in the
+    /// first time it is asked for; its password is `name` + [`OPERATOR_PASSWORD_SUFFIX`].
+    pub fn operator(&self, name: &str, role: &str) -> String {
+        let mut known = self.operators.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(token) = known.get(name) {
+            return token.clone();
+        }
+        let password = format!("{name}{OPERATOR_PASSWORD_SUFFIX}");
+        let added = self.admin(
+            "POST",
+            "/admin/operators",
+            Some(serde_json::json!({"name": name, "role": role, "password": password})),
+        );
+        assert!(
+            added.status == 201 || added.status == 409,
+            "add operator {name}: {} {}",
+            added.status,
+            added.text()
+        );
+        let signed = self.raw(
+            "POST",
+            "/admin/login",
+            serde_json::json!({"username": name, "password": password})
+                .to_string()
+                .as_bytes(),
+            &[("Content-Type", "application/json")],
+        );
+        assert_eq!(signed.status, 200, "sign in {name}: {}", signed.text());
+        let token = signed.json()["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token for {name}: {}", signed.text()))
+            .to_owned();
+        known.insert(name.to_owned(), token.clone());
+        token
+    }
+
+    /// Calls the admin API as `system`; when that proposes something (202 with a proposal), the
+    /// operator [`CHECKER`] (an admin) confirms it, and the confirmation's answer is returned:
+    /// what carrying it out answered, with `proposal` beside it.
+    pub fn admin_confirmed(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+        let proposed = self.admin(method, path, body);
+        let id = proposed.json()["proposal"]["id"]
+            .as_str()
+            .map(str::to_owned);
+        match id {
+            Some(id) if proposed.status == 202 => {
+                let checker = self.operator(CHECKER, "admin");
+                self.admin_as(
+                    &checker,
+                    "POST",
+                    &format!("/admin/proposals/{id}/confirm"),
+                    None,
+                )
+            }
+            _ => proposed,
+        }
+    }
+
     /// Writes raw bytes to the server over a plain TCP connection (for malformed HTTP).
     pub fn tcp(&self, request: &[u8]) -> String {
         let addr = self.url.trim_start_matches("http://");
@@ -428,6 +523,18 @@ pub fn execute_sql(db_url: &str, sql: &str) {
     } else {
         let mut c = diesel::pg::PgConnection::establish(db_url).expect("connect to PostgreSQL");
         c.batch_execute(sql).expect("run SQL");
+    }
+}
+
+/// Runs `sql` on the database at `db_url`; what the database said when it refused.
+pub fn try_execute_sql(db_url: &str, sql: &str) -> Result<(), String> {
+    use diesel::connection::SimpleConnection;
+    if let Some(path) = db_url.strip_prefix("sqlite://") {
+        let mut c = diesel::sqlite::SqliteConnection::establish(path).map_err(|e| e.to_string())?;
+        c.batch_execute(sql).map_err(|e| e.to_string())
+    } else {
+        let mut c = diesel::pg::PgConnection::establish(db_url).map_err(|e| e.to_string())?;
+        c.batch_execute(sql).map_err(|e| e.to_string())
     }
 }
 

@@ -31,7 +31,7 @@ pub fn on_every_backend(env: &[(&str, &str)], test: impl Fn(&TestServer)) {
 pub const NEW_CASH_LOAN: &str = "c4493fbe-23f7-4904-bac1-ff0266b36e2e";
 
 pub fn admin_ok(s: &TestServer, method: &str, path: &str, body: Option<Value>) -> Value {
-    let r = s.admin(method, path, body);
+    let r = s.admin_confirmed(method, path, body);
     assert!(r.status < 300, "{method} {path}: {} {}", r.status, r.text());
     r.json()
 }
@@ -43,6 +43,25 @@ pub fn approved_loan(s: &TestServer, mobile: &str, seq: u32) -> (String, String)
 
 /// A verified borrower's application for `amount` over `days` at 36 %, approved.
 pub fn approved_loan_of(
+    s: &TestServer,
+    mobile: &str,
+    seq: u32,
+    amount: &str,
+    days: &str,
+) -> (String, String) {
+    let (session, id) = submitted_loan_of(s, mobile, seq, amount, days);
+    admin_ok(s, "POST", &format!("/admin/applications/{id}/review"), None);
+    admin_ok(
+        s,
+        "POST",
+        &format!("/admin/applications/{id}/approve"),
+        None,
+    );
+    (session, id)
+}
+
+/// A verified borrower's application for `amount` over `days` at 36 %, submitted (待审核).
+pub fn submitted_loan_of(
     s: &TestServer,
     mobile: &str,
     seq: u32,
@@ -62,13 +81,6 @@ pub fn approved_loan_of(
     );
     assert_eq!(r.code(), "20005000", "{}", r.text());
     let id = r.result().as_str().unwrap().to_owned();
-    admin_ok(s, "POST", &format!("/admin/applications/{id}/review"), None);
-    admin_ok(
-        s,
-        "POST",
-        &format!("/admin/applications/{id}/approve"),
-        None,
-    );
     (session, id)
 }
 

@@ -386,25 +386,51 @@ pub fn list_user_applications(
 /// mobile, and how many there are.
 pub fn list_applications(
     conn: &mut DbConnection,
-    status: Option<ApplyStatus>,
+    filter: &ApplicationFilter,
     page: PageRequest,
 ) -> DbResult<(Vec<(Application, String)>, i64)> {
-    let mut count = applications::table.into_boxed();
-    let mut rows = applications::table
-        .inner_join(users::table)
+    let boxed = || {
+        let mut q = applications::table.inner_join(users::table).into_boxed();
+        if let Some(s) = filter.status {
+            q = q.filter(applications::status.eq(status_is(s)));
+        }
+        if let Some(m) = &filter.mobile {
+            q = q.filter(users::mobile.eq(m.clone()));
+        }
+        if let Some(c) = &filter.loan_code {
+            q = q.filter(applications::loan_code.eq(c.clone()));
+        }
+        if let Some(from) = filter.applied_from {
+            q = q.filter(applications::applied_at.ge(from));
+        }
+        if let Some(to) = filter.applied_before {
+            q = q.filter(applications::applied_at.lt(to));
+        }
+        q
+    };
+    let total = boxed().count().get_result(conn)?;
+    let rows = boxed()
         .select((Application::as_select(), users::mobile))
-        .into_boxed();
-    if let Some(s) = status {
-        count = count.filter(applications::status.eq(status_is(s)));
-        rows = rows.filter(applications::status.eq(status_is(s)));
-    }
-    let total = count.count().get_result(conn)?;
-    let rows = rows
         .order((applications::applied_at.desc(), applications::id.desc()))
         .offset(page.offset)
         .limit(page.limit)
         .load(conn)?;
     Ok((rows, total))
+}
+
+/// Which applications a list shows (every member optional).
+#[derive(Clone, Debug, Default)]
+pub struct ApplicationFilter {
+    /// In this status.
+    pub status: Option<ApplyStatus>,
+    /// The borrower's mobile, in full.
+    pub mobile: Option<String>,
+    /// The loan code, in full.
+    pub loan_code: Option<String>,
+    /// Applied at or after (ms).
+    pub applied_from: Option<i64>,
+    /// Applied before (ms).
+    pub applied_before: Option<i64>,
 }
 
 /// Contracts (合同) of an application: (name, path).

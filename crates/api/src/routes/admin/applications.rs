@@ -4,23 +4,30 @@
 use actix_web::http::StatusCode;
 use cashloan_domain::{ApplyStatus, Money, TermUnit};
 use cashloan_persistence::accounts::find_user;
+use cashloan_persistence::back_office::ProposalKind;
 use cashloan_persistence::loans::{
-    find_application, list_applications, list_payments, Application, PageRequest, Payment,
+    find_application, list_applications, list_payments, Application, ApplicationFilter,
+    PageRequest, Payment,
 };
+use cashloan_persistence::profile::{find_bank_card, find_identity};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::payments::OrderView;
-use super::{business_date, fault, money, ok, with_status, AdminCall, Answer, Refusal};
+use super::{business_date, date, fault, money, ok, with_status, AdminCall, Answer, Refusal};
 use crate::context::{AppState, Lease};
 use crate::usecases::disburse::{self, PayoutOutcome};
 use crate::usecases::review::{self, ReviewError};
 
-/// An application as operators see it, with the borrower's mobile.
+/// An application as operators see it, with the borrower's id and mobile (masked: showing it
+/// in full is `POST /admin/applications/{id}/borrower/reveal`, an audited action).
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationView {
     id: String,
     loan_code: String,
+    user_id: String,
     mobile: Option<String>,
     product_id: String,
     product_name: String,
@@ -42,11 +49,12 @@ pub struct ApplicationView {
 }
 
 impl ApplicationView {
-    fn new(a: &Application, mobile: Option<&str>) -> ApplicationView {
+    pub(super) fn new(a: &Application, mobile: Option<&str>) -> ApplicationView {
         ApplicationView {
             id: a.id.clone(),
             loan_code: a.loan_code.clone(),
-            mobile: mobile.map(str::to_owned),
+            user_id: a.user_id.clone(),
+            mobile: mobile.map(cashloan_domain::mask::mobile),
             product_id: a.product_id.clone(),
             product_name: a.product_name.clone(),
             apply_status: i32::from(a.status.code()),
@@ -110,8 +118,9 @@ fn review_answer(lease: &mut Lease<'_>, done: Result<Application, ReviewError>) 
     }
 }
 
-/// `GET /admin/applications?status=N&page=&size=`.
-pub(super) fn list(_: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
+/// `GET /admin/applications?status=N&mobile=&loanCode=&from=&to=&page=&size=` (`from` and `to`
+/// are business days, both included).
+pub(super) fn list(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
     let num = |k: &str, d: i64| {
         call.query(k).map_or(Ok(d), |v| {
             v.parse::<i64>()
@@ -128,9 +137,25 @@ pub(super) fn list(_: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Ans
         ),
     };
     let (page, size) = (num("page", 1)?.max(1), num("size", 20)?.clamp(1, 100));
+    let text = |k: &str| call.query(k).filter(|v| !v.is_empty()).map(str::to_owned);
+    let day = |k: &str| {
+        call.query(k)
+            .filter(|v| !v.is_empty())
+            .map(date)
+            .transpose()
+    };
+    // A day runs from the end of the one before it to its own end, in the server's zone.
+    let start_of = |d: NaiveDate| d.pred_opt().map_or(0, |p| st.end_of_day_ms(p));
+    let filter = ApplicationFilter {
+        status,
+        mobile: text("mobile"),
+        loan_code: text("loanCode"),
+        applied_from: day("from")?.map(start_of),
+        applied_before: day("to")?.map(|d| st.end_of_day_ms(d)),
+    };
     let (rows, total) = list_applications(
         lease.get()?,
-        status,
+        &filter,
         PageRequest {
             offset: (page - 1) * size,
             limit: size,
@@ -217,7 +242,29 @@ pub(super) fn reject(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> 
     review_answer(lease, done)
 }
 
-/// `POST /admin/applications/{id}/disburse`: pays the loan out through the payment channel. 200
+/// `POST /admin/applications/{id}/disburse`: proposes paying an approved loan out (202 with the
+/// proposal); 409 when it is not approved or a payout is already proposed. The money moves when
+/// another operator confirms the proposal ([`disburse`]).
+pub(super) fn propose_disbursement(
+    st: &AppState,
+    lease: &mut Lease<'_>,
+    call: &AdminCall,
+) -> Answer {
+    let id = call.param("id");
+    let a = find_application(lease.get()?, &id)?.ok_or_else(no_application)?;
+    if a.status != ApplyStatus::Approved {
+        return Err(Refusal::Conflict(
+            ReviewError::WrongStatus(a.status).to_string(),
+        ));
+    }
+    let payload = json!({
+        "loanCode": a.loan_code,
+        "amount": money(a.reply_amount.or(Some(a.amount))),
+    });
+    super::proposals::propose(st, lease, call, ProposalKind::Disbursement, &id, &payload)
+}
+
+/// A confirmed disbursement carried out: pays the loan out through the payment channel. 200
 /// with the application once the money moved (2 → 4); 202 with the payment order while the
 /// channel has not said; 409 while a payout of the loan is open (never a second one) or when the
 /// application is not approved; 502 when the channel refused (it stays approved).
@@ -333,4 +380,48 @@ pub(super) fn ledger(_: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> A
         came_in: sum(false, |p| p.amount),
         principal_in: sum(false, |p| p.principal),
     })
+}
+
+/// The borrower of application `{id}`, personal data masked unless `full`.
+fn borrower_view(lease: &mut Lease<'_>, call: &AdminCall, full: bool) -> Answer {
+    let conn = lease.get()?;
+    let a = find_application(conn, &call.param("id"))?.ok_or_else(no_application)?;
+    let user = find_user(conn, &a.user_id)?
+        .ok_or_else(|| fault(format!("application {} has no borrower", a.id)))?;
+    let identity = find_identity(conn, &user.id)?;
+    let card = find_bank_card(conn, &user.id)?;
+    let shown = |text: &str, mask: fn(&str) -> String| {
+        if full {
+            text.to_owned()
+        } else {
+            mask(text)
+        }
+    };
+    use cashloan_domain::mask;
+    ok(json!({
+        "userId": user.id,
+        "mobile": shown(&user.mobile, mask::mobile),
+        "realName": identity.as_ref().map(|i| shown(&i.real_name, mask::name)),
+        "idCardNo": identity.as_ref().map(|i| shown(&i.id_card_no, mask::id_card)),
+        "bankCardNo": card.as_ref().map(|c| shown(&c.card_no, mask::bank_card)),
+        "bankReservedMobile": card.as_ref().map(|c| shown(&c.reserved_mobile, mask::mobile)),
+        "realNameAuth": user.real_name_auth,
+        "bankCardAuth": user.bank_card_auth,
+        "customerInfoAuth": user.customer_info_auth,
+        "mobileAuth": user.mobile_auth,
+        "totalCredit": user.total_credit.to_string(),
+        "disabled": user.disabled,
+        "isRisk": user.is_risk,
+        "masked": !full,
+    }))
+}
+
+/// `GET /admin/applications/{id}/borrower`: masked.
+pub(super) fn borrower(_: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
+    borrower_view(lease, call, false)
+}
+
+/// `POST /admin/applications/{id}/borrower/reveal`: in full (the audit trail records who saw it).
+pub(super) fn reveal(_: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
+    borrower_view(lease, call, true)
 }

@@ -1,36 +1,44 @@
 //! The operators' API under `/admin`: review, approve, reject and disburse applications, keep
-//! products, the blacklist, credit, system messages, releases and the business date, and run the
-//! daily job. JSON in and out, `Authorization: Bearer $CASHLOAN_ADMIN_TOKEN` (compared in
-//! constant time); every path answers 404 while no token is configured. Never signed with the
+//! products, the blacklist, credit, system messages, releases and the business date, run the
+//! daily job, manage operators and read the audit trail. JSON in and out, never signed with the
 //! app key.
 //!
-//! One table, [`ROUTES`], says what each path does. The HTTP server registers it behind the
-//! [`AdminAuth`] extractor; `cashloan admin` dispatches through the same table without a server
-//! ([`call`]); docs/openapi.json describes it.
+//! Every request names who makes it ([`access`]): an operator's session (`POST /admin/login`,
+//! then `Authorization: Bearer op_…`), or the bootstrap `CASHLOAN_ADMIN_TOKEN`, which acts as
+//! the operator `system` with the admin role. Each route says what it asks of the caller's role
+//! ([`access::Need`]); every route that is not a read is recorded in the audit trail with the
+//! state of what it touched before and after ([`audit`]). A disbursement and a product change
+//! are proposals that another operator confirms ([`proposals`]).
+//!
+//! One table, [`ROUTES`], says what each path does. The HTTP server registers it; `cashloan
+//! admin` dispatches through the same table without a server, as `system` ([`call`]);
+//! docs/openapi.json describes it.
 
+pub mod access;
 mod applications;
+mod audit;
+mod operators;
 mod payments;
 mod products;
+mod proposals;
 mod site;
 mod users;
 
-use secrecy::ExposeSecret;
 use std::collections::HashMap;
-use std::future::{ready, Ready};
 
-use actix_web::dev::{Path, Payload, ResourceDef};
+use actix_web::dev::{Path, ResourceDef};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use cashloan_domain::Money;
 use cashloan_persistence::DbError;
 use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::context::{AppState, Lease};
+use access::{Actor, Need};
+use audit::Audited;
 
 pub use site::report_json;
 
@@ -40,7 +48,10 @@ pub enum Refusal {
     /// 400: the body or query is not what the endpoint reads (the message names the member).
     #[error("{0}")]
     BadRequest(String),
-    /// 403: switched off by configuration.
+    /// 401: no operator signed in, or the session has ended.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the caller's role may not, or switched off by configuration.
     #[error("{0}")]
     Forbidden(String),
     /// 404: no such thing.
@@ -65,6 +76,7 @@ impl Refusal {
     pub fn status(&self) -> StatusCode {
         match self {
             Refusal::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Refusal::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Refusal::Forbidden(_) => StatusCode::FORBIDDEN,
             Refusal::NotFound(_) => StatusCode::NOT_FOUND,
             Refusal::Conflict(_) => StatusCode::CONFLICT,
@@ -130,9 +142,21 @@ pub struct AdminCall {
     params: Vec<(String, String)>,
     query: HashMap<String, String>,
     body: Vec<u8>,
+    /// Who makes it (for a sign-in, nobody yet: [`Actor::anonymous`]).
+    actor: Actor,
 }
 
 impl AdminCall {
+    /// The same call, as `actor`, on `params` with `body` (a confirmed proposal carried out).
+    fn redirected(&self, params: Vec<(String, String)>, body: Vec<u8>, actor: Actor) -> AdminCall {
+        AdminCall {
+            params,
+            query: HashMap::new(),
+            body,
+            actor,
+        }
+    }
+
     /// The path parameter `name` (`{id}`, `{mobile}`); the route table guarantees it exists.
     fn param(&self, name: &str) -> String {
         self.params
@@ -209,29 +233,136 @@ pub struct AdminRoute {
     pub body: Option<&'static str>,
     /// The schema of its successful answer, when it has a named one.
     pub answer: Option<&'static str>,
+    /// What it asks of the caller's role.
+    pub need: Need,
+    /// How it is recorded in the audit trail (every route that is not a read is).
+    pub audit: Option<Audited>,
     op: Operation,
 }
 
 macro_rules! admin_route {
-    ($method:literal, $path:literal, $summary:literal, $body:expr, $answer:expr, $op:path) => {
+    (
+        $method:literal,
+        $path:literal,
+        $summary:literal,
+        $body:expr,
+        $answer:expr,
+        $need:ident,
+        $audit:expr,
+        $op:path
+    ) => {
         AdminRoute {
             method: $method,
             path: $path,
             summary: $summary,
             body: $body,
             answer: $answer,
+            need: Need::$need,
+            audit: $audit,
             op: $op,
         }
     };
 }
 
+/// How a route's actions are filed in the audit trail.
+const fn audited(
+    action: &'static str,
+    entity: &'static str,
+    id: Option<&'static str>,
+    snapshot: Option<audit::Snapshot>,
+) -> Option<Audited> {
+    Some(Audited {
+        action,
+        entity,
+        id,
+        snapshot,
+    })
+}
+
 /// Every admin endpoint.
 pub static ROUTES: &[AdminRoute] = &[
     admin_route!(
+        "POST",
+        "/login",
+        "Sign an operator in: the session's token (Bearer op_…) and CSRF token",
+        Some("LoginBody"),
+        None,
+        Public,
+        audited("operator.login", "operator", None, None),
+        access::login
+    ),
+    admin_route!(
+        "POST",
+        "/logout",
+        "End the caller's session",
+        None,
+        None,
+        Anyone,
+        audited("operator.logout", "operator", None, None),
+        access::logout
+    ),
+    admin_route!(
+        "GET",
+        "/me",
+        "Who the caller is, and their role",
+        None,
+        None,
+        Anyone,
+        None,
+        access::me
+    ),
+    admin_route!(
+        "GET",
+        "/operators",
+        "Every operator",
+        None,
+        None,
+        Admin,
+        None,
+        operators::list
+    ),
+    admin_route!(
+        "POST",
+        "/operators",
+        "Add an operator with a role and a password",
+        Some("OperatorBody"),
+        None,
+        Admin,
+        audited("operator.add", "operator", None, None),
+        operators::add
+    ),
+    admin_route!(
+        "PUT",
+        "/operators/{name}/status",
+        "Disable an operator (their sessions end) or enable them again",
+        Some("OperatorStatusBody"),
+        None,
+        Admin,
+        audited(
+            "operator.status",
+            "operator",
+            Some("name"),
+            Some(audit::operator)
+        ),
+        operators::status
+    ),
+    admin_route!(
+        "PUT",
+        "/operators/{name}/password",
+        "Set an operator's password (their sessions end)",
+        Some("OperatorPasswordBody"),
+        None,
+        Admin,
+        audited("operator.password", "operator", Some("name"), None),
+        operators::password
+    ),
+    admin_route!(
         "GET",
         "/applications",
-        "Applications, newest first (?status=0..5&page=&size=)",
+        "Applications, newest first (?status=0..5&mobile=&loanCode=&from=&to=&page=&size=)",
         None,
+        None,
+        Read,
         None,
         applications::list
     ),
@@ -241,6 +372,13 @@ pub static ROUTES: &[AdminRoute] = &[
         "Start the review (0 → 1)",
         None,
         Some("ApplicationView"),
+        Review,
+        audited(
+            "application.review",
+            "application",
+            Some("id"),
+            Some(audit::application)
+        ),
         applications::review
     ),
     admin_route!(
@@ -249,6 +387,13 @@ pub static ROUTES: &[AdminRoute] = &[
         "Approve (1 → 2), for at most the amount and term asked",
         Some("ApproveBody"),
         Some("ApplicationView"),
+        Review,
+        audited(
+            "application.approve",
+            "application",
+            Some("id"),
+            Some(audit::application)
+        ),
         applications::approve
     ),
     admin_route!(
@@ -257,15 +402,29 @@ pub static ROUTES: &[AdminRoute] = &[
         "Reject (1 → 3) with a reason",
         Some("RejectBody"),
         Some("ApplicationView"),
+        Review,
+        audited(
+            "application.reject",
+            "application",
+            Some("id"),
+            Some(audit::application)
+        ),
         applications::reject
     ),
     admin_route!(
         "POST",
         "/applications/{id}/disburse",
-        "Pay the loan out through the payment channel (2 → 4)",
+        "Propose the payout (放款); it is done when another operator confirms the proposal",
         None,
-        Some("ApplicationView"),
-        applications::disburse
+        Some("ProposalAnswer"),
+        Pay,
+        audited(
+            "disbursement.propose",
+            "application",
+            Some("id"),
+            Some(audit::application)
+        ),
+        applications::propose_disbursement
     ),
     admin_route!(
         "GET",
@@ -273,13 +432,77 @@ pub static ROUTES: &[AdminRoute] = &[
         "Every money movement of the loan, and its sums",
         None,
         None,
+        Read,
+        None,
         applications::ledger
+    ),
+    admin_route!(
+        "GET",
+        "/applications/{id}/borrower",
+        "The borrower: identity, card and mobile masked, standing and credit",
+        None,
+        None,
+        Read,
+        None,
+        applications::borrower
+    ),
+    admin_route!(
+        "POST",
+        "/applications/{id}/borrower/reveal",
+        "The borrower's personal data in full (an audited action)",
+        None,
+        None,
+        Read,
+        audited("borrower.reveal", "application", Some("id"), None),
+        applications::reveal
+    ),
+    admin_route!(
+        "GET",
+        "/proposals",
+        "Proposals awaiting a second operator, or decided (?status=&kind=&entityId=)",
+        None,
+        None,
+        Read,
+        None,
+        proposals::list
+    ),
+    admin_route!(
+        "POST",
+        "/proposals/{id}/confirm",
+        "Confirm another operator's proposal: it is carried out now, as the confirmer",
+        None,
+        None,
+        Anyone,
+        audited(
+            "proposal.confirm",
+            "proposal",
+            Some("id"),
+            Some(audit::proposal)
+        ),
+        proposals::confirm
+    ),
+    admin_route!(
+        "POST",
+        "/proposals/{id}/cancel",
+        "Withdraw a proposal (its proposer, or an admin)",
+        None,
+        Some("ProposalView"),
+        Anyone,
+        audited(
+            "proposal.cancel",
+            "proposal",
+            Some("id"),
+            Some(audit::proposal)
+        ),
+        proposals::cancel
     ),
     admin_route!(
         "GET",
         "/payments",
         "Payment orders, newest first (?status=&applicationId=&page=&size=)",
         None,
+        None,
+        Read,
         None,
         payments::list
     ),
@@ -289,6 +512,13 @@ pub static ROUTES: &[AdminRoute] = &[
         "Settle a stuck payment order by hand",
         Some("ResolveBody"),
         Some("OrderView"),
+        Pay,
+        audited(
+            "payment.resolve",
+            "payment",
+            Some("id"),
+            Some(audit::payment)
+        ),
         payments::resolve
     ),
     admin_route!(
@@ -297,23 +527,34 @@ pub static ROUTES: &[AdminRoute] = &[
         "Every product",
         None,
         None,
+        Read,
+        None,
         products::list
     ),
     admin_route!(
         "POST",
         "/products",
-        "Create a product (§21's member names)",
+        "Propose a new product (§21's member names); made when another admin confirms",
         Some("ProductBody"),
-        Some("ProductView"),
-        products::create
+        Some("ProposalAnswer"),
+        Admin,
+        audited("product.propose", "product", None, None),
+        products::propose_create
     ),
     admin_route!(
         "PUT",
         "/products/{id}",
-        "Replace a product",
+        "Propose replacing a product; replaced when another admin confirms",
         Some("ProductBody"),
-        Some("ProductView"),
-        products::replace
+        Some("ProposalAnswer"),
+        Admin,
+        audited(
+            "product.propose",
+            "product",
+            Some("id"),
+            Some(audit::product)
+        ),
+        products::propose_replace
     ),
     admin_route!(
         "POST",
@@ -321,6 +562,8 @@ pub static ROUTES: &[AdminRoute] = &[
         "Blacklist a mobile",
         Some("BlacklistBody"),
         None,
+        Admin,
+        audited("user.blacklist", "user", Some("mobile"), Some(audit::user)),
         users::blacklist
     ),
     admin_route!(
@@ -329,6 +572,13 @@ pub static ROUTES: &[AdminRoute] = &[
         "Take a mobile off the blacklist",
         None,
         None,
+        Admin,
+        audited(
+            "user.unblacklist",
+            "user",
+            Some("mobile"),
+            Some(audit::user)
+        ),
         users::unblacklist
     ),
     admin_route!(
@@ -337,6 +587,8 @@ pub static ROUTES: &[AdminRoute] = &[
         "Set a borrower's total credit",
         Some("CreditBody"),
         None,
+        Admin,
+        audited("user.credit", "user", Some("mobile"), Some(audit::user)),
         users::credit
     ),
     admin_route!(
@@ -345,6 +597,8 @@ pub static ROUTES: &[AdminRoute] = &[
         "Disable a borrower or flag the risk",
         Some("UserStatusBody"),
         None,
+        Admin,
+        audited("user.status", "user", Some("mobile"), Some(audit::user)),
         users::status
     ),
     admin_route!(
@@ -353,6 +607,8 @@ pub static ROUTES: &[AdminRoute] = &[
         "Publish a system message (§25)",
         Some("SystemMessageBody"),
         None,
+        Admin,
+        audited("system_message.publish", "system_message", None, None),
         site::system_message
     ),
     admin_route!(
@@ -361,6 +617,8 @@ pub static ROUTES: &[AdminRoute] = &[
         "Publish an app release (§17)",
         Some("AppVersionBody"),
         None,
+        Admin,
+        audited("app_version.publish", "app_version", None, None),
         site::app_version
     ),
     admin_route!(
@@ -368,6 +626,8 @@ pub static ROUTES: &[AdminRoute] = &[
         "/business-date",
         "Today's business date",
         None,
+        None,
+        Read,
         None,
         site::get_business_date
     ),
@@ -377,6 +637,13 @@ pub static ROUTES: &[AdminRoute] = &[
         "Set the business date (when overrides are allowed)",
         Some("BusinessDateBody"),
         None,
+        Admin,
+        audited(
+            "business_date.set",
+            "business_date",
+            None,
+            Some(audit::business_date)
+        ),
         site::set_business_date
     ),
     admin_route!(
@@ -385,7 +652,19 @@ pub static ROUTES: &[AdminRoute] = &[
         "Run the daily job",
         Some("DailyBody"),
         None,
+        Admin,
+        audited("daily_job.run", "daily_job", None, None),
         site::daily
+    ),
+    admin_route!(
+        "GET",
+        "/audit",
+        "The audit trail, newest first (?operator=&entity=&entityId=&from=&to=&page=&size=)",
+        None,
+        None,
+        Admin,
+        None,
+        audit::list
     ),
 ];
 
@@ -415,76 +694,129 @@ pub fn schemas() -> Vec<(
         named::<site::AppVersionBody>(),
         named::<site::BusinessDateBody>(),
         named::<site::DailyBody>(),
+        named::<access::LoginBody>(),
+        named::<operators::OperatorBody>(),
+        named::<operators::OperatorStatusBody>(),
+        named::<operators::OperatorPasswordBody>(),
+        named::<proposals::ProposalView>(),
+        named::<proposals::ProposalAnswer>(),
     ]
 }
 
-/// Proof that a request carries the admin token; refuses it (404 while no token is configured,
-/// 401 otherwise) before anything else is read.
-pub struct AdminAuth;
-
-impl FromRequest for AdminAuth {
-    type Error = actix_web::Error;
-    type Future = Ready<Result<AdminAuth, actix_web::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let refused = match req.app_data::<web::Data<AppState>>() {
-            None => Some(HttpResponse::InternalServerError().finish()),
-            Some(state) => refusal(req, state),
-        };
-        ready(match refused {
-            None => Ok(AdminAuth),
-            Some(res) => Err(actix_web::error::InternalError::from_response("admin", res).into()),
-        })
-    }
-}
-
-/// The answer refusing the request, unless it carries the admin token.
-fn refusal(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
-    let Some(token) = state
-        .config
-        .admin_token
-        .as_ref()
-        .map(ExposeSecret::expose_secret)
-    else {
-        return Some(HttpResponse::NotFound().json(json!({"error": "no such endpoint"})));
-    };
-    let given = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    // Digests of equal length, compared in constant time: neither the token's content nor its
-    // length leaks through timing. No header never matches.
-    let matches = given.is_some_and(|g| {
-        let (a, b) = (
-            Sha256::digest(g.as_bytes()),
-            Sha256::digest(token.as_bytes()),
-        );
-        bool::from(a.as_slice().ct_eq(b.as_slice()))
-    });
-    if matches && !token.trim().is_empty() {
-        None
-    } else {
-        Some(HttpResponse::Unauthorized().json(json!({"error": "missing or wrong admin token"})))
-    }
-}
-
-/// Runs `route` on the blocking pool with a lease on a connection (given back while a third
-/// party answers), and turns a refusal into its status and `{"error": …}`.
-async fn execute(
-    state: web::Data<AppState>,
-    route: &'static AdminRoute,
-    call: AdminCall,
-) -> (StatusCode, Value) {
-    let outcome = web::block(move || {
-        let mut lease = Lease::new(&state.db);
-        (route.op)(&state, &mut lease, &call)
-    })
-    .await
-    .unwrap_or_else(|e| Err(fault(e)));
+/// The outcome of a route as HTTP status and body (a refusal as `{"error": …}`).
+fn answered(outcome: Answer) -> (StatusCode, Value) {
     match outcome {
         Ok(answer) => answer,
         Err(refusal) => (refusal.status(), json!({"error": refusal.to_string()})),
+    }
+}
+
+/// Who asks, from where, before the call is read.
+struct Caller {
+    /// The bearer token (or the console's cookie token), if any.
+    token: Option<String>,
+    /// The client's address.
+    address: String,
+    /// `cashloan admin` on the command line: `system`, with no token.
+    local: bool,
+}
+
+/// Runs `route` on the blocking pool: who is calling (401), whether their role may (403), then
+/// the operation with a lease on a connection (given back while a third party answers), and the
+/// audit record of what was done.
+async fn execute(
+    state: web::Data<AppState>,
+    route: &'static AdminRoute,
+    caller: Caller,
+    call: PendingCall,
+) -> (StatusCode, Value) {
+    web::block(move || {
+        let mut lease = Lease::new(&state.db);
+        answered(run(&state, &mut lease, route, caller, call))
+    })
+    .await
+    .unwrap_or_else(|e| answered(Err(fault(e))))
+}
+
+/// A call whose caller is not known yet.
+struct PendingCall {
+    params: Vec<(String, String)>,
+    query: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+fn run(
+    st: &AppState,
+    lease: &mut Lease<'_>,
+    route: &'static AdminRoute,
+    caller: Caller,
+    pending: PendingCall,
+) -> Answer {
+    let actor = if caller.local {
+        Actor::system(&caller.address)
+    } else if route.need == Need::Public {
+        Actor::anonymous(&caller.address)
+    } else {
+        let credential = access::credential(st, caller.token.as_deref());
+        access::actor(st, lease, &credential, &caller.address)?
+    };
+    let call = AdminCall {
+        params: pending.params,
+        query: pending.query,
+        body: pending.body,
+        actor,
+    };
+    let Some(audited) = &route.audit else {
+        return permitted(route, &call).and_then(|()| (route.op)(st, lease, &call));
+    };
+    let before = match (permitted(route, &call), audited.snapshot) {
+        (Err(refused), _) => {
+            audit::record(
+                st,
+                lease,
+                audited,
+                &call,
+                refused.status().as_u16(),
+                None,
+                None,
+            );
+            return Err(refused);
+        }
+        (Ok(()), Some(snapshot)) => snapshot(st, lease, &call)?,
+        (Ok(()), None) => None,
+    };
+    let outcome = (route.op)(st, lease, &call);
+    let status = match &outcome {
+        Ok((status, _)) => *status,
+        Err(refusal) => refusal.status(),
+    };
+    let after = match audited.snapshot {
+        Some(snapshot) => snapshot(st, lease, &call).unwrap_or(None),
+        None => None,
+    };
+    audit::record(
+        st,
+        lease,
+        audited,
+        &call,
+        status.as_u16(),
+        before.as_ref(),
+        after.as_ref(),
+    );
+    outcome
+}
+
+/// Whether the caller's role lets them take `route` (403 otherwise).
+fn permitted(route: &AdminRoute, call: &AdminCall) -> Result<(), Refusal> {
+    if route.need.allows(call.actor.role) {
+        Ok(())
+    } else {
+        Err(Refusal::Forbidden(format!(
+            "the role {} may not {} {}",
+            call.actor.role.as_str(),
+            route.method,
+            route.path
+        )))
     }
 }
 
@@ -504,10 +836,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         for route in ROUTES.iter().filter(|r| r.path == path) {
             let method = Method::from_bytes(route.method.as_bytes()).unwrap_or(Method::GET);
             resource = resource.route(web::method(method).to(
-                move |_: AdminAuth,
-                      req: HttpRequest,
-                      body: web::Bytes,
-                      state: web::Data<AppState>| {
+                move |req: HttpRequest, body: web::Bytes, state: web::Data<AppState>| {
                     serve(route, req, body, state)
                 },
             ));
@@ -516,14 +845,46 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
 }
 
+/// The bearer token of a request, if any.
+fn bearer(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned)
+}
+
+/// The client's address of a request (behind a trusted proxy, the address it forwarded).
+pub(crate) fn request_address(req: &HttpRequest, state: &AppState) -> String {
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    crate::client_address::client_address(req.peer_addr(), &forwarded, &state.trusted_proxies)
+}
+
 async fn serve(
     route: &'static AdminRoute,
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    let caller = Caller {
+        token: bearer(&req),
+        address: request_address(&req, &state),
+        local: false,
+    };
     let params = req.match_info().iter();
-    let (status, value) = dispatch(state, route, params, req.query_string(), body.to_vec()).await;
+    let (status, value) = dispatch(
+        state,
+        route,
+        caller,
+        params,
+        req.query_string(),
+        body.to_vec(),
+    )
+    .await;
     HttpResponse::build(status).json(value)
 }
 
@@ -531,24 +892,26 @@ async fn serve(
 async fn dispatch<'a>(
     state: web::Data<AppState>,
     route: &'static AdminRoute,
+    caller: Caller,
     params: impl Iterator<Item = (&'a str, &'a str)>,
     query: &str,
     body: Vec<u8>,
 ) -> (StatusCode, Value) {
     let query = match query_map(query) {
         Ok(q) => q,
-        Err(r) => return (r.status(), json!({"error": r.to_string()})),
+        Err(r) => return answered(Err(r)),
     };
-    let call = AdminCall {
+    let call = PendingCall {
         params: params.map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
         query,
         body,
     };
-    execute(state, route, call).await
+    execute(state, route, caller, call).await
 }
 
-/// Runs one admin request without a server (for `cashloan admin`): the same table, operations
-/// and answers as over HTTP, the token check aside (whoever holds the database holds the data).
+/// Runs one admin request without a server (for `cashloan admin` and `cashloan operator`): the
+/// same table, operations, role rules and audit records as over HTTP, as the operator `system`
+/// (whoever holds the database holds the data).
 pub async fn call(
     state: web::Data<AppState>,
     method: &str,
@@ -566,7 +929,20 @@ pub async fn call(
         if !route.method.eq_ignore_ascii_case(method) {
             continue;
         }
-        return dispatch(state, route, captured.iter(), query, body.into_bytes()).await;
+        let caller = Caller {
+            token: None,
+            address: "command line".into(),
+            local: true,
+        };
+        return dispatch(
+            state,
+            route,
+            caller,
+            captured.iter(),
+            query,
+            body.into_bytes(),
+        )
+        .await;
     }
     if path_allowed {
         (
@@ -587,6 +963,7 @@ mod tests {
             params: vec![("id".into(), "a1".into())],
             query: HashMap::from([("page".into(), "x".into())]),
             body: body.as_bytes().to_vec(),
+            actor: Actor::system("test"),
         }
     }
 
@@ -639,5 +1016,19 @@ mod tests {
         deduped.dedup();
         let unique: std::collections::HashSet<_> = paths.iter().collect();
         assert_eq!(deduped.len(), unique.len());
+    }
+
+    #[test]
+    fn every_route_that_is_not_a_read_is_audited_and_only_the_sign_in_is_public() {
+        for r in ROUTES {
+            assert_eq!(
+                r.method != "GET",
+                r.audit.is_some(),
+                "{} {}: every action, and no read, goes in the audit trail",
+                r.method,
+                r.path
+            );
+            assert_eq!(r.need == Need::Public, r.path == "/login", "{}", r.path);
+        }
     }
 }

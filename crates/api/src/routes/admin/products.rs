@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use cashloan_domain::{Limit, LimitPartMissing, LoanProduct, Money, Rate, RepayType, TermUnit};
 use cashloan_persistence::accounts::new_id;
+use cashloan_persistence::back_office::ProposalKind;
 use cashloan_persistence::products::{
     find_product, insert_product, list_products, update_product, ProductRow,
 };
@@ -85,7 +86,7 @@ pub struct ProductView {
 }
 
 impl ProductView {
-    fn new(p: &ProductRow) -> ProductView {
+    pub(super) fn new(p: &ProductRow) -> ProductView {
         ProductView {
             id: p.id.clone(),
             code: p.code.clone(),
@@ -341,10 +342,56 @@ pub(super) fn list(_: &AppState, lease: &mut Lease<'_>, _: &AdminCall) -> Answer
     })
 }
 
-/// `POST /admin/products`.
-pub(super) fn create(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
+/// What a product change proposal holds: the product's id, whether it is new, and §21's body.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProductChange {
+    create: bool,
+    product: ProductBody,
+}
+
+/// The body of the call as §21's product, and as it was sent (kept in the proposal).
+fn product_body(call: &AdminCall) -> Result<(ProductBody, serde_json::Value), Refusal> {
     let b: ProductBody = call.body()?;
-    let p = checked(st, b.product(new_id())?)?;
+    let raw: serde_json::Value = call.body()?;
+    Ok((b, raw))
+}
+
+/// `POST /admin/products`: checks the product and proposes it (202); it is made when another
+/// admin confirms the proposal.
+pub(super) fn propose_create(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
+    let (b, raw) = product_body(call)?;
+    let id = new_id();
+    checked(st, b.product(id.clone())?)?;
+    let payload = serde_json::json!({"create": true, "product": raw});
+    super::proposals::propose(st, lease, call, ProposalKind::ProductChange, &id, &payload)
+}
+
+/// `PUT /admin/products/{id}`: checks the product and proposes the change (202).
+pub(super) fn propose_replace(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
+    let id = call.param("id");
+    let (b, raw) = product_body(call)?;
+    find_product(lease.get()?, &id)?.ok_or_else(|| Refusal::NotFound("no such product".into()))?;
+    checked(st, b.product(id.clone())?)?;
+    let payload = serde_json::json!({"create": false, "product": raw});
+    super::proposals::propose(st, lease, call, ProposalKind::ProductChange, &id, &payload)
+}
+
+/// Carries out a confirmed product change: the call's `{id}` is the product, its body the
+/// proposal's payload.
+pub(super) fn apply_change(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
+    let change: ProductChange = call.body()?;
+    let id = call.param("id");
+    if change.create {
+        create(st, lease, change.product, id)
+    } else {
+        replace(st, lease, change.product, id)
+    }
+}
+
+/// Makes product `id` of `b`: 201, or 409 when its code is taken.
+fn create(st: &AppState, lease: &mut Lease<'_>, b: ProductBody, id: String) -> Answer {
+    let p = checked(st, b.product(id)?)?;
     let now = st.now_ms();
     let code = b.code.clone().unwrap_or_else(|| {
         format!(
@@ -362,10 +409,8 @@ pub(super) fn create(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> 
     }
 }
 
-/// `PUT /admin/products/{id}`.
-pub(super) fn replace(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
-    let id = call.param("id");
-    let b: ProductBody = call.body()?;
+/// Replaces product `id` with `b`.
+fn replace(st: &AppState, lease: &mut Lease<'_>, b: ProductBody, id: String) -> Answer {
     let conn = lease.get()?;
     let old =
         find_product(conn, &id)?.ok_or_else(|| Refusal::NotFound("no such product".into()))?;

@@ -1,0 +1,558 @@
+//! The back office over HTTP, on every backend: operators and their roles, sign-in lockout and
+//! idle sessions, maker-checker, the audit trail, and masked personal data.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use cashloan_test_support::server::{try_execute_sql, OPERATOR_PASSWORD_SUFFIX};
+use common::*;
+use serde_json::{json, Value};
+
+/// `GET` as the operator holding `token`: the status.
+fn status_as(s: &TestServer, token: &str, method: &str, path: &str, body: Option<Value>) -> u16 {
+    s.admin_as(token, method, path, body).status
+}
+
+/// The audit rows matching `query` (as `system`).
+fn audit(s: &TestServer, query: &str) -> Vec<Value> {
+    let r = s.admin("GET", &format!("/admin/audit?{query}"), None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["items"].as_array().unwrap().clone()
+}
+
+fn sign_in(s: &TestServer, name: &str, password: &str) -> Answer {
+    s.raw(
+        "POST",
+        "/admin/login",
+        json!({"username": name, "password": password})
+            .to_string()
+            .as_bytes(),
+        &[("Content-Type", "application/json")],
+    )
+}
+
+#[test]
+fn each_role_does_its_own_work_and_is_refused_the_rest() {
+    on_every_backend(&[], |s| {
+        let reviewer = s.operator("rita", "reviewer");
+        let finance = s.operator("fang", "finance");
+        let collector = s.operator("cui", "collector");
+        let viewer = s.operator("wei", "viewer");
+        let (_, id) = submitted_loan_of(s, "13709812611", 1, "1000.00", "14");
+        let app = |step: &str| format!("/admin/applications/{id}/{step}");
+
+        // Reading the book: every role but the collector.
+        for token in [&reviewer, &finance, &viewer] {
+            assert_eq!(status_as(s, token, "GET", "/admin/applications", None), 200);
+        }
+        assert_eq!(
+            status_as(s, &collector, "GET", "/admin/applications", None),
+            403
+        );
+        // Review: the reviewer only (admin aside).
+        for token in [&finance, &collector, &viewer] {
+            assert_eq!(status_as(s, token, "POST", &app("review"), None), 403);
+        }
+        assert_eq!(status_as(s, &reviewer, "POST", &app("review"), None), 200);
+        assert_eq!(status_as(s, &viewer, "POST", &app("approve"), None), 403);
+        assert_eq!(status_as(s, &reviewer, "POST", &app("approve"), None), 200);
+        // The payout: finance only.
+        for token in [&reviewer, &collector, &viewer] {
+            assert_eq!(status_as(s, token, "POST", &app("disburse"), None), 403);
+        }
+        assert_eq!(status_as(s, &finance, "POST", &app("disburse"), None), 202);
+        // Admin's work: nobody else.
+        for token in [&reviewer, &finance, &collector, &viewer] {
+            assert_eq!(status_as(s, token, "GET", "/admin/audit", None), 403);
+            assert_eq!(status_as(s, token, "GET", "/admin/operators", None), 403);
+            let body = json!({"title": "t", "content": "c"});
+            assert_eq!(
+                status_as(s, token, "POST", "/admin/system-messages", Some(body)),
+                403
+            );
+            let credit = json!({"totalCredit": "9000.00"});
+            let path = "/admin/users/13709812611/credit";
+            assert_eq!(status_as(s, token, "PUT", path, Some(credit)), 403);
+        }
+        // Anyone signed in can ask who they are; nobody else can.
+        let me = s.admin_as(&collector, "GET", "/admin/me", None);
+        assert_eq!(me.json()["role"], "collector", "{}", me.text());
+        assert_eq!(me.json()["roleLabel"], "催收员");
+        assert_eq!(
+            status_as(s, "op_not-a-session", "GET", "/admin/me", None),
+            401
+        );
+        // Refusals are in the trail, with who was refused.
+        let refused = audit(s, "operator=wei&entity=application");
+        assert!(
+            refused
+                .iter()
+                .any(|e| e["action"] == "application.approve" && e["outcome"] == 403),
+            "{refused:?}"
+        );
+    });
+}
+
+#[test]
+fn a_payout_takes_two_operators_and_concurrent_confirmations_pay_it_once() {
+    on_every_backend(&[], |s| {
+        let maker = s.operator("fang", "finance");
+        let checkers = [s.operator("fei", "finance"), s.operator("fu", "finance")];
+        let reviewer = s.operator("rita", "reviewer");
+        let (session, id) = approved_loan(s, "13709812611", 1);
+        let proposed = s.admin_as(
+            &maker,
+            "POST",
+            &format!("/admin/applications/{id}/disburse"),
+            None,
+        );
+        assert_eq!(proposed.status, 202, "{}", proposed.text());
+        let proposal = proposed.json()["proposal"].clone();
+        assert_eq!(proposal["status"], "pending");
+        assert_eq!(proposal["proposedBy"], "fang");
+        assert_eq!(proposal["payload"]["amount"], "1000.00");
+        let pid = proposal["id"].as_str().unwrap().to_owned();
+        let confirm = format!("/admin/proposals/{pid}/confirm");
+        // Nothing moved yet, and a second proposal of the same payout is refused.
+        assert!(ledger(s, &id)["items"].as_array().unwrap().is_empty());
+        let again = s.admin_as(
+            &checkers[0],
+            "POST",
+            &format!("/admin/applications/{id}/disburse"),
+            None,
+        );
+        assert_eq!(again.status, 409, "{}", again.text());
+        // The proposer can never confirm; a reviewer's role may not.
+        let own = s.admin_as(&maker, "POST", &confirm, None);
+        assert_eq!(own.status, 403, "{}", own.text());
+        assert!(own.text().contains("proposer"), "{}", own.text());
+        assert_eq!(status_as(s, &reviewer, "POST", &confirm, None), 403);
+        // Two finance operators confirm at once: one carries it out, the other is told.
+        let answers: Vec<Answer> = std::thread::scope(|scope| {
+            let handles: Vec<_> = checkers
+                .iter()
+                .map(|t| scope.spawn(|| s.admin_as(t, "POST", &confirm, None)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 409], "{answers:?}");
+        let done = answers.iter().find(|a| a.status == 200).unwrap().json();
+        assert_eq!(done["applyStatus"], 4, "{done}");
+        assert_eq!(done["proposal"]["status"], "confirmed");
+        assert_ne!(done["proposal"]["decidedBy"], "fang");
+        assert_eq!(done["proposal"]["result"]["status"], 200);
+        // Paid out once: one disbursement in the ledger, and a plan for the borrower.
+        let l = ledger(s, &id);
+        let payouts: Vec<_> = l["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == "disbursement")
+            .collect();
+        assert_eq!(payouts.len(), 1, "{l}");
+        assert_eq!(l["out"], "1000.00");
+        let plan = s.call(
+            "/appCommonApi/getLoanApplyRepayList",
+            json!({"pageNum": 1, "loanProductApplyId": id}),
+            Some(&session),
+        );
+        assert_eq!(plan.result().as_array().map(Vec::len), Some(1));
+        // Decided is decided: neither a cancel nor another confirm changes it.
+        assert_eq!(
+            status_as(
+                s,
+                &maker,
+                "POST",
+                &format!("/admin/proposals/{pid}/cancel"),
+                None
+            ),
+            409
+        );
+        let listed = s.admin_as(&maker, "GET", "/admin/proposals?status=confirmed", None);
+        assert_eq!(listed.json()["items"][0]["id"], pid.as_str());
+        // The trail names the maker and the checker.
+        let trail = audit(s, &format!("entityId={id}"));
+        let proposed_by: Vec<_> = trail
+            .iter()
+            .filter(|e| e["action"] == "disbursement.propose" && e["outcome"] == 202)
+            .map(|e| e["operator"].clone())
+            .collect();
+        assert_eq!(proposed_by, [json!("fang")], "{trail:?}");
+        let confirmed = audit(s, &format!("entity=proposal&entityId={pid}"));
+        let ok: Vec<_> = confirmed.iter().filter(|e| e["outcome"] == 200).collect();
+        assert_eq!(ok.len(), 1, "{confirmed:?}");
+        assert_eq!(ok[0]["before"]["status"], "pending");
+        assert_eq!(ok[0]["after"]["status"], "confirmed");
+    });
+}
+
+#[test]
+fn a_proposal_can_be_withdrawn_by_its_proposer_and_a_product_change_needs_a_second_admin() {
+    on_every_backend(&[], |s| {
+        let maker = s.operator("fang", "finance");
+        let other = s.operator("fei", "finance");
+        let (_, id) = approved_loan(s, "13709812611", 1);
+        let path = format!("/admin/applications/{id}/disburse");
+        let pid = s.admin_as(&maker, "POST", &path, None).json()["proposal"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let cancel = format!("/admin/proposals/{pid}/cancel");
+        assert_eq!(status_as(s, &other, "POST", &cancel, None), 403);
+        let cancelled = s.admin_as(&maker, "POST", &cancel, None);
+        assert_eq!(
+            cancelled.json()["status"],
+            "cancelled",
+            "{}",
+            cancelled.text()
+        );
+        let confirm = format!("/admin/proposals/{pid}/confirm");
+        assert_eq!(status_as(s, &other, "POST", &confirm, None), 409);
+        // Withdrawn, it can be proposed again.
+        assert_eq!(status_as(s, &maker, "POST", &path, None), 202);
+
+        // A product: proposed by one admin (system), made when another admin confirms.
+        let product = json!({
+            "name": "周转贷", "amountLimitType": "0", "singleMinAmount": "500", "singleMaxAmount": "3000",
+            "interestRateLimitType": "1", "interestRates": "0.18", "termUnit": "1",
+            "daysLimitType": "0", "singleMinDays": "7", "singleMaxDays": "30",
+            "repayType": "1", "repayTermUnit": "1", "penaltyRate": "0.18",
+        });
+        let proposed = s.admin("POST", "/admin/products", Some(product));
+        assert_eq!(proposed.status, 202, "{}", proposed.text());
+        let product_id = proposed.json()["proposal"]["entityId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let listed = s.admin("GET", "/admin/products", None).json();
+        assert!(!listed.to_string().contains(&product_id), "not made yet");
+        let pid = proposed.json()["proposal"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let confirm = format!("/admin/proposals/{pid}/confirm");
+        assert_eq!(
+            s.admin("POST", &confirm, None).status,
+            403,
+            "system proposed it"
+        );
+        assert_eq!(status_as(s, &other, "POST", &confirm, None), 403, "finance");
+        let admin = s.operator("ada", "admin");
+        let made = s.admin_as(&admin, "POST", &confirm, None);
+        assert_eq!(made.status, 201, "{}", made.text());
+        assert_eq!(made.json()["id"], product_id.as_str());
+        let listed = s.admin("GET", "/admin/products", None).json();
+        assert!(listed.to_string().contains(&product_id));
+    });
+}
+
+#[test]
+fn the_audit_trail_records_each_action_and_the_database_refuses_to_change_it() {
+    on_every_backend(&[], |s| {
+        let reviewer = s.operator("rita", "reviewer");
+        let (_, id) = submitted_loan_of(s, "13709812611", 1, "1000.00", "14");
+        for step in ["review", "approve"] {
+            let path = format!("/admin/applications/{id}/{step}");
+            assert_eq!(status_as(s, &reviewer, "POST", &path, None), 200);
+        }
+        let trail = audit(s, "operator=rita&entity=application");
+        assert_eq!(trail.len(), 2, "{trail:?}");
+        // Newest first: the approval, 1 → 2, then the review, 0 → 1.
+        assert_eq!(trail[0]["action"], "application.approve");
+        assert_eq!(trail[0]["before"]["applyStatus"], 1);
+        assert_eq!(trail[0]["after"]["applyStatus"], 2);
+        assert_eq!(trail[1]["action"], "application.review");
+        assert_eq!(trail[1]["before"]["applyStatus"], 0);
+        assert_eq!(trail[1]["after"]["applyStatus"], 1);
+        for e in &trail {
+            assert_eq!(e["role"], "reviewer");
+            assert_eq!(e["address"], "127.0.0.1");
+            assert_eq!(e["entityId"], id.as_str());
+            assert!(!e.to_string().contains("13709812611"), "masked: {e}");
+        }
+        assert!(trail[0]["seq"].as_i64() > trail[1]["seq"].as_i64());
+        // Sign-ins are there too (the failed ones with the name they were tried under).
+        assert_eq!(sign_in(s, "rita", "wrong-password!").status, 401);
+        let logins = audit(s, "operator=rita&entity=operator");
+        assert_eq!(logins[0]["outcome"], 401, "{logins:?}");
+        assert!(logins.iter().any(|e| e["outcome"] == 200));
+        // Time filters: everything is from today, nothing from tomorrow on.
+        let now = now_ms();
+        assert!(audit(s, &format!("operator=rita&from={}", now + 60_000)).is_empty());
+        assert_eq!(
+            audit(
+                s,
+                &format!("operator=rita&entity=application&to={}", now + 1)
+            )
+            .len(),
+            2
+        );
+        // No way to edit or delete a row, not even with the database's own hands.
+        for sql in [
+            "UPDATE audit_events SET operator = 'someone else'",
+            "DELETE FROM audit_events",
+        ] {
+            let refused = try_execute_sql(&s.db_url, sql);
+            assert!(refused.is_err(), "{}: {sql} went through", s.backend);
+        }
+        assert_eq!(audit(s, "operator=rita&entity=application").len(), 2);
+        // The API has no route that changes it.
+        for method in ["PUT", "DELETE", "POST"] {
+            assert_eq!(
+                s.admin(method, "/admin/audit", None).status,
+                405,
+                "{method}"
+            );
+        }
+    });
+}
+
+#[test]
+fn personal_data_is_masked_and_showing_it_in_full_is_on_record() {
+    on_every_backend(&[], |s| {
+        let viewer = s.operator("wei", "viewer");
+        let (_, id) = approved_loan(s, "13709812611", 1);
+        let listed = s.admin_as(
+            &viewer,
+            "GET",
+            "/admin/applications?mobile=13709812611",
+            None,
+        );
+        assert_eq!(listed.status, 200, "{}", listed.text());
+        let row = &listed.json()["items"][0];
+        assert_eq!(row["mobile"], "137****2611", "{row}");
+        assert!(row["userId"].is_string());
+        let none = s.admin_as(
+            &viewer,
+            "GET",
+            "/admin/applications?mobile=13709812612",
+            None,
+        );
+        assert_eq!(none.json()["total"], 0);
+        let code = row["loanCode"].as_str().unwrap();
+        let by_code = s.admin_as(
+            &viewer,
+            "GET",
+            &format!("/admin/applications?loanCode={code}"),
+            None,
+        );
+        assert_eq!(by_code.json()["items"][0]["id"], id.as_str());
+
+        let masked = s.admin_as(
+            &viewer,
+            "GET",
+            &format!("/admin/applications/{id}/borrower"),
+            None,
+        );
+        let m = masked.json();
+        assert_eq!(m["mobile"], "137****2611", "{m}");
+        assert_eq!(m["masked"], true);
+        let card = id_card(&birth_of(1), 1);
+        assert_eq!(
+            m["idCardNo"].as_str().unwrap(),
+            format!("{}********{}", &card[..6], &card[14..])
+        );
+        assert!(!masked.text().contains(&card));
+        assert!(m["bankCardNo"].as_str().unwrap().contains(" **** "), "{m}");
+        let nothing_yet = audit(s, "operator=wei&entity=application");
+        assert!(
+            nothing_yet.is_empty(),
+            "reading masked data is not an action"
+        );
+
+        let full = s.admin_as(
+            &viewer,
+            "POST",
+            &format!("/admin/applications/{id}/borrower/reveal"),
+            None,
+        );
+        assert_eq!(full.status, 200, "{}", full.text());
+        assert_eq!(full.json()["mobile"], "13709812611");
+        assert_eq!(full.json()["idCardNo"], card.as_str());
+        let seen = audit(s, "operator=wei&entity=application");
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert_eq!(seen[0]["action"], "borrower.reveal");
+        assert_eq!(seen[0]["entityId"], id.as_str());
+        assert!(
+            !seen[0].to_string().contains(&card),
+            "the trail keeps no data"
+        );
+    });
+}
+
+#[test]
+fn five_wrong_passwords_lock_an_operator_out_and_sessions_end_idle_or_disabled() {
+    on_every_backend(&[], |s| {
+        let token = s.operator("rita", "reviewer");
+        let password = format!("rita{OPERATOR_PASSWORD_SUFFIX}");
+        for _ in 0..5 {
+            assert_eq!(sign_in(s, "rita", "not her password").status, 401);
+        }
+        // Locked: the right password is refused too, with the same answer.
+        let locked = sign_in(s, "rita", &password);
+        assert_eq!(locked.status, 401);
+        assert_eq!(
+            locked.json(),
+            sign_in(s, "nobody", "whatever").json(),
+            "a locked account and an unknown name read alike"
+        );
+        // An admin sets a new password: the lockout lifts, her old session ends.
+        let reset = s.admin(
+            "PUT",
+            "/admin/operators/rita/password",
+            Some(json!({"password": "a-new-password-42"})),
+        );
+        assert_eq!(reset.status, 200, "{}", reset.text());
+        assert_eq!(status_as(s, &token, "GET", "/admin/me", None), 401);
+        let again = sign_in(s, "rita", "a-new-password-42");
+        assert_eq!(again.status, 200, "{}", again.text());
+        assert_eq!(again.json()["idleMinutes"], 30);
+        let token = again.json()["token"].as_str().unwrap().to_owned();
+        assert_eq!(status_as(s, &token, "GET", "/admin/me", None), 200);
+
+        // Thirty idle minutes end a session (its last use moved back 31 minutes).
+        let stale = now_ms() - 31 * 60 * 1000;
+        try_execute_sql(
+            &s.db_url,
+            &format!("UPDATE operator_sessions SET last_seen_at = {stale}"),
+        )
+        .unwrap();
+        assert_eq!(status_as(s, &token, "GET", "/admin/me", None), 401);
+
+        // Disabled: sessions end at once, and signing in is refused.
+        let token = sign_in(s, "rita", "a-new-password-42").json()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let off = s.admin(
+            "PUT",
+            "/admin/operators/rita/status",
+            Some(json!({"disabled": true})),
+        );
+        assert_eq!(off.json()["disabled"], true, "{}", off.text());
+        assert_eq!(status_as(s, &token, "GET", "/admin/me", None), 401);
+        assert_eq!(sign_in(s, "rita", "a-new-password-42").status, 401);
+        // Logging out ends a session too.
+        let fang = s.operator("fang", "finance");
+        assert_eq!(status_as(s, &fang, "POST", "/admin/logout", None), 200);
+        assert_eq!(status_as(s, &fang, "GET", "/admin/me", None), 401);
+        // Operators never see a password hash.
+        let listed = s.admin("GET", "/admin/operators", None);
+        assert!(!listed.text().contains("argon2"), "{}", listed.text());
+        assert_eq!(
+            s.admin(
+                "POST",
+                "/admin/operators",
+                Some(json!({"name": "system", "role": "admin", "password": "0123456789ab"}))
+            )
+            .status,
+            422
+        );
+    });
+}
+
+#[test]
+fn the_operator_command_adds_lists_disables_and_sets_passwords() {
+    for db in cashloan_test_support::fresh_databases() {
+        let url = db.url.clone();
+        let cli = |args: &[&str], password: Option<&str>, stdin: Option<&str>| {
+            use std::io::Write;
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cashloan"));
+            cmd.args(args)
+                .env_clear()
+                .env("CASHLOAN_DATABASE_URL", &url)
+                .env("CASHLOAN_LOG", "error")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            if url.starts_with("postgres") {
+                cmd.env(
+                    "CASHLOAN_DATA_KEY",
+                    cashloan_test_support::server::TEST_DATA_KEY,
+                );
+            }
+            if let Some(p) = password {
+                cmd.env("CASHLOAN_OPERATOR_PASSWORD", p);
+            }
+            let mut child = cmd.spawn().unwrap();
+            if let Some(text) = stdin {
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(text.as_bytes())
+                    .unwrap();
+            }
+            drop(child.stdin.take());
+            child.wait_with_output().unwrap()
+        };
+        let migrated = cli(&["migrate"], None, None);
+        assert!(migrated.status.success(), "{migrated:?}");
+        let added = cli(
+            &["operator", "add", "li.na", "--role", "reviewer"],
+            Some("from-the-environment"),
+            None,
+        );
+        assert!(added.status.success(), "{added:?}");
+        let added = cli(
+            &["operator", "add", "fang", "--role", "finance"],
+            None,
+            Some("from-standard-input\n"),
+        );
+        assert!(added.status.success(), "{added:?}");
+        let taken = cli(
+            &["operator", "add", "fang", "--role", "admin"],
+            Some("0123456789ab"),
+            None,
+        );
+        assert!(!taken.status.success());
+        let short = cli(
+            &["operator", "add", "mo", "--role", "admin"],
+            Some("short"),
+            None,
+        );
+        assert!(!short.status.success());
+        let listed = cli(&["operator", "list"], None, None);
+        let text = String::from_utf8_lossy(&listed.stdout).into_owned();
+        assert!(
+            text.contains("li.na") && text.contains("reviewer") && text.contains("fang"),
+            "{text}"
+        );
+        assert!(!text.contains("argon2"), "{text}");
+
+        // The accounts work on a server over the same database.
+        let s = TestServer::start(env!("CARGO_BIN_EXE_cashloan"), db, &[]);
+        assert_eq!(sign_in(&s, "li.na", "from-the-environment").status, 200);
+        assert_eq!(sign_in(&s, "fang", "from-standard-input").status, 200);
+        let token = sign_in(&s, "fang", "from-standard-input").json()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let off = cli(&["operator", "disable", "fang"], None, None);
+        assert!(off.status.success(), "{off:?}");
+        assert_eq!(status_as(&s, &token, "GET", "/admin/me", None), 401);
+        assert_eq!(sign_in(&s, "fang", "from-standard-input").status, 401);
+        let on = cli(&["operator", "enable", "fang"], None, None);
+        assert!(on.status.success(), "{on:?}");
+        let passwd = cli(
+            &["operator", "passwd", "li.na"],
+            Some("another-password"),
+            None,
+        );
+        assert!(passwd.status.success(), "{passwd:?}");
+        assert_eq!(sign_in(&s, "li.na", "from-the-environment").status, 401);
+        assert_eq!(sign_in(&s, "li.na", "another-password").status, 200);
+        // Each of these is on record as the operator system.
+        let trail = audit(&s, "operator=system&entity=operator");
+        let actions: Vec<_> = trail
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        for a in ["operator.add", "operator.status", "operator.password"] {
+            assert!(actions.contains(&a), "{actions:?}");
+        }
+        assert_eq!(trail[0]["address"], "command line");
+    }
+}

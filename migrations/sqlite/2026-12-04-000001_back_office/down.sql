@@ -1,0 +1,6 @@
+DROP TABLE collection_notes;
+DROP TABLE collection_assignments;
+DROP TABLE proposals;
+DROP TABLE audit_events;
+DROP TABLE operator_sessions;
+DROP TABLE operators;
