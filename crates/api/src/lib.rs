@@ -5,6 +5,7 @@ pub mod app;
 pub mod channel;
 pub mod client_address;
 pub mod config;
+pub mod console;
 pub mod context;
 pub mod housekeeping;
 pub mod metrics;

@@ -556,3 +556,335 @@ fn the_operator_command_adds_lists_disables_and_sets_passwords() {
         assert_eq!(trail[0]["address"], "command line");
     }
 }
+
+fn set_date(s: &TestServer, date: &str) {
+    let r = s.admin("POST", "/admin/business-date", Some(json!({"date": date})));
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+fn daily(s: &TestServer, date: &str) {
+    let r = s.admin("POST", "/admin/batch/daily", Some(json!({"date": date})));
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+/// A loan of 1000.00 for 14 days at 36 % paid out on 2026-01-31 (due 2026-02-14, 1014.00), two
+/// days late on 2026-02-16: 1.01 of penalty a day, 1016.02 owed. (session, application id)
+fn two_days_late(s: &TestServer, mobile: &str, seq: u32) -> (String, String) {
+    set_date(s, "2026-01-31");
+    let (session, id, _) = paid_out_loan(s, mobile, seq);
+    set_date(s, "2026-02-16");
+    daily(s, "2026-02-16");
+    (session, id)
+}
+
+#[test]
+fn overdue_loans_are_bucketed_assigned_and_a_collector_sees_only_their_own() {
+    on_every_backend(&[], |s| {
+        let (_, late) = two_days_late(s, "13709812611", 1);
+        let (_, other) = {
+            // A second loan, paid out the same day, as late.
+            set_date(s, "2026-01-31");
+            let (sess, id, _) = paid_out_loan(s, "13709812612", 2);
+            set_date(s, "2026-02-16");
+            daily(s, "2026-02-16");
+            (sess, id)
+        };
+        let cui = s.operator("cui", "collector");
+        let chen = s.operator("chen", "collector");
+        let queue = s.admin("GET", "/admin/collection?bucket=M1", None).json();
+        assert_eq!(queue["total"], 2, "{queue}");
+        let row = &queue["items"][0];
+        assert_eq!(row["bucket"], "M1");
+        assert_eq!(row["daysOverdue"], 2);
+        assert_eq!(row["overdueAmount"], "1016.02");
+        assert_eq!(row["firstDue"], "2026-02-14");
+        assert!(row["mobile"].as_str().unwrap().contains("****"), "{row}");
+        assert_eq!(queue["buckets"][0]["loans"], 2);
+        assert_eq!(queue["buckets"][0]["amount"], "2032.04");
+        assert_eq!(queue["buckets"][1]["loans"], 0);
+        assert_eq!(
+            s.admin("GET", "/admin/collection?bucket=M2", None).json()["total"],
+            0
+        );
+        // Unassigned, a collector sees nothing; nor can they assign.
+        let mine = s.admin_as(&cui, "GET", "/admin/collection", None).json();
+        assert_eq!(mine["total"], 0, "{mine}");
+        let assign = json!({"applicationId": late, "collector": "cui"});
+        assert_eq!(
+            status_as(
+                s,
+                &cui,
+                "POST",
+                "/admin/collection/assign",
+                Some(assign.clone())
+            ),
+            403
+        );
+        // One by one: the late loan to cui.
+        let r = s.admin("POST", "/admin/collection/assign", Some(assign));
+        assert_eq!(r.status, 200, "{}", r.text());
+        // Evenly: what is left of M1 goes to cui and chen in turn (one loan: chen is first).
+        let even = s.admin(
+            "POST",
+            "/admin/collection/assign",
+            Some(json!({"bucket": "M1", "collectors": ["chen", "cui"]})),
+        );
+        assert_eq!(
+            even.json()["assigned"].as_array().unwrap().len(),
+            1,
+            "{}",
+            even.text()
+        );
+        assert_eq!(even.json()["assigned"][0]["applicationId"], other.as_str());
+        assert_eq!(even.json()["assigned"][0]["collector"], "chen");
+        // Only collectors are assigned.
+        s.operator("rita", "reviewer");
+        let wrong = json!({"applicationId": late, "collector": "rita"});
+        assert_eq!(
+            s.admin("POST", "/admin/collection/assign", Some(wrong))
+                .status,
+            422
+        );
+        // Each collector sees their own loan, and only that.
+        let mine = s.admin_as(&cui, "GET", "/admin/collection", None).json();
+        assert_eq!(mine["total"], 1, "{mine}");
+        assert_eq!(mine["items"][0]["applicationId"], late.as_str());
+        assert_eq!(mine["items"][0]["collector"], "cui");
+        let theirs = s.admin_as(&chen, "GET", "/admin/collection", None).json();
+        assert_eq!(theirs["total"], 1, "{theirs}");
+        assert_eq!(theirs["items"][0]["applicationId"], other.as_str());
+        let notes_of = |id: &str| format!("/admin/applications/{id}/notes");
+        assert_eq!(status_as(s, &cui, "GET", &notes_of(&other), None), 404);
+        let note = json!({"method": "phone", "result": "借款人承诺周五还款", "promiseDate": "2026-02-20", "promiseAmount": "1016.02"});
+        assert_eq!(
+            status_as(s, &cui, "POST", &notes_of(&other), Some(note.clone())),
+            404
+        );
+        // A note with a promise: the loan leaves the queue until the day has passed.
+        let written = s.admin_as(&cui, "POST", &notes_of(&late), Some(note));
+        assert_eq!(written.status, 201, "{}", written.text());
+        let notes = s.admin_as(&cui, "GET", &notes_of(&late), None).json();
+        assert_eq!(notes["items"][0]["operator"], "cui");
+        assert_eq!(notes["items"][0]["promiseDate"], "2026-02-20");
+        assert_eq!(notes["items"][0]["promiseAmount"], "1016.02");
+        assert_eq!(
+            s.admin_as(&cui, "GET", "/admin/collection", None).json()["total"],
+            0
+        );
+        let all = s
+            .admin_as(&cui, "GET", "/admin/collection?promised=all", None)
+            .json();
+        assert_eq!(all["items"][0]["promiseBroken"], false, "{all}");
+        // Bad notes are refused: a method nobody knows, a promise in the past.
+        for bad in [
+            json!({"method": "pigeon", "result": "x"}),
+            json!({"method": "sms", "result": ""}),
+            json!({"method": "sms", "result": "x", "promiseDate": "2026-02-01"}),
+        ] {
+            assert_eq!(status_as(s, &cui, "POST", &notes_of(&late), Some(bad)), 422);
+        }
+        // Reviewers and viewers do not write notes.
+        let wei = s.operator("wei", "viewer");
+        let note = json!({"method": "sms", "result": "x"});
+        assert_eq!(
+            status_as(s, &wei, "POST", &notes_of(&late), Some(note)),
+            403
+        );
+        // The promised day passes unpaid: the loan shows again, as a broken promise.
+        set_date(s, "2026-02-21");
+        daily(s, "2026-02-21");
+        let back = s.admin_as(&cui, "GET", "/admin/collection", None).json();
+        assert_eq!(back["total"], 1, "{back}");
+        assert_eq!(back["items"][0]["promiseBroken"], true);
+        assert_eq!(back["items"][0]["daysOverdue"], 7);
+        // Notes and assignments are in the trail.
+        let trail = audit(s, "entity=collection");
+        assert_eq!(trail.len(), 4, "{trail:?}");
+        assert!(audit(s, "operator=cui&entity=application")
+            .iter()
+            .any(|e| e["action"] == "collection.note" && e["outcome"] == 201));
+    });
+}
+
+#[test]
+fn an_offline_repayment_pays_what_the_domain_allocates_once_another_operator_confirms() {
+    on_every_backend(&[], |s| {
+        let (session, id) = two_days_late(s, "13709812611", 1);
+        let fang = s.operator("fang", "finance");
+        let fei = s.operator("fei", "finance");
+        let path = format!("/admin/applications/{id}/offline-repayments");
+        // What it owes today: 1000.00 + 14.00 + 2 × 1.01; a day earlier, one day of penalty.
+        let quote = s
+            .admin_as(&fang, "GET", &format!("{path}/quote"), None)
+            .json();
+        assert_eq!(quote["amount"], "1016.02", "{quote}");
+        assert_eq!(quote["lines"][0]["penalty"], "2.02");
+        assert_eq!(quote["lines"][0]["interest"], "14.00");
+        assert_eq!(quote["lines"][0]["principal"], "1000.00");
+        let earlier = s
+            .admin_as(&fang, "GET", &format!("{path}/quote?date=2026-02-15"), None)
+            .json();
+        assert_eq!(earlier["amount"], "1015.01", "{earlier}");
+        // Another amount is refused, saying what is owed; a date ahead of the book too.
+        let short = json!({"amount": "1000.00", "flowNo": "BANK-0001", "remark": "柜台转账"});
+        let r = s.admin_as(&fang, "POST", &path, Some(short));
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert!(r.text().contains("1016.02"), "{}", r.text());
+        let ahead = json!({"amount": "1016.02", "flowNo": "BANK-0001", "date": "2026-02-17"});
+        assert_eq!(status_as(s, &fang, "POST", &path, Some(ahead)), 422);
+        // Reviewers do not record money.
+        let rita = s.operator("rita", "reviewer");
+        let body = json!({"amount": "1016.02", "flowNo": "BANK-0001", "remark": "柜台转账"});
+        assert_eq!(status_as(s, &rita, "POST", &path, Some(body.clone())), 403);
+        // Proposed: nothing paid yet, and a second proposal of the loan is refused.
+        let proposed = s.admin_as(&fang, "POST", &path, Some(body.clone()));
+        assert_eq!(proposed.status, 202, "{}", proposed.text());
+        let p = proposed.json()["proposal"].clone();
+        assert_eq!(p["kind"], "offline_repayment");
+        assert_eq!(p["payload"]["flowNo"], "BANK-0001");
+        assert_eq!(status_as(s, &fei, "POST", &path, Some(body.clone())), 409);
+        assert_eq!(loan_status(s, &session, &id), "4");
+        let confirm = format!("/admin/proposals/{}/confirm", p["id"].as_str().unwrap());
+        assert_eq!(status_as(s, &fang, "POST", &confirm, None), 403);
+        // Confirmed by another: the installment is paid, allocated penalty → fee → interest →
+        // principal, and the loan is settled.
+        let done = s.admin_as(&fei, "POST", &confirm, None);
+        assert_eq!(done.status, 200, "{}", done.text());
+        assert_eq!(done.json()["loanSettled"], true, "{}", done.text());
+        assert_eq!(done.json()["payment"]["status"], "succeeded");
+        assert_eq!(done.json()["payment"]["settledBy"], "operator");
+        assert_eq!(loan_status(s, &session, &id), "5");
+        let l = ledger(s, &id);
+        let repaid: Vec<&Value> = l["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] != "disbursement")
+            .collect();
+        assert_eq!(repaid.len(), 1, "{l}");
+        assert_eq!(
+            (
+                repaid[0]["amount"].as_str(),
+                repaid[0]["penalty"].as_str(),
+                repaid[0]["fee"].as_str(),
+                repaid[0]["interest"].as_str(),
+                repaid[0]["principal"].as_str(),
+            ),
+            (
+                Some("1016.02"),
+                Some("2.02"),
+                Some("0.00"),
+                Some("14.00"),
+                Some("1000.00")
+            )
+        );
+        assert_eq!(repaid[0]["channelRef"], "offline:BANK-0001");
+        assert_eq!(repaid[0]["businessDate"], "2026-02-16");
+        // Nothing is owed now; the borrower's app says so.
+        let again = s.admin_as(&fang, "GET", &format!("{path}/quote"), None);
+        assert_eq!(again.status, 409);
+        // A flow number is recorded once, whatever loan it is entered for.
+        let (_, second) = {
+            set_date(s, "2026-01-31");
+            let (sess, id, _) = paid_out_loan(s, "13709812612", 2);
+            set_date(s, "2026-02-16");
+            daily(s, "2026-02-16");
+            (sess, id)
+        };
+        let path2 = format!("/admin/applications/{second}/offline-repayments");
+        let reused = s.admin_as(&fang, "POST", &path2, Some(body));
+        assert_eq!(reused.status, 409, "{}", reused.text());
+        assert!(reused.text().contains("BANK-0001"));
+    });
+}
+
+#[test]
+fn concurrent_confirmations_of_an_offline_repayment_record_it_once() {
+    on_every_backend(&[], |s| {
+        let (session, id) = two_days_late(s, "13709812611", 1);
+        let maker = s.operator("fang", "finance");
+        let checkers = [s.operator("fei", "finance"), s.operator("fu", "finance")];
+        let path = format!("/admin/applications/{id}/offline-repayments");
+        let body = json!({"amount": "1016.02", "flowNo": "BANK-0002"});
+        let p = s.admin_as(&maker, "POST", &path, Some(body)).json()["proposal"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let confirm = format!("/admin/proposals/{p}/confirm");
+        let statuses: Vec<u16> = std::thread::scope(|scope| {
+            let handles: Vec<_> = checkers
+                .iter()
+                .map(|t| scope.spawn(|| s.admin_as(t, "POST", &confirm, None).status))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut sorted = statuses.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, [200, 409], "{statuses:?}");
+        let l = ledger(s, &id);
+        assert_eq!(l["in"], "1016.02", "{l}");
+        assert_eq!(loan_status(s, &session, &id), "5");
+        // The borrower's own payment now finds nothing to pay.
+        let plan = s.call(
+            "/appCommonApi/getLoanApplyRepayList",
+            json!({"pageNum": 1, "loanProductApplyId": id}),
+            Some(&session),
+        );
+        let inst = plan.result()[0]["repayId"].as_str().unwrap().to_owned();
+        let paid = s.call(
+            "/appCommonApi/gotoRepayment",
+            json!({"id": inst, "repayType": "current"}),
+            Some(&session),
+        );
+        assert_eq!(paid.code(), "20006001", "{}", paid.text());
+    });
+}
+
+#[test]
+fn the_dashboard_counts_the_day_the_month_and_the_overdue_book() {
+    on_every_backend(&[], |s| {
+        let (_, _) = two_days_late(s, "13709812611", 1);
+        let wei = s.operator("wei", "viewer");
+        let d = s.admin_as(&wei, "GET", "/admin/dashboard", None);
+        assert_eq!(d.status, 200, "{}", d.text());
+        let d = d.json();
+        assert_eq!(d["businessDate"], "2026-02-16");
+        assert_eq!(d["outstandingPrincipal"], "1000.00", "{d}");
+        assert_eq!(d["overdue"]["loans"], 1);
+        assert_eq!(d["overdue"]["amount"], "1016.02");
+        assert_eq!(d["overdue"]["buckets"][0]["bucket"], "M1");
+        assert_eq!(d["overdue"]["buckets"][0]["principal"], "1000.00");
+        assert_eq!(d["overdue"]["buckets"][0]["rate"], "1.0000");
+        assert_eq!(d["overdue"]["rate"], "1.0000");
+        assert_eq!(d["overdue"]["buckets"][1]["loans"], 0);
+        assert_eq!(d["last30Days"].as_array().unwrap().len(), 30);
+        // The payout was on 2026-01-31, inside the last 30 days, not this month.
+        let out: Vec<&Value> = d["last30Days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["disbursed"] != "0.00")
+            .collect();
+        assert_eq!(out.len(), 1, "{d}");
+        assert_eq!(out[0]["date"], "2026-01-31");
+        assert_eq!(out[0]["disbursed"], "1000.00");
+        assert_eq!(d["month"]["disbursed"], "0.00");
+        // A collector has no dashboard.
+        let cui = s.operator("cui", "collector");
+        assert_eq!(status_as(s, &cui, "GET", "/admin/dashboard", None), 403);
+    });
+}
+
+/// The loan's `applyStatus` as the borrower's §28 shows it.
+fn loan_status(s: &TestServer, session: &str, id: &str) -> String {
+    let r = s.call(
+        "/appCommonApi/getLoanApplyInfoList",
+        json!({"pageNum": 1}),
+        Some(session),
+    );
+    r.result()
+        .as_array()
+        .and_then(|a| a.iter().find(|l| l["id"] == id))
+        .and_then(|l| l["applyStatus"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}

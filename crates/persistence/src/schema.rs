@@ -504,6 +504,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    offline_receipts (flow_no) {
+        flow_no -> Text,
+        proposal_id -> Text,
+        application_id -> Text,
+        at -> BigInt,
+    }
+}
+
 diesel::joinable!(identities -> users (user_id));
 diesel::joinable!(bank_cards -> users (user_id));
 diesel::joinable!(personal_infos -> users (user_id));
@@ -528,6 +537,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     operator_sessions,
     audit_events,
     proposals,
+    offline_receipts,
     collection_assignments,
     collection_notes,
     login_guards,

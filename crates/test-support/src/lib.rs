@@ -6,6 +6,7 @@
 //! server for a command (`.ci/run` uses it).
 #![allow(clippy::expect_used, clippy::panic)]
 
+pub mod browser;
 pub mod journeys;
 pub mod server;
 

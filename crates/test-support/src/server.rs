@@ -218,7 +218,10 @@ impl TestServer {
         body: &[u8],
         headers: &[(&str, &str)],
     ) -> Result<Answer, String> {
-        let mut req = ureq::request(method, &format!("{}{}", self.url, path))
+        // Redirects are answers to look at (the console's 303s), not to follow.
+        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        let mut req = agent
+            .request(method, &format!("{}{}", self.url, path))
             .timeout(Duration::from_secs(60));
         for (k, v) in headers {
             req = req.set(k, v);

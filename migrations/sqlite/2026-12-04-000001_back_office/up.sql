@@ -61,6 +61,14 @@ CREATE TABLE proposals (
 CREATE UNIQUE INDEX proposals_one_open ON proposals (kind, entity_id) WHERE status = 'pending';
 CREATE INDEX proposals_by_status ON proposals (status, proposed_at);
 
+-- Offline repayments (线下还款): a bank flow number is recorded once, whatever the concurrency.
+CREATE TABLE offline_receipts (
+    flow_no TEXT PRIMARY KEY NOT NULL,
+    proposal_id TEXT NOT NULL REFERENCES proposals (id),
+    application_id TEXT NOT NULL REFERENCES applications (id),
+    at BIGINT NOT NULL
+);
+
 -- Collection (催收): which collector works an overdue loan, and what each contact gave.
 CREATE TABLE collection_assignments (
     application_id TEXT PRIMARY KEY NOT NULL REFERENCES applications (id),

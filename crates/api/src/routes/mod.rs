@@ -93,6 +93,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // After the app's own endpoints: actix tries resources in order, and the admin paths with
     // parameters are regular expressions, which every app request would otherwise run.
     admin::configure(cfg);
+    crate::console::configure(cfg);
     cfg.service(
         web::resource("/open/registrationProtocol")
             .route(web::get().to(registration_protocol))

@@ -2,9 +2,11 @@
 //! that a second operator confirms (maker-checker), and collection work.
 
 pub mod audit;
+pub mod collection;
+pub mod dashboard;
 pub mod operators;
 pub mod proposals;
 
 pub use audit::{AuditEvent, AuditFilter, NewAuditEvent};
 pub use operators::{Operator, OperatorSession, Role, SignIn, SignInLimits};
-pub use proposals::{Decision, Proposal, ProposalKind, ProposalStatus, Proposed};
+pub use proposals::{Decision, Proposal, ProposalKind, ProposalStatus, Proposed, ProposedReceipt};

@@ -325,3 +325,108 @@ pub fn record_result(conn: &mut DbConnection, id: &str, result: &str) -> DbResul
         Ok(())
     })
 }
+
+/// What became of an offline repayment's proposal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProposedReceipt {
+    /// Stored, pending, its flow number reserved.
+    Stored(Proposal),
+    /// An offline repayment of this loan is already pending (this one); nothing written.
+    AlreadyOpen(Proposal),
+    /// The flow number is recorded already (for this or another loan); nothing written.
+    FlowTaken,
+}
+
+/// Proposes an offline repayment of loan `application_id` with `payload`, reserving bank flow
+/// number `flow_no` in the same transaction: a flow number is recorded once, however many
+/// operators enter it at once.
+pub fn propose_receipt(
+    conn: &mut DbConnection,
+    application_id: &str,
+    flow_no: &str,
+    payload: &str,
+    by: &str,
+    now: i64,
+) -> DbResult<ProposedReceipt> {
+    use crate::db::{write_transaction, Abort};
+    use crate::schema::offline_receipts;
+    let id = crate::accounts::new_id();
+    let kind = ProposalKind::OfflineRepayment;
+    let outcome = write_transaction(conn, |conn| -> Result<Proposal, Abort<bool>> {
+        let proposal = diesel::insert_into(proposals::table)
+            .values((
+                proposals::id.eq(&id),
+                proposals::kind.eq(kind.as_str()),
+                proposals::entity_id.eq(application_id),
+                proposals::payload.eq(payload),
+                proposals::status.eq(ProposalStatus::Pending.as_str()),
+                proposals::proposed_by.eq(by),
+                proposals::proposed_at.eq(now),
+            ))
+            .on_conflict_do_nothing();
+        let receipt = diesel::insert_into(offline_receipts::table)
+            .values((
+                offline_receipts::flow_no.eq(flow_no),
+                offline_receipts::proposal_id.eq(&id),
+                offline_receipts::application_id.eq(application_id),
+                offline_receipts::at.eq(now),
+            ))
+            .on_conflict_do_nothing();
+        // The MultiConnection has no upsert: each backend runs it itself.
+        let (p, r) = match conn {
+            DbConnection::Sqlite(c) => (
+                proposal.execute(c).map_err(DbError::from)?,
+                receipt.execute(c).map_err(DbError::from)?,
+            ),
+            DbConnection::Pg(c) => (
+                proposal.execute(c).map_err(DbError::from)?,
+                receipt.execute(c).map_err(DbError::from)?,
+            ),
+        };
+        if p != 1 {
+            return Err(Abort::Answer(true));
+        }
+        if r != 1 {
+            return Err(Abort::Answer(false));
+        }
+        find(conn, &id)?.ok_or_else(|| {
+            Abort::Db(DbError::Corrupt {
+                table: "proposals",
+                column: "id",
+                value: format!("{id} not found after insert"),
+            })
+        })
+    });
+    match outcome {
+        Ok(p) => Ok(ProposedReceipt::Stored(p)),
+        Err(Abort::Answer(false)) => Ok(ProposedReceipt::FlowTaken),
+        Err(Abort::Answer(true)) => {
+            let open = list(
+                conn,
+                Some(kind),
+                Some(ProposalStatus::Pending),
+                Some(application_id),
+                1,
+            )?;
+            Ok(match open.into_iter().next() {
+                Some(p) => ProposedReceipt::AlreadyOpen(p),
+                // Decided in between: propose again.
+                None => return propose_receipt(conn, application_id, flow_no, payload, by, now),
+            })
+        }
+        Err(Abort::Db(e)) => Err(e),
+    }
+}
+
+/// Frees the flow number reserved by proposal `proposal_id` (cancelled, or carried out without
+/// paying), so that it can be entered again.
+pub fn release_receipt(conn: &mut DbConnection, proposal_id: &str) -> DbResult<()> {
+    use crate::schema::offline_receipts;
+    write_statement(conn, |conn| {
+        diesel::delete(
+            offline_receipts::table.filter(offline_receipts::proposal_id.eq(proposal_id)),
+        )
+        .execute(conn)?;
+        Ok(())
+    })
+}

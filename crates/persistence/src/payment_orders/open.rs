@@ -309,3 +309,141 @@ pub fn open_payout(
         Err(Abort::Db(e)) => Err(e),
     }
 }
+
+/// The lines an order would have: (installment, charge, prepaid).
+type PlannedLines = Vec<(String, Charge, bool)>;
+
+/// What an offline repayment (线下还款) of a loan would pay at a date: the order's kind and its
+/// lines (installment, charge, prepaid), allocated as every payment is (penalty, fee, interest,
+/// principal of each installment). `None` when nothing is unpaid.
+fn offline_lines(
+    conn: &mut DbConnection,
+    app: &Application,
+    payoff_loan: bool,
+    date: NaiveDate,
+) -> DbResult<Option<(OrderKind, PlannedLines)>> {
+    let unpaid = unpaid_of(conn, &app.id)?;
+    let Some(first) = unpaid.first() else {
+        return Ok(None);
+    };
+    if payoff_loan {
+        let plan: Vec<Installment> = unpaid
+            .iter()
+            .map(InstallmentRow::to_domain)
+            .collect::<DbResult<_>>()?;
+        let charges = payoff(&plan, app.penalty(), date);
+        let lines = unpaid
+            .iter()
+            .zip(&plan)
+            .zip(charges)
+            .map(|((row, i), c)| (row.id.clone(), c, date < i.due_date))
+            .collect();
+        Ok(Some((OrderKind::Payoff, lines)))
+    } else {
+        let owed = installment_due(&first.to_domain()?, app.penalty(), date);
+        Ok(Some((
+            OrderKind::Charge,
+            vec![(first.id.clone(), owed, false)],
+        )))
+    }
+}
+
+/// What a loan owes for an offline repayment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OfflineOwed {
+    /// The amount, and the lines it pays.
+    Owed(Money, Vec<OrderLine>),
+    /// No such loan paid out.
+    NotFound,
+    /// Nothing left to pay.
+    AlreadyPaid,
+}
+
+/// What loan `application_id` owes at `date` for an offline repayment of the earliest unpaid
+/// installment, or (`payoff_loan`) of the whole loan: a read, for checking an amount received.
+pub fn offline_owed(
+    conn: &mut DbConnection,
+    application_id: &str,
+    payoff_loan: bool,
+    date: NaiveDate,
+) -> DbResult<OfflineOwed> {
+    let Some(app) = find_application(conn, application_id)? else {
+        return Ok(OfflineOwed::NotFound);
+    };
+    if !ApplyStatus::PAID_OUT.contains(&app.status) {
+        return Ok(OfflineOwed::NotFound);
+    }
+    Ok(match offline_lines(conn, &app, payoff_loan, date)? {
+        None => OfflineOwed::AlreadyPaid,
+        Some((_, lines)) => {
+            let amount = lines.iter().map(|(_, c, _)| c.total()).sum();
+            let lines = lines
+                .iter()
+                .map(|(i, c, prepaid)| line("", i, c, *prepaid))
+                .collect();
+            OfflineOwed::Owed(amount, lines)
+        }
+    })
+}
+
+/// The outcome of opening an offline repayment's order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpenOffline {
+    /// Written and committed, for exactly the amount received: settle it (no channel to call).
+    Opened(PaymentOrder),
+    /// No such loan paid out.
+    NotFound,
+    /// Nothing left to pay.
+    AlreadyPaid,
+    /// The loan owes another amount now (paid or accrued since): nothing written.
+    AmountDiffers(Money),
+    /// Another charge of this loan is open: nothing written.
+    InProgress(PaymentOrder),
+}
+
+/// Opens the order of an offline repayment of `amount` received on `date` for loan
+/// `application_id` (the earliest unpaid installment, or `payoff_loan` the whole loan), under the
+/// loan's row lock, only when `amount` is exactly what the loan owes for it then.
+pub fn open_offline(
+    conn: &mut DbConnection,
+    application_id: &str,
+    payoff_loan: bool,
+    amount: Money,
+    date: NaiveDate,
+    now: i64,
+) -> DbResult<OpenOffline> {
+    let outcome = write_transaction(conn, |conn| -> Result<OpenOffline, Abort<Raced>> {
+        lock_loan(conn, application_id)?;
+        let Some(app) = find_application(conn, application_id)? else {
+            return Ok(OpenOffline::NotFound);
+        };
+        if !ApplyStatus::PAID_OUT.contains(&app.status) {
+            return Ok(OpenOffline::NotFound);
+        }
+        let Some((kind, lines)) = offline_lines(conn, &app, payoff_loan, date)? else {
+            return Ok(OpenOffline::AlreadyPaid);
+        };
+        let owed: Money = lines.iter().map(|(_, c, _)| c.total()).sum();
+        if owed != amount {
+            return Ok(OpenOffline::AmountDiffers(owed));
+        }
+        if let Some(open) = open_charge_of(conn, &app.id)? {
+            return Ok(OpenOffline::InProgress(open));
+        }
+        let order = new_order(kind, &app, amount, date, now);
+        let lines: Vec<OrderLine> = lines
+            .iter()
+            .map(|(inst, c, prepaid)| line(&order.id, inst, c, *prepaid))
+            .collect();
+        if !insert_order(conn, &order, &lines)? {
+            return Err(Abort::Answer(Raced));
+        }
+        Ok(OpenOffline::Opened(order))
+    });
+    match outcome {
+        Ok(o) => Ok(o),
+        Err(Abort::Answer(Raced)) => Ok(open_charge_of(conn, application_id)?
+            .map_or(OpenOffline::AlreadyPaid, OpenOffline::InProgress)),
+        Err(Abort::Db(e)) => Err(e),
+    }
+}

@@ -184,6 +184,15 @@ pub fn actor(
     }
 }
 
+/// Whether `given` is the CSRF token of the actor's session (compared in constant time); the
+/// bootstrap token has no session, and so no form of the console.
+pub fn csrf_matches(actor: &Actor, given: &str) -> bool {
+    actor
+        .csrf_token
+        .as_deref()
+        .is_some_and(|t| !given.is_empty() && bool::from(t.as_bytes().ct_eq(given.as_bytes())))
+}
+
 /// A new session token: `op_` and 256 random bits, hex.
 fn new_token() -> String {
     use rand::Rng;
@@ -301,13 +310,15 @@ pub(super) fn logout(_: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> A
     ok(serde_json::json!({"signedOut": true}))
 }
 
-/// `GET /admin/me`: who the caller is.
+/// `GET /admin/me`: who the caller is (and, for a session, its CSRF token, which the console's
+/// forms carry).
 pub(super) fn me(_: &AppState, _: &mut Lease<'_>, call: &AdminCall) -> Answer {
-    ok(OperatorView {
-        name: call.actor.name.clone(),
-        role: call.actor.role.as_str(),
-        role_label: call.actor.role.label(),
-    })
+    ok(serde_json::json!({
+        "name": call.actor.name,
+        "role": call.actor.role.as_str(),
+        "roleLabel": call.actor.role.label(),
+        "csrfToken": call.actor.csrf_token,
+    }))
 }
 
 #[cfg(test)]

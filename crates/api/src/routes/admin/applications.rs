@@ -9,7 +9,9 @@ use cashloan_persistence::loans::{
     find_application, list_applications, list_payments, Application, ApplicationFilter,
     PageRequest, Payment,
 };
-use cashloan_persistence::profile::{find_bank_card, find_identity};
+use cashloan_persistence::profile::{
+    find_bank_card, find_identity, find_personal_info, list_contacts,
+};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -348,6 +350,7 @@ struct LedgerView {
 /// its sums (money out at disbursement; money in, and the principal part of it).
 pub(super) fn ledger(_: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
     let id = call.param("id");
+    super::collection::own_loan(lease, call, &id)?;
     let conn = lease.get()?;
     find_application(conn, &id)?.ok_or_else(no_application)?;
     let rows = list_payments(conn, &id)?;
@@ -384,6 +387,7 @@ pub(super) fn ledger(_: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> A
 
 /// The borrower of application `{id}`, personal data masked unless `full`.
 fn borrower_view(lease: &mut Lease<'_>, call: &AdminCall, full: bool) -> Answer {
+    super::collection::own_loan(lease, call, &call.param("id"))?;
     let conn = lease.get()?;
     let a = find_application(conn, &call.param("id"))?.ok_or_else(no_application)?;
     let user = find_user(conn, &a.user_id)?
@@ -398,7 +402,28 @@ fn borrower_view(lease: &mut Lease<'_>, call: &AdminCall, full: bool) -> Answer 
         }
     };
     use cashloan_domain::mask;
+    let contacts: Vec<_> = list_contacts(conn, &user.id)?
+        .iter()
+        .map(|c| {
+            json!({
+                "relType": c.rel_type,
+                "realName": shown(&c.real_name, mask::name),
+                "phone": shown(&c.phone, mask::mobile),
+            })
+        })
+        .collect();
+    let work = find_personal_info(conn, &user.id)?.map(|p| {
+        json!({
+            "employer": p.employer,
+            "position": p.job_position,
+            "industryType": p.industry_type,
+            "education": p.education,
+            "maritalStatus": p.marital_status,
+        })
+    });
     ok(json!({
+        "contacts": contacts,
+        "work": work,
         "userId": user.id,
         "mobile": shown(&user.mobile, mask::mobile),
         "realName": identity.as_ref().map(|i| shown(&i.real_name, mask::name)),
@@ -424,4 +449,103 @@ pub(super) fn borrower(_: &AppState, lease: &mut Lease<'_>, call: &AdminCall) ->
 /// `POST /admin/applications/{id}/borrower/reveal`: in full (the audit trail records who saw it).
 pub(super) fn reveal(_: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
     borrower_view(lease, call, true)
+}
+
+/// One installment of a loan as operators see it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InstallmentView {
+    id: Option<String>,
+    period: u32,
+    start_date: String,
+    due_date: String,
+    principal: Option<String>,
+    interest: Option<String>,
+    fee: Option<String>,
+    penalty: Option<String>,
+    total: Option<String>,
+    paid: bool,
+    overdue: bool,
+    paid_on: Option<String>,
+}
+
+/// `GET /admin/applications/{id}`: the application, its plan (the installments once paid out;
+/// before, the plan its terms give from the business date, as the borrower was quoted), and the
+/// borrower's latest messages.
+pub(super) fn detail(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
+    let id = call.param("id");
+    super::collection::own_loan(lease, call, &id)?;
+    let today = business_date(st, lease)?;
+    let conn = lease.get()?;
+    let a = find_application(conn, &id)?.ok_or_else(no_application)?;
+    let mobile = find_user(conn, &a.user_id)?.map(|u| u.mobile);
+    let (rows, _) = cashloan_persistence::loans::list_application_installments(
+        conn,
+        &id,
+        PageRequest {
+            offset: 0,
+            limit: 1000,
+        },
+    )?;
+    let (installments, quoted) = if rows.is_empty() {
+        let plan = a
+            .plan_within_cap(today, st.policy.apr_cap)
+            .map(|(plan, _)| plan.installments)
+            .unwrap_or_default();
+        let views: Vec<InstallmentView> = plan
+            .iter()
+            .map(|i| InstallmentView {
+                id: None,
+                period: i.period,
+                start_date: cashloan_domain::format_day(i.start_date),
+                due_date: cashloan_domain::format_day(i.due_date),
+                principal: money(Some(i.principal)),
+                interest: money(Some(i.interest)),
+                fee: money(Some(i.fee)),
+                penalty: money(Some(Money::ZERO)),
+                total: money(Some(i.total())),
+                paid: false,
+                overdue: false,
+                paid_on: None,
+            })
+            .collect();
+        (views, true)
+    } else {
+        let views: Vec<InstallmentView> = rows
+            .iter()
+            .map(|r| InstallmentView {
+                id: Some(r.id.clone()),
+                period: u32::try_from(r.period).unwrap_or(0),
+                start_date: cashloan_domain::format_day(r.start_date),
+                due_date: cashloan_domain::format_day(r.due_date),
+                principal: money(Some(r.principal)),
+                interest: money(Some(r.interest)),
+                fee: money(Some(r.fee)),
+                penalty: money(Some(r.penalty)),
+                total: money(Some(r.principal + r.interest + r.fee + r.penalty)),
+                paid: r.is_paid(),
+                overdue: r.overdue,
+                paid_on: r.paid_on.map(cashloan_domain::format_day),
+            })
+            .collect();
+        (views, false)
+    };
+    let (messages, _) = cashloan_persistence::loans::list_customer_messages(
+        conn,
+        &a.user_id,
+        PageRequest {
+            offset: 0,
+            limit: 20,
+        },
+    )?;
+    let messages: Vec<_> = messages
+        .iter()
+        .map(|m| json!({"type": m.message_type, "title": m.title, "content": m.content, "sentAt": m.sent_at}))
+        .collect();
+    ok(json!({
+        "application": ApplicationView::new(&a, mobile.as_deref()),
+        "installments": installments,
+        "quoted": quoted,
+        "messages": messages,
+    }))
 }

@@ -17,6 +17,9 @@
 pub mod access;
 mod applications;
 mod audit;
+mod collection;
+mod dashboard;
+mod offline;
 mod operators;
 mod payments;
 mod products;
@@ -367,6 +370,16 @@ pub static ROUTES: &[AdminRoute] = &[
         applications::list
     ),
     admin_route!(
+        "GET",
+        "/applications/{id}",
+        "One application: its terms, plan (or the plan it was quoted), the borrower's messages",
+        None,
+        None,
+        ReadCollection,
+        None,
+        applications::detail
+    ),
+    admin_route!(
         "POST",
         "/applications/{id}/review",
         "Start the review (0 → 1)",
@@ -432,7 +445,7 @@ pub static ROUTES: &[AdminRoute] = &[
         "Every money movement of the loan, and its sums",
         None,
         None,
-        Read,
+        ReadCollection,
         None,
         applications::ledger
     ),
@@ -442,7 +455,7 @@ pub static ROUTES: &[AdminRoute] = &[
         "The borrower: identity, card and mobile masked, standing and credit",
         None,
         None,
-        Read,
+        ReadCollection,
         None,
         applications::borrower
     ),
@@ -452,9 +465,79 @@ pub static ROUTES: &[AdminRoute] = &[
         "The borrower's personal data in full (an audited action)",
         None,
         None,
-        Read,
+        ReadCollection,
         audited("borrower.reveal", "application", Some("id"), None),
         applications::reveal
+    ),
+    admin_route!(
+        "GET",
+        "/applications/{id}/offline-repayments/quote",
+        "What the loan owes for an offline repayment on a day (?repayType=current|all&date=), allocated",
+        None,
+        None,
+        Read,
+        None,
+        offline::quote
+    ),
+    admin_route!(
+        "POST",
+        "/applications/{id}/offline-repayments",
+        "Propose recording a repayment received outside the channel (线下还款); a second finance operator confirms",
+        Some("OfflineRepaymentBody"),
+        Some("ProposalAnswer"),
+        Pay,
+        audited("offline_repayment.propose", "application", Some("id"), Some(audit::application)),
+        offline::propose
+    ),
+    admin_route!(
+        "GET",
+        "/collection",
+        "Overdue loans by bucket (?bucket=M1|M2|M3|M3+&collector=&page=&size=); a collector sees their own",
+        None,
+        None,
+        ReadCollection,
+        None,
+        collection::queue
+    ),
+    admin_route!(
+        "POST",
+        "/collection/assign",
+        "Assign overdue loans to collectors: one loan to one collector, or every unassigned loan of a bucket evenly",
+        Some("AssignBody"),
+        None,
+        Admin,
+        audited("collection.assign", "collection", None, None),
+        collection::assign
+    ),
+    admin_route!(
+        "GET",
+        "/applications/{id}/notes",
+        "The collection notes of a loan, newest first",
+        None,
+        None,
+        ReadCollection,
+        None,
+        collection::notes
+    ),
+    admin_route!(
+        "POST",
+        "/applications/{id}/notes",
+        "Write a collection note (method, result, promise-to-pay date and amount)",
+        Some("NoteBody"),
+        None,
+        Collect,
+        audited("collection.note", "application", Some("id"), None),
+        collection::add_note
+    ),
+    admin_route!(
+        "GET",
+        "/dashboard",
+        "The overview (概览): applications, approvals, money out and in, overdue by bucket, the last 30 days",
+        None,
+        None,
+        Read,
+        None,
+        dashboard::overview
     ),
     admin_route!(
         "GET",
@@ -700,6 +783,9 @@ pub fn schemas() -> Vec<(
         named::<operators::OperatorPasswordBody>(),
         named::<proposals::ProposalView>(),
         named::<proposals::ProposalAnswer>(),
+        named::<offline::OfflineRepaymentBody>(),
+        named::<collection::AssignBody>(),
+        named::<collection::NoteBody>(),
     ]
 }
 
@@ -719,6 +805,8 @@ struct Caller {
     address: String,
     /// `cashloan admin` on the command line: `system`, with no token.
     local: bool,
+    /// The console's form token, which must be the session's CSRF token (console posts only).
+    csrf: Option<String>,
 }
 
 /// Runs `route` on the blocking pool: who is calling (401), whether their role may (403), then
@@ -760,6 +848,13 @@ fn run(
         let credential = access::credential(st, caller.token.as_deref());
         access::actor(st, lease, &credential, &caller.address)?
     };
+    if let Some(given) = &caller.csrf {
+        if !access::csrf_matches(&actor, given) {
+            return Err(Refusal::Forbidden(
+                "the form is stale or not from this console: reload the page".into(),
+            ));
+        }
+    }
     let call = AdminCall {
         params: pending.params,
         query: pending.query,
@@ -874,6 +969,7 @@ async fn serve(
         token: bearer(&req),
         address: request_address(&req, &state),
         local: false,
+        csrf: None,
     };
     let params = req.match_info().iter();
     let (status, value) = dispatch(
@@ -933,6 +1029,7 @@ pub async fn call(
             token: None,
             address: "command line".into(),
             local: true,
+            csrf: None,
         };
         return dispatch(
             state,
@@ -944,6 +1041,11 @@ pub async fn call(
         )
         .await;
     }
+    unmatched(method, path, path_allowed)
+}
+
+/// The answer to a path or method the table does not have.
+fn unmatched(method: &str, path: &str, path_allowed: bool) -> (StatusCode, Value) {
     if path_allowed {
         (
             StatusCode::METHOD_NOT_ALLOWED,
@@ -952,6 +1054,43 @@ pub async fn call(
     } else {
         (StatusCode::NOT_FOUND, json!({"error": "no such endpoint"}))
     }
+}
+
+/// Runs one admin request for the console, in process: `target` is a path under `/admin` with
+/// its query, as the operator whose session `token` is, from `address`; `csrf` is the form's
+/// token (required for what a form posts). The same table, role rules and audit as over HTTP.
+pub(crate) async fn run_as(
+    state: web::Data<AppState>,
+    method: &str,
+    target: &str,
+    body: Vec<u8>,
+    token: Option<String>,
+    address: String,
+    csrf: Option<String>,
+) -> (StatusCode, Value) {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let Some(path) = path.strip_prefix("/admin") else {
+        return unmatched(method, path, false);
+    };
+    let mut path_allowed = false;
+    for route in ROUTES {
+        let mut captured = Path::new(path.to_owned());
+        if !ResourceDef::new(route.path).capture_match_info(&mut captured) {
+            continue;
+        }
+        path_allowed = true;
+        if !route.method.eq_ignore_ascii_case(method) {
+            continue;
+        }
+        let caller = Caller {
+            token,
+            address,
+            local: false,
+            csrf,
+        };
+        return dispatch(state, route, caller, captured.iter(), query, body).await;
+    }
+    unmatched(method, path, path_allowed)
 }
 
 #[cfg(test)]

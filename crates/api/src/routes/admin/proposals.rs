@@ -65,7 +65,7 @@ impl ProposalView {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ProposalAnswer {
     /// The proposal.
-    proposal: ProposalView,
+    pub(super) proposal: ProposalView,
 }
 
 /// What a proposal's kind asks of its confirmer's role.
@@ -177,6 +177,10 @@ pub(super) fn confirm(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) ->
     let result = json!({"status": status.as_u16(), "body": body});
     let conn = lease.get()?;
     proposals::record_result(conn, &p.id, &result.to_string())?;
+    if p.kind == ProposalKind::OfflineRepayment && !status.is_success() {
+        // Nothing was recorded: the flow number may be entered again.
+        proposals::release_receipt(conn, &p.id)?;
+    }
     let p = proposals::find(conn, &p.id)?.ok_or_else(no_proposal)?;
     let mut body = match body {
         Value::Object(map) => map,
@@ -202,10 +206,11 @@ fn carry_out(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall, p: &Proposa
                 call.redirected(params, p.payload.clone().into_bytes(), call.actor.clone());
             products::apply_change(st, lease, &as_confirmer)
         }
-        ProposalKind::OfflineRepayment => Err(fault(format!(
-            "proposal {}: offline repayments are not carried out by this version",
-            p.id
-        ))),
+        ProposalKind::OfflineRepayment => {
+            let as_confirmer =
+                call.redirected(params, p.payload.clone().into_bytes(), call.actor.clone());
+            super::offline::apply(st, lease, &as_confirmer)
+        }
     }
 }
 
@@ -213,8 +218,14 @@ fn carry_out(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall, p: &Proposa
 pub(super) fn cancel(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
     let any = call.actor.role == cashloan_persistence::back_office::Role::Admin;
     let id = call.param("id");
-    match proposals::cancel(lease.get()?, &id, &call.actor.name, any, st.now_ms())? {
-        Decision::Taken(p) => ok(ProposalView::new(&p)),
+    let conn = lease.get()?;
+    match proposals::cancel(conn, &id, &call.actor.name, any, st.now_ms())? {
+        Decision::Taken(p) => {
+            if p.kind == ProposalKind::OfflineRepayment {
+                proposals::release_receipt(conn, &p.id)?;
+            }
+            ok(ProposalView::new(&p))
+        }
         other => Err(refused(other)),
     }
 }
