@@ -290,6 +290,8 @@ fn a_whole_day_in_the_console_in_a_real_browser() {
     b.fill("#daily-date", "2026-02-16");
     b.click("#run-daily");
     assert_done(&b, "日终");
+    assert!(flash(&b).contains("标记逾期 1"), "{}", flash(&b));
+    assert!(b.text("#daily-runs").contains("2026-02-16"));
     b.screenshot("system");
     b.goto(&format!("{}/console", s.url));
     assert!(b.body_text().contains("逾期分布"));
@@ -358,4 +360,75 @@ fn a_whole_day_in_the_console_in_a_real_browser() {
         assert!(audit.contains(who), "{who} missing:\n{audit}");
     }
     b.screenshot("audit");
+}
+
+/// The page's CSRF token.
+fn csrf_of(page: &Answer) -> String {
+    page.text()
+        .split(r#"name="_csrf" value=""#)
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .unwrap()
+        .to_owned()
+}
+
+/// Posts a console form as the holder of `cookie`; where it sends them back.
+fn post_form(s: &TestServer, cookie: &str, form: &str) -> String {
+    let r = s.raw(
+        "POST",
+        "/console/act",
+        form.as_bytes(),
+        &[
+            ("Cookie", cookie),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    r.header("location").unwrap().to_owned()
+}
+
+#[test]
+fn a_product_made_in_the_console_takes_a_second_admin() {
+    let s = sqlite_server();
+    s.operator("ada", "admin");
+    s.operator("bo", "admin");
+    let ada = cookie_of(&console_login(&s, "ada"));
+    let page = s.raw("GET", "/console/system", b"", &[("Cookie", &ada)]);
+    assert_eq!(page.status, 200);
+    let csrf = csrf_of(&page);
+    let form = format!(
+        "_csrf={csrf}&_back=/console/system&_method=POST&_path=/products&name=%E5%91%A8%E8%BD%AC%E8%B4%B7\
+         &amountLimitType=0&singleMinAmount=500&singleMaxAmount=3000&interestRateLimitType=1\
+         &interestRates=0.18&termUnit=1&daysLimitType=0&singleMinDays=7&singleMaxDays=30\
+         &repayType=1&repayTermUnit=1&penaltyRate=0.18&onSale=true&singleAmounts=&serviceFeeRate="
+    );
+    let back = post_form(&s, &ada, &form);
+    assert!(back.contains("ok=1"), "{back}");
+    // Not made yet; ada cannot confirm her own proposal, bo can.
+    let products = s.admin("GET", "/admin/products", None).text();
+    assert!(!products.contains("周转贷"));
+    let pending = s
+        .admin("GET", "/admin/proposals?status=pending", None)
+        .json();
+    let id = pending["items"][0]["id"].as_str().unwrap().to_owned();
+    let page = s.raw("GET", "/console/proposals", b"", &[("Cookie", &ada)]);
+    assert!(page.text().contains("周转贷"));
+    assert!(
+        !page.text().contains(&format!("confirm-{id}")),
+        "no 确认 for the proposer"
+    );
+    let bo = cookie_of(&console_login(&s, "bo"));
+    let page = s.raw("GET", "/console/proposals", b"", &[("Cookie", &bo)]);
+    assert!(page.text().contains(&format!("confirm-{id}")));
+    let csrf = csrf_of(&page);
+    let back = post_form(
+        &s,
+        &bo,
+        &format!(
+            "_csrf={csrf}&_back=/console/proposals&_method=POST&_path=/proposals/{id}/confirm"
+        ),
+    );
+    assert!(back.contains("ok=1"), "{back}");
+    let products = s.admin("GET", "/admin/products", None).text();
+    assert!(products.contains("周转贷"), "{products}");
 }

@@ -430,8 +430,8 @@ async fn logout(
 }
 
 /// Members of admin bodies that are not text.
-const NUMBERS: &[&str] = &["authTermCount"];
-const FLAGS: &[&str] = &["disabled", "risk"];
+const NUMBERS: &[&str] = &["authTermCount", "displayOrder"];
+const FLAGS: &[&str] = &["disabled", "risk", "onSale"];
 const LISTS: &[&str] = &["collectors"];
 
 /// The JSON body of a form: every field not starting with `_`, empty ones left out, typed where
@@ -472,6 +472,15 @@ fn outcome_message(status: StatusCode, answer: &Value) -> (bool, String) {
                 "已提交，等待另一位操作员确认".to_owned()
             }
             StatusCode::ACCEPTED => "已提交，支付通道处理中".to_owned(),
+            _ if answer.get("markedOverdue").is_some() => format!(
+                "操作成功：{} 日终完成，检查 {} 期，标记逾期 {}，计罚息 {}，还款提醒 {}，逾期通知 {}",
+                answer["date"].as_str().unwrap_or(""),
+                answer["lookedAt"],
+                answer["markedOverdue"],
+                answer["penaltiesAccrued"],
+                answer["reminders"],
+                answer["overdueMessages"]
+            ),
             _ => "操作成功".to_owned(),
         };
         (true, text)
@@ -900,11 +909,13 @@ async fn system(op: &Operator, base: Value) -> HttpResponse {
     }
     let products = op.read("/admin/products").await;
     let date = op.read("/admin/business-date").await;
+    let runs = op.read("/admin/audit?entity=daily_job&size=20").await;
     render(
         "system.html",
         with(
             base,
             json!({"operators": operators["items"], "products": products["items"], "date": date,
+                   "runs": runs["items"],
                    "roles": [["admin", "管理员"], ["reviewer", "审核员"], ["finance", "财务"], ["collector", "催收员"], ["viewer", "只读"]]}),
         ),
     )

@@ -31,6 +31,8 @@ pub struct Audited {
     pub id: Option<&'static str>,
     /// Its state, before and after.
     pub snapshot: Option<Snapshot>,
+    /// Keep the answer as the state after (a run's counts), where there is no thing to read.
+    pub keep_answer: bool,
 }
 
 /// The id under which an action on `entity` is filed: a mobile is filed masked.

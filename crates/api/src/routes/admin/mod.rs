@@ -279,6 +279,18 @@ const fn audited(
         entity,
         id,
         snapshot,
+        keep_answer: false,
+    })
+}
+
+/// Like [`audited`], with the answer kept as the state after (a run's counts).
+const fn audited_answer(action: &'static str, entity: &'static str) -> Option<Audited> {
+    Some(Audited {
+        action,
+        entity,
+        id: None,
+        snapshot: None,
+        keep_answer: true,
     })
 }
 
@@ -506,7 +518,7 @@ pub static ROUTES: &[AdminRoute] = &[
         Some("AssignBody"),
         None,
         Admin,
-        audited("collection.assign", "collection", None, None),
+        audited_answer("collection.assign", "collection"),
         collection::assign
     ),
     admin_route!(
@@ -736,7 +748,7 @@ pub static ROUTES: &[AdminRoute] = &[
         Some("DailyBody"),
         None,
         Admin,
-        audited("daily_job.run", "daily_job", None, None),
+        audited_answer("daily_job.run", "daily_job"),
         site::daily
     ),
     admin_route!(
@@ -885,9 +897,10 @@ fn run(
         Ok((status, _)) => *status,
         Err(refusal) => refusal.status(),
     };
-    let after = match audited.snapshot {
-        Some(snapshot) => snapshot(st, lease, &call).unwrap_or(None),
-        None => None,
+    let after = match (audited.snapshot, &outcome) {
+        (Some(snapshot), _) => snapshot(st, lease, &call).unwrap_or(None),
+        (None, Ok((_, answer))) if audited.keep_answer => Some(answer.clone()),
+        (None, _) => None,
     };
     audit::record(
         st,
