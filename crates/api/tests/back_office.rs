@@ -725,6 +725,22 @@ fn an_offline_repayment_pays_what_the_domain_allocates_once_another_operator_con
             .admin_as(&fang, "GET", &format!("{path}/quote?date=2026-02-15"), None)
             .json();
         assert_eq!(earlier["amount"], "1015.01", "{earlier}");
+        // Paid off a week after the payout, before the due date: the principal and the interest
+        // of the days elapsed, 7/14 × 14.00 (DOMAIN: payoff), and nothing else.
+        let payoff = s
+            .admin_as(
+                &fang,
+                "GET",
+                &format!("{path}/quote?repayType=all&date=2026-02-07"),
+                None,
+            )
+            .json();
+        assert_eq!(payoff["amount"], "1007.00", "{payoff}");
+        assert_eq!(payoff["lines"][0]["interest"], "7.00");
+        assert_eq!(payoff["lines"][0]["penalty"], "0.00");
+        // Not before the payout.
+        let before = s.admin_as(&fang, "GET", &format!("{path}/quote?date=2026-01-30"), None);
+        assert_eq!(before.status, 422, "{}", before.text());
         // Another amount is refused, saying what is owed; a date ahead of the book too.
         let short = json!({"amount": "1000.00", "flowNo": "BANK-0001", "remark": "柜台转账"});
         let r = s.admin_as(&fang, "POST", &path, Some(short));

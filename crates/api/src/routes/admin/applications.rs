@@ -147,13 +147,13 @@ pub(super) fn list(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> An
             .transpose()
     };
     // A day runs from the end of the one before it to its own end, in the server's zone.
-    let start_of = |d: NaiveDate| d.pred_opt().map_or(0, |p| st.end_of_day_ms(p));
+    let start_of = |d: NaiveDate| d.pred_opt().map_or(0, |p| st.end_of_day_ms(p) + 1000);
     let filter = ApplicationFilter {
         status,
         mobile: text("mobile"),
         loan_code: text("loanCode"),
         applied_from: day("from")?.map(start_of),
-        applied_before: day("to")?.map(|d| st.end_of_day_ms(d)),
+        applied_before: day("to")?.map(|d| st.end_of_day_ms(d) + 1000),
     };
     let (rows, total) = list_applications(
         lease.get()?,

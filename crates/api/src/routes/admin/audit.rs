@@ -228,9 +228,9 @@ impl EventView {
     }
 }
 
-/// An instant of the query: ms since the epoch, or a `YYYY-MM-DD` business day (its start,
-/// in the server's time zone).
-fn instant(st: &AppState, call: &AdminCall, name: &str) -> Result<Option<i64>, Refusal> {
+/// An instant of the query: ms since the epoch, or a `YYYY-MM-DD` business day in the server's
+/// time zone (`from` at its start, `to` at its end: both days included).
+fn instant(st: &AppState, call: &AdminCall, name: &str, end: bool) -> Result<Option<i64>, Refusal> {
     let Some(v) = call.query(name).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
@@ -239,8 +239,12 @@ fn instant(st: &AppState, call: &AdminCall, name: &str) -> Result<Option<i64>, R
     }
     let day = cashloan_domain::parse_day(v)
         .ok_or_else(|| Refusal::BadRequest(format!("{name} must be YYYY-MM-DD or milliseconds")))?;
-    let start = day.pred_opt().map_or(0, |d| st.end_of_day_ms(d));
-    Ok(Some(start))
+    Ok(Some(if end {
+        // 23:59:59 of the day, and the last second too.
+        st.end_of_day_ms(day) + 1000
+    } else {
+        day.pred_opt().map_or(0, |d| st.end_of_day_ms(d) + 1000)
+    }))
 }
 
 /// `GET /admin/audit?operator=&entity=&entityId=&from=&to=&page=&size=`: newest first.
@@ -250,8 +254,8 @@ pub(super) fn list(st: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> An
         operator: text("operator"),
         entity: text("entity"),
         entity_id: text("entityId"),
-        from: instant(st, call, "from")?,
-        to: instant(st, call, "to")?,
+        from: instant(st, call, "from", false)?,
+        to: instant(st, call, "to", true)?,
     };
     let page = call.number("page", 1, 1..=1_000_000)?;
     let size = call.number("size", 50, 1..=200)?;

@@ -56,7 +56,8 @@ pub(super) fn overview(st: &AppState, lease: &mut Lease<'_>, _: &AdminCall) -> A
     let today = business_date(st, lease)?;
     let first_of_month = today.with_day(1).unwrap_or(today);
     let start = (today - chrono::Duration::days(29)).min(first_of_month);
-    let start_ms = |d: NaiveDate| d.pred_opt().map_or(0, |p| st.end_of_day_ms(p));
+    // A day runs from the second after the day before's 23:59:59 to the second after its own.
+    let start_ms = |d: NaiveDate| d.pred_opt().map_or(0, |p| st.end_of_day_ms(p) + 1000);
     let conn = lease.get()?;
     let mut days: std::collections::BTreeMap<NaiveDate, Span> = std::collections::BTreeMap::new();
     let mut d = start;
@@ -66,7 +67,10 @@ pub(super) fn overview(st: &AppState, lease: &mut Lease<'_>, _: &AdminCall) -> A
         d = next;
     }
     // Each application on the business day it was made in the server's zone.
-    let bounds: Vec<(NaiveDate, i64)> = days.keys().map(|d| (*d, st.end_of_day_ms(*d))).collect();
+    let bounds: Vec<(NaiveDate, i64)> = days
+        .keys()
+        .map(|d| (*d, st.end_of_day_ms(*d) + 1000))
+        .collect();
     for (at, status) in figures::applications_since(conn, start_ms(start))? {
         let Some((day, _)) = bounds.iter().find(|(_, end)| at < *end) else {
             continue;
