@@ -429,6 +429,75 @@ fn a_product_made_in_the_console_takes_a_second_admin() {
         ),
     );
     assert!(back.contains("ok=1"), "{back}");
-    let products = s.admin("GET", "/admin/products", None).text();
-    assert!(products.contains("周转贷"), "{products}");
+    let products = s.admin("GET", "/admin/products", None).json();
+    let made = products["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "周转贷")
+        .cloned()
+        .unwrap_or_else(|| panic!("{products}"));
+    let pid = made["id"].as_str().unwrap().to_owned();
+
+    // Editing: the page holds every member as stored; the form as the page fills it, with a new
+    // name, is proposed by ada and confirmed by bo, and nothing else changes.
+    let before = s
+        .admin("GET", &format!("/admin/products/{pid}"), None)
+        .json();
+    let page = s.raw(
+        "GET",
+        &format!("/console/products/{pid}"),
+        b"",
+        &[("Cookie", &ada)],
+    );
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(
+        page.text().contains(r#"id="p-penaltyRate" value="0.1800""#),
+        "{}",
+        page.text()
+    );
+    let csrf = csrf_of(&page);
+    let mut form = format!("_csrf={csrf}&_back=/console/system&_method=PUT&_path=/products/{pid}");
+    for (k, v) in before.as_object().unwrap() {
+        let v = match (k.as_str(), v) {
+            ("name", _) => "%E5%91%A8%E8%BD%AC%E8%B4%B7%E4%BA%8C".to_owned(),
+            (_, serde_json::Value::Null) => String::new(),
+            (_, serde_json::Value::String(t)) => t.replace(',', "%2C"),
+            (_, other) => other.to_string(),
+        };
+        form.push_str(&format!("&{k}={v}"));
+    }
+    let back = post_form(&s, &ada, &form);
+    assert!(back.contains("ok=1"), "{back}");
+    let pending = s
+        .admin("GET", "/admin/proposals?status=pending", None)
+        .json();
+    let id = pending["items"][0]["id"].as_str().unwrap().to_owned();
+    let page = s.raw("GET", "/console/proposals", b"", &[("Cookie", &bo)]);
+    let csrf = csrf_of(&page);
+    let back = post_form(
+        &s,
+        &bo,
+        &format!(
+            "_csrf={csrf}&_back=/console/proposals&_method=POST&_path=/proposals/{id}/confirm"
+        ),
+    );
+    assert!(back.contains("ok=1"), "{back}");
+    let after = s
+        .admin("GET", &format!("/admin/products/{pid}"), None)
+        .json();
+    assert_eq!(after["name"], "周转贷二");
+    let mut expected = before.clone();
+    expected["name"] = json!("周转贷二");
+    assert_eq!(after, expected, "only the name changed");
+    // A non-admin has no product page.
+    s.operator("rita", "reviewer");
+    let rita = cookie_of(&console_login(&s, "rita"));
+    let page = s.raw(
+        "GET",
+        &format!("/console/products/{pid}"),
+        b"",
+        &[("Cookie", &rita)],
+    );
+    assert_eq!(page.status, 403);
 }

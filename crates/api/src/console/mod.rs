@@ -48,6 +48,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("audit.html", include_str!("templates/audit.html")),
         ("denied.html", include_str!("templates/denied.html")),
         ("macros.html", include_str!("templates/macros.html")),
+        ("product.html", include_str!("templates/product.html")),
     ] {
         if let Err(e) = env.add_template(name, text) {
             tracing::error!(template = name, error = %e, "a console template does not parse");
@@ -126,6 +127,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/console/act").route(web::post().to(act)));
     cfg.service(web::resource("/console/applications/{id}/reveal").route(web::post().to(reveal)));
     cfg.service(web::resource("/console/applications/{id}").route(web::get().to(detail)));
+    cfg.service(web::resource("/console/products/{id}").route(web::get().to(product)));
     for page in [
         "/console",
         "/console/review",
@@ -921,6 +923,82 @@ async fn system(op: &Operator, base: Value) -> HttpResponse {
     )
 }
 
+/// The labels of §21's product members, in the form's order.
+const PRODUCT_LABELS: &[(&str, &str)] = &[
+    ("name", "名称"),
+    ("code", "编码"),
+    ("detailDescription", "产品介绍"),
+    ("thirdServiceCode", "第三方服务编码"),
+    ("amountLimitType", "金额方式（0 区间，1 档位）"),
+    ("singleMinAmount", "最低金额"),
+    ("singleMaxAmount", "最高金额"),
+    ("singleAmounts", "金额档位"),
+    ("singleDefaultAmount", "默认金额"),
+    ("interestRateLimitType", "利率方式（0 区间，1 档位）"),
+    ("minInterestRate", "最低年利率"),
+    ("maxInterestRate", "最高年利率"),
+    ("interestRates", "年利率档位"),
+    ("defaultInterestRate", "默认年利率"),
+    ("termUnit", "期限单位（1 天，2 月）"),
+    ("daysLimitType", "天数方式"),
+    ("singleMinDays", "最短天数"),
+    ("singleMaxDays", "最长天数"),
+    ("singleDays", "天数档位"),
+    ("singleDefaultDays", "默认天数"),
+    ("monthsLimitType", "月数方式"),
+    ("singleMinMonths", "最短月数"),
+    ("singleMaxMonths", "最长月数"),
+    ("singleMonths", "月数档位"),
+    ("singleDefaultMonths", "默认月数"),
+    ("repayType", "还款方式"),
+    ("repayTermUnit", "还款间隔单位"),
+    ("defaultRepayTermCount", "默认还款间隔"),
+    ("defaultRepayTermUnit", "默认还款间隔单位"),
+    ("penaltyRate", "罚息率"),
+    ("serviceFeeRate", "服务费率"),
+    ("upfrontFeeRate", "前置费率"),
+    ("onSale", "在售（true / false）"),
+    ("displayOrder", "排序"),
+];
+
+/// `GET /console/products/{id}`: a product's every member in a form; saving proposes the change
+/// (another admin confirms it in 复核).
+async fn product(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let Some(op) = Operator::of(&req, &state).await else {
+        return see_other("/console/login");
+    };
+    let base = op.base(&req, "/console/system");
+    if op.role() != "admin" {
+        return denied(base);
+    }
+    let id = encode(&id);
+    let (status, p) = op.get(&format!("/admin/products/{id}")).await;
+    if status != StatusCode::OK {
+        let mut res = render("denied.html", with(base, json!({"missing": true})));
+        *res.status_mut() = StatusCode::NOT_FOUND;
+        return res;
+    }
+    let fields: Vec<Value> = PRODUCT_LABELS
+        .iter()
+        .map(|(k, label)| {
+            let value = match &p[*k] {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            json!({"name": k, "label": label, "value": value})
+        })
+        .collect();
+    render(
+        "product.html",
+        with(base, json!({"id": id, "fields": fields, "name": p["name"]})),
+    )
+}
+
 async fn audit(op: &Operator, req: &HttpRequest, base: Value) -> HttpResponse {
     let mut query = vec!["size=100".to_owned()];
     for k in ["operator", "entity", "entityId", "from", "to", "page"] {
@@ -963,6 +1041,7 @@ mod tests {
             "system.html",
             "audit.html",
             "denied.html",
+            "product.html",
         ] {
             assert!(TEMPLATES.get_template(name).is_ok(), "{name}");
         }

@@ -637,6 +637,16 @@ pub static ROUTES: &[AdminRoute] = &[
         products::propose_create
     ),
     admin_route!(
+        "GET",
+        "/products/{id}",
+        "One product in §21's member names, every member (what PUT takes to leave it as it is)",
+        None,
+        Some("ProductBody"),
+        Read,
+        None,
+        products::get
+    ),
+    admin_route!(
         "PUT",
         "/products/{id}",
         "Propose replacing a product; replaced when another admin confirms",

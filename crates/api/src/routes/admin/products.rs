@@ -15,7 +15,7 @@ use super::{fault, money, ok, with_status, AdminCall, Answer, Refusal};
 use crate::context::{AppState, Lease};
 
 /// A product as operators write it: §21's member names, values as text.
-#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[derive(Deserialize, Serialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductBody {
     code: Option<String>,
@@ -200,6 +200,49 @@ fn parse_count(v: &str) -> Option<u32> {
 }
 
 impl ProductBody {
+    /// The body that describes stored product `p` in full: what `PUT /admin/products/{id}`
+    /// takes to leave it as it is (the console's edit form starts from it).
+    fn of(p: &ProductRow) -> ProductBody {
+        let text = |v: Option<i32>| v.map(|n| n.to_string());
+        let rate = |v: Option<Rate>| v.map(|r| r.to_string());
+        ProductBody {
+            code: Some(p.code.clone()),
+            name: Some(p.name.clone()),
+            detail_description: Some(p.detail_description.clone()).filter(|d| !d.is_empty()),
+            third_service_code: Some(p.third_service_code.clone()).filter(|d| !d.is_empty()),
+            amount_limit_type: Some(p.amount_limit_type.to_string()),
+            single_min_amount: money(p.single_min_amount),
+            single_max_amount: money(p.single_max_amount),
+            single_amounts: p.single_amounts.clone(),
+            single_default_amount: money(p.single_default_amount),
+            interest_rate_limit_type: Some(p.rate_limit_type.to_string()),
+            min_interest_rate: rate(p.min_rate),
+            max_interest_rate: rate(p.max_rate),
+            interest_rates: p.rates.clone(),
+            default_interest_rate: rate(p.default_rate),
+            term_unit: Some(p.term_units.clone()),
+            days_limit_type: text(p.days_limit_type),
+            single_min_days: text(p.min_days),
+            single_max_days: text(p.max_days),
+            single_days: p.days.clone(),
+            single_default_days: text(p.default_days),
+            months_limit_type: text(p.months_limit_type),
+            single_min_months: text(p.min_months),
+            single_max_months: text(p.max_months),
+            single_months: p.months.clone(),
+            single_default_months: text(p.default_months),
+            repay_type: Some(p.repay_types.clone()),
+            repay_term_unit: Some(p.repay_term_units.clone()),
+            default_repay_term_count: text(p.default_repay_term_count),
+            default_repay_term_unit: p.default_repay_term_unit.clone(),
+            penalty_rate: rate(p.penalty_rate),
+            service_fee_rate: Some(p.service_fee_rate.to_string()),
+            upfront_fee_rate: Some(p.upfront_fee_rate.to_string()),
+            on_sale: Some(p.on_sale),
+            display_order: Some(i64::from(p.display_order)),
+        }
+    }
+
     /// The product the body describes, under `id`.
     fn product(&self, id: String) -> Result<LoanProduct, Refusal> {
         fn d(v: &Option<String>) -> Option<&str> {
@@ -355,6 +398,14 @@ fn product_body(call: &AdminCall) -> Result<(ProductBody, serde_json::Value), Re
     let b: ProductBody = call.body()?;
     let raw: serde_json::Value = call.body()?;
     Ok((b, raw))
+}
+
+/// `GET /admin/products/{id}`: the product in §21's member names, every member: the body that
+/// `PUT` takes to leave it as it is.
+pub(super) fn get(_: &AppState, lease: &mut Lease<'_>, call: &AdminCall) -> Answer {
+    let p = find_product(lease.get()?, &call.param("id"))?
+        .ok_or_else(|| Refusal::NotFound("no such product".into()))?;
+    ok(ProductBody::of(&p))
 }
 
 /// `POST /admin/products`: checks the product and proposes it (202); it is made when another
