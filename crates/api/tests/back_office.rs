@@ -904,3 +904,92 @@ fn loan_status(s: &TestServer, session: &str, id: &str) -> String {
         .and_then(|l| l["applyStatus"].as_str().map(str::to_owned))
         .unwrap_or_default()
 }
+
+#[test]
+fn every_kind_of_admin_action_is_on_record_under_its_operator() {
+    on_every_backend(&[], |s| {
+        let ada = s.operator("ada", "admin");
+        register(s, "13709812611", "secret123");
+        let calls: Vec<(&str, String, Value, &str)> = vec![
+            (
+                "POST",
+                "/admin/users/13709812611/blacklist".into(),
+                json!({"reason": "test"}),
+                "user.blacklist",
+            ),
+            (
+                "DELETE",
+                "/admin/users/13709812611/blacklist".into(),
+                json!({}),
+                "user.unblacklist",
+            ),
+            (
+                "PUT",
+                "/admin/users/13709812611/credit".into(),
+                json!({"totalCredit": "8000.00"}),
+                "user.credit",
+            ),
+            (
+                "PUT",
+                "/admin/users/13709812611/status".into(),
+                json!({"risk": true}),
+                "user.status",
+            ),
+            (
+                "POST",
+                "/admin/system-messages".into(),
+                json!({"messageType": "0", "title": "通知", "content": "内容"}),
+                "system_message.publish",
+            ),
+            (
+                "POST",
+                "/admin/app-versions".into(),
+                json!({"appType": "1", "versionCode": "24", "versionName": "2.4", "downloadUrl": "https://example.com/a.apk"}),
+                "app_version.publish",
+            ),
+            (
+                "POST",
+                "/admin/business-date".into(),
+                json!({"date": "2026-03-01"}),
+                "business_date.set",
+            ),
+            (
+                "POST",
+                "/admin/batch/daily".into(),
+                json!({"date": "2026-03-01"}),
+                "daily_job.run",
+            ),
+        ];
+        for (method, path, body, _) in &calls {
+            let r = s.admin_as(&ada, method, path, Some(body.clone()));
+            assert!(r.status < 300, "{method} {path}: {} {}", r.status, r.text());
+        }
+        let trail = audit(s, "operator=ada&size=200");
+        for (method, path, _, action) in &calls {
+            let row = trail
+                .iter()
+                .find(|e| e["action"] == *action)
+                .unwrap_or_else(|| panic!("{method} {path}: no {action} in {trail:?}"));
+            assert_eq!(row["role"], "admin");
+            assert_eq!(row["address"], "127.0.0.1");
+            assert!(row["outcome"].as_i64().unwrap() < 300, "{row}");
+        }
+        // A user's standing before and after, the mobile masked.
+        let credit = trail.iter().find(|e| e["action"] == "user.credit").unwrap();
+        assert_eq!(credit["entityId"], "137****2611");
+        assert_eq!(credit["after"]["totalCredit"], "8000.00", "{credit}");
+        assert_ne!(credit["before"]["totalCredit"], "8000.00");
+        // The business date before and after; the daily job's counts.
+        let date = trail
+            .iter()
+            .find(|e| e["action"] == "business_date.set")
+            .unwrap();
+        assert_eq!(date["after"]["date"], "2026-03-01");
+        let run = trail
+            .iter()
+            .find(|e| e["action"] == "daily_job.run")
+            .unwrap();
+        assert_eq!(run["after"]["date"], "2026-03-01", "{run}");
+        assert!(!trail.iter().any(|e| e.to_string().contains("13709812611")));
+    });
+}
