@@ -993,3 +993,29 @@ fn every_kind_of_admin_action_is_on_record_under_its_operator() {
         assert!(!trail.iter().any(|e| e.to_string().contains("13709812611")));
     });
 }
+
+#[test]
+fn twenty_wrong_sign_ins_from_one_address_lock_it_whatever_the_names() {
+    on_every_backend(&[], |s| {
+        s.operator("rita", "reviewer");
+        // Guesses spread over many names (most of them nobody's), in parallel.
+        let statuses: Vec<u16> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..20)
+                .map(|k| {
+                    scope.spawn(move || sign_in(s, &format!("guess{k}"), "password123").status)
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(statuses.iter().all(|c| *c == 401), "{statuses:?}");
+        // The address is locked: even the right password of a real operator is refused, with
+        // the same answer as any refusal.
+        let right = format!("rita{OPERATOR_PASSWORD_SUFFIX}");
+        let locked = sign_in(s, "rita", &right);
+        assert_eq!(locked.status, 401, "{}", locked.text());
+        assert_eq!(locked.json(), sign_in(s, "nobody", "x").json());
+        // Operators already signed in keep working.
+        let token = s.operator("rita", "reviewer");
+        assert_eq!(status_as(s, &token, "GET", "/admin/me", None), 200);
+    });
+}

@@ -505,6 +505,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    operator_address_guards (address) {
+        address -> Text,
+        failures -> Integer,
+        locked_until -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     offline_receipts (flow_no) {
         flow_no -> Text,
         proposal_id -> Text,
@@ -538,6 +546,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     proposals,
     offline_receipts,
+    operator_address_guards,
     collection_assignments,
     collection_notes,
     login_guards,

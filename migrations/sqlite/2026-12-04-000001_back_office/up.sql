@@ -23,6 +23,14 @@ CREATE TABLE operator_sessions (
 );
 CREATE INDEX operator_sessions_by_operator ON operator_sessions (operator_id);
 
+-- Operators' sign-ins per client address: wrong passwords in a row from one address, whatever
+-- names they are tried under, lock that address out of signing in for a while.
+CREATE TABLE operator_address_guards (
+    address TEXT PRIMARY KEY NOT NULL,
+    failures INTEGER NOT NULL,
+    locked_until BIGINT
+);
+
 -- Who did what, when, from where, to what, before and after. Numbered without gaps by the
 -- sequences table in the transaction that writes the row.
 CREATE TABLE audit_events (

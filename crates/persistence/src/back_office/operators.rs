@@ -318,6 +318,67 @@ pub fn sign_in_failed(
     })
 }
 
+/// Reserves one sign-in attempt from `address` at `now`, whatever name it is made under: one
+/// guarded statement counts it before any check, and `limits.max_failures` in a row lock the
+/// address for `limits.lock_ms`. False: the address is locked (check nothing).
+pub fn reserve_address(
+    conn: &mut DbConnection,
+    address: &str,
+    limits: SignInLimits,
+    now: i64,
+) -> DbResult<bool> {
+    use crate::schema::operator_address_guards as guards;
+    // The row exists before the transaction that counts on it (a refused insert would end a
+    // PostgreSQL transaction; DO NOTHING refuses nothing).
+    write_statement(conn, |conn| {
+        let insert = diesel::insert_into(guards::table)
+            .values((
+                guards::address.eq(address),
+                guards::failures.eq(0),
+                guards::locked_until.eq(None::<i64>),
+            ))
+            .on_conflict_do_nothing();
+        // The MultiConnection has no upsert: each backend runs it itself.
+        match conn {
+            DbConnection::Sqlite(c) => insert.execute(c)?,
+            DbConnection::Pg(c) => insert.execute(c)?,
+        };
+        Ok(())
+    })?;
+    write_transaction(conn, |conn| -> DbResult<bool> {
+        let row = || guards::table.filter(guards::address.eq(address.to_owned()));
+        diesel::update(row().filter(guards::locked_until.le(now)))
+            .set((guards::failures.eq(0), guards::locked_until.eq(None::<i64>)))
+            .execute(conn)?;
+        let counted = diesel::update(
+            row()
+                .filter(guards::locked_until.is_null())
+                .filter(guards::failures.lt(limits.max_failures)),
+        )
+        .set(guards::failures.eq(guards::failures + 1))
+        .execute(conn)?;
+        if counted == 0 {
+            return Ok(false);
+        }
+        // The attempt that reaches the limit is the last one checked until the lock runs out.
+        diesel::update(row().filter(guards::failures.ge(limits.max_failures)))
+            .set(guards::locked_until.eq(now + limits.lock_ms))
+            .execute(conn)?;
+        Ok(true)
+    })
+}
+
+/// A sign-in from `address` succeeded: its count starts again.
+pub fn address_signed_in(conn: &mut DbConnection, address: &str) -> DbResult<()> {
+    use crate::schema::operator_address_guards as guards;
+    write_statement(conn, |conn| {
+        diesel::update(guards::table.filter(guards::address.eq(address)))
+            .set((guards::failures.eq(0), guards::locked_until.eq(None::<i64>)))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
 /// A signed-in operator's session.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OperatorSession {

@@ -1,7 +1,8 @@
 //! Who is calling the admin API, and what their role lets them do: the bootstrap token (the
 //! operator `system`, role admin), or an operator's session opened by `POST /admin/login`
 //! (`Authorization: Bearer op_…`, or the console's cookie). Sessions end after 30 idle minutes;
-//! five wrong passwords in a row lock an operator out for 15 minutes.
+//! five wrong passwords in a row lock an operator out for 15 minutes, and twenty in a row from
+//! one address, under any names, lock that address out.
 
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,14 @@ pub const IDLE_MS: i64 = 30 * 60 * 1000;
 /// The lockout of operators' sign-ins.
 pub const SIGN_IN_LIMITS: SignInLimits = SignInLimits {
     max_failures: 5,
+    lock_ms: 15 * 60 * 1000,
+};
+
+/// The lockout of one client address's sign-ins, whatever names they are tried under: a guesser
+/// spreading guesses over many names is stopped too (an office behind one address has 20 wrong
+/// passwords in a row to spare).
+pub const ADDRESS_LIMITS: SignInLimits = SignInLimits {
+    max_failures: 20,
     lock_ms: 15 * 60 * 1000,
 };
 
@@ -252,7 +261,12 @@ pub fn sign_in(
     address: &str,
 ) -> Result<(Actor, SignedIn), Refusal> {
     let now = st.now_ms();
-    let reserved = operators::reserve_sign_in(lease.get()?, name, SIGN_IN_LIMITS, now)?;
+    let reserved = if operators::reserve_address(lease.get()?, address, ADDRESS_LIMITS, now)? {
+        operators::reserve_sign_in(lease.get()?, name, SIGN_IN_LIMITS, now)?
+    } else {
+        tracing::warn!(%address, "operator sign-ins from this address are locked");
+        SignIn::Refused
+    };
     // argon2 takes a while: no connection is held during it.
     lease.release();
     let (operator, hash) = match reserved {
@@ -270,6 +284,7 @@ pub fn sign_in(
     }
     let conn = lease.get()?;
     operators::signed_in(conn, &operator.id)?;
+    operators::address_signed_in(conn, address)?;
     let token = new_token();
     let csrf_token = sha256_hex(new_token().as_bytes());
     let digest = sha256_hex(token.as_bytes());
