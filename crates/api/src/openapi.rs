@@ -160,7 +160,7 @@ pub fn document() -> Value {
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": "JSESSIONID", "description": "The session id §4 answers, as its cookie."},
                 "sessionBearer": {"type": "http", "scheme": "bearer", "description": "The session id §4 answers, as `Authorization: Bearer`."},
-                "adminToken": {"type": "http", "scheme": "bearer", "description": "`CASHLOAN_ADMIN_TOKEN`."},
+                "adminToken": {"type": "http", "scheme": "bearer", "description": "An operator's session token (`op_…`, from `POST /admin/login`), or `CASHLOAN_ADMIN_TOKEN` (the operator `system`, role admin)."},
             },
         },
     })
@@ -494,7 +494,11 @@ fn admin_operation(route: &admin::AdminRoute) -> Value {
         "tags": ["admin"],
         "operationId": operation_id,
         "summary": route.summary,
-        "security": [{"adminToken": []}],
+        "security": if route.need == admin::access::Need::Public {
+            json!([])
+        } else {
+            json!([{"adminToken": []}])
+        },
         "responses": responses,
     });
     if let Value::Object(o) = &mut op {
