@@ -5,12 +5,12 @@ use cashloan_domain::{format_day, parse_day, Money};
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+
+use crate::cached::cached;
 use crate::db::{write_statement, DbConnection, DbResult};
-use crate::loans::{status_is, UNPAID};
-use crate::schema::{
-    applications, collection_assignments, collection_notes, installments, operators, users,
-};
-use cashloan_domain::ApplyStatus;
+use crate::schema::{collection_assignments, collection_notes};
+use cashloan_domain::{ApplyStatus, RepayStatus};
 
 /// A delinquency bucket by days overdue (M1: 1–30, M2: 31–60, M3: 61–90, M3+: over 90).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -83,111 +83,84 @@ pub struct OverdueLoan {
     pub promise_date: Option<NaiveDate>,
 }
 
+/// One overdue loan as the grouped query gives it.
+#[derive(QueryableByName)]
+struct OverdueRow {
+    #[diesel(sql_type = Text)]
+    application_id: String,
+    #[diesel(sql_type = Text)]
+    loan_code: String,
+    #[diesel(sql_type = Text)]
+    mobile: String,
+    #[diesel(sql_type = Text)]
+    first_due: String,
+    #[diesel(sql_type = BigInt)]
+    installments: i64,
+    #[diesel(sql_type = BigInt)]
+    owed_cents: i64,
+    #[diesel(sql_type = BigInt)]
+    principal_cents: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    collector: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    promise_date: Option<String>,
+}
+
+/// The overdue book, one row per loan, grouped by the database: the loans paid out with an
+/// unpaid installment due before the day, their earliest due date, the sums of the overdue
+/// installments, the collector and the latest promise (PostgreSQL sums a BIGINT as NUMERIC:
+/// cast back, on both backends alike).
+const OVERDUE_SQL: &str = "\
+    SELECT g.application_id, a.loan_code, u.mobile, g.first_due, g.installments, g.owed_cents, \
+           g.principal_cents, o.name AS collector, \
+           (SELECT n.promise_date FROM collection_notes n \
+             WHERE n.application_id = g.application_id AND n.promise_date IS NOT NULL \
+             ORDER BY n.at DESC, n.id DESC LIMIT 1) AS promise_date \
+      FROM (SELECT i.application_id, MIN(i.due_date) AS first_due, COUNT(*) AS installments, \
+                   CAST(SUM(i.principal_cents + i.interest_cents + i.fee_cents + i.penalty_cents) \
+                        AS BIGINT) AS owed_cents, \
+                   CAST(SUM(i.principal_cents) AS BIGINT) AS principal_cents \
+              FROM installments i JOIN applications ap ON ap.id = i.application_id \
+             WHERE ap.status = $1 AND i.status = $2 AND i.due_date < $3 \
+             GROUP BY i.application_id) g \
+      JOIN applications a ON a.id = g.application_id \
+      JOIN users u ON u.id = a.user_id \
+      LEFT JOIN collection_assignments ca ON ca.application_id = g.application_id \
+      LEFT JOIN operators o ON o.id = ca.collector_id";
+
 /// Every overdue loan at `today`, most overdue first, with its assignment and latest promise.
 pub fn overdue_loans(conn: &mut DbConnection, today: NaiveDate) -> DbResult<Vec<OverdueLoan>> {
-    let day = format_day(today);
-    let rows: Vec<(String, String, i64, i64, i64, i64)> = installments::table
-        .inner_join(applications::table)
-        .filter(applications::status.eq(status_is(ApplyStatus::Disbursed)))
-        .filter(installments::status.eq(UNPAID))
-        .filter(installments::due_date.lt(day))
-        .order((
-            installments::application_id.asc(),
-            installments::due_date.asc(),
-        ))
-        .select((
-            installments::application_id,
-            installments::due_date,
-            installments::principal_cents,
-            installments::interest_cents,
-            installments::fee_cents,
-            installments::penalty_cents,
-        ))
-        .load(conn)?;
-    let mut loans: Vec<OverdueLoan> = Vec::new();
-    for (app, due, p, i, f, pen) in rows {
-        let owed = Money::from_cents(p + i + f + pen);
-        match loans.last_mut() {
-            Some(l) if l.application_id == app => {
-                l.installments += 1;
-                l.overdue_amount += owed;
-                l.overdue_principal += Money::from_cents(p);
-            }
-            _ => {
-                let first_due = parse_day(&due).ok_or_else(|| crate::DbError::Corrupt {
-                    table: "installments",
-                    column: "due_date",
-                    value: due.clone(),
-                })?;
-                let days = (today - first_due).num_days();
-                let Some(bucket) = Bucket::of(days) else {
-                    continue;
-                };
-                loans.push(OverdueLoan {
-                    application_id: app,
-                    loan_code: String::new(),
-                    mobile: String::new(),
-                    first_due,
-                    days_overdue: days,
-                    bucket,
-                    installments: 1,
-                    overdue_amount: owed,
-                    overdue_principal: Money::from_cents(p),
-                    collector: None,
-                    promise_date: None,
-                });
-            }
-        }
-    }
-    if loans.is_empty() {
-        return Ok(loans);
-    }
-    let ids: Vec<String> = loans.iter().map(|l| l.application_id.clone()).collect();
-    let mut details = std::collections::HashMap::new();
-    let mut promised = std::collections::HashMap::new();
-    for chunk in ids.chunks(500) {
-        let found: Vec<(String, String, String, Option<String>)> = applications::table
-            .inner_join(users::table)
-            .left_join(
-                collection_assignments::table
-                    .inner_join(operators::table)
-                    .on(collection_assignments::application_id.eq(applications::id)),
-            )
-            .filter(applications::id.eq_any(chunk))
-            .select((
-                applications::id,
-                applications::loan_code,
-                users::mobile,
-                operators::name.nullable(),
-            ))
-            .load(conn)?;
-        for (id, code, mobile, collector) in found {
-            details.insert(id, (code, mobile, collector));
-        }
-        let promises: Vec<(String, Option<String>, i64)> = collection_notes::table
-            .filter(collection_notes::application_id.eq_any(chunk))
-            .filter(collection_notes::promise_date.is_not_null())
-            .select((
-                collection_notes::application_id,
-                collection_notes::promise_date,
-                collection_notes::at,
-            ))
-            .order(collection_notes::at.asc())
-            .load(conn)?;
-        // Oldest first: the latest promise of each loan stays.
-        for (id, date, _) in promises {
-            if let Some(d) = date.as_deref().and_then(parse_day) {
-                promised.insert(id, d);
-            }
-        }
-    }
-    for l in &mut loans {
-        if let Some((code, mobile, collector)) = details.remove(&l.application_id) {
-            l.loan_code = code;
-            l.mobile = mobile;
-            l.collector = collector;
-        }
-        l.promise_date = promised.remove(&l.application_id);
+    let rows: Vec<OverdueRow> = cached(
+        diesel::sql_query(OVERDUE_SQL)
+            .bind::<Integer, _>(i32::from(ApplyStatus::Disbursed.code()))
+            .bind::<Integer, _>(i32::from(RepayStatus::Unpaid.code()))
+            .bind::<Text, _>(format_day(today)),
+    )
+    .load(conn)?;
+    let mut loans = Vec::with_capacity(rows.len());
+    for r in rows {
+        let first_due = parse_day(&r.first_due).ok_or_else(|| crate::DbError::Corrupt {
+            table: "installments",
+            column: "due_date",
+            value: r.first_due.clone(),
+        })?;
+        let days = (today - first_due).num_days();
+        let Some(bucket) = Bucket::of(days) else {
+            continue;
+        };
+        loans.push(OverdueLoan {
+            application_id: r.application_id,
+            loan_code: r.loan_code,
+            mobile: r.mobile,
+            first_due,
+            days_overdue: days,
+            bucket,
+            installments: r.installments,
+            overdue_amount: Money::from_cents(r.owed_cents),
+            overdue_principal: Money::from_cents(r.principal_cents),
+            collector: r.collector,
+            promise_date: r.promise_date.as_deref().and_then(parse_day),
+        });
     }
     loans.sort_by(|a, b| {
         b.days_overdue
