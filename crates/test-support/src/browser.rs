@@ -179,19 +179,59 @@ impl Browser {
         );
     }
 
-    /// Clicks the element `css`.
+    /// Clicks the element `css` (a link or a form's button) and waits until the page it leads
+    /// to has replaced this one: until then the old page's elements are still there to be found.
     pub fn click(&self, css: &str) {
+        let before = self.find("html");
         let id = self.find(css);
         self.command("POST", &format!("/element/{id}/click"), None);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.is_stale(&before) {
+            assert!(
+                Instant::now() < deadline,
+                "clicking {css} on {} loaded no new page",
+                self.url()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.find("body");
     }
 
-    /// The text of the element `css`.
+    /// Whether element `id` is gone (its page was replaced).
+    fn is_stale(&self, id: &str) -> bool {
+        let url = format!("{}/session/{}/element/{id}/name", self.base, self.session);
+        match ureq::get(&url).timeout(Duration::from_secs(30)).call() {
+            Ok(_) => false,
+            Err(ureq::Error::Status(_, r)) => r
+                .into_string()
+                .unwrap_or_default()
+                .contains("stale element reference"),
+            Err(_) => false,
+        }
+    }
+
+    /// The text of the element `css` (found again if the page changed under it).
     pub fn text(&self, css: &str) -> String {
-        let id = self.find(css);
-        self.command("GET", &format!("/element/{id}/text"), None)
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let id = self.find(css);
+            let url = format!("{}/session/{}/element/{id}/text", self.base, self.session);
+            match ureq::get(&url).timeout(Duration::from_secs(30)).call() {
+                Ok(r) => {
+                    let v: Value = r.into_json().unwrap_or(Value::Null);
+                    return v["value"].as_str().unwrap_or_default().to_owned();
+                }
+                Err(ureq::Error::Status(code, r)) => {
+                    let t = r.into_string().unwrap_or_default();
+                    assert!(
+                        t.contains("stale element reference") && Instant::now() < deadline,
+                        "WebDriver text of {css}: {code} {t}"
+                    );
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => panic!("WebDriver text of {css}: {e}"),
+            }
+        }
     }
 
     /// The page's visible text.
